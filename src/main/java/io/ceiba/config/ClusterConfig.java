@@ -1,0 +1,21 @@
+package io.ceiba.config;
+
+import java.util.List;
+
+/**
+ * Vert.x cluster membership over Hazelcast with a TCP-IP member list (no multicast).
+ *
+ * @param name    cluster name; nodes with another name never join (keeps test clusters and fleets apart)
+ * @param members {@code host:port} of the Hazelcast members to join, this node included or not
+ */
+public record ClusterConfig(boolean enabled, String name, String host, int port, List<String> members) {
+
+  public static final boolean DEFAULT_ENABLED = false;
+  public static final String DEFAULT_NAME = "ceiba";
+  public static final String DEFAULT_HOST = "127.0.0.1";
+  public static final int DEFAULT_PORT = 5701;
+
+  public ClusterConfig {
+    members = List.copyOf(members);
+  }
+}

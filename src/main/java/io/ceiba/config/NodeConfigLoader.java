@@ -1,0 +1,336 @@
+package io.ceiba.config;
+
+import io.ceiba.yaml.MappingReader;
+import io.ceiba.yaml.Problems;
+import io.ceiba.yaml.Source;
+import io.ceiba.yaml.YamlDocument;
+import io.ceiba.yaml.YamlNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Builds a {@link NodeConfig} from, in rising precedence: built-in defaults, the YAML file, {@code CEIBA_*}
+ * (and the documented {@code DATABASE_URL}, {@code REDIS_URL}, {@code DB_*}) environment variables, and
+ * command-line flags. Every problem is collected, with file/line or the variable/flag at fault, and
+ * reported at once before anything starts.
+ */
+public final class NodeConfigLoader {
+
+  /** Environment variable → config path. Documented in the README; order is precedence (later wins). */
+  static final Map<String, String> ENV_PATHS = envPaths();
+
+  private static final Map<String, String> SECONDS_ENV = Map.of(
+      "DB_CONNECT_TIMEOUT_SECONDS", "postgres.connect_timeout",
+      "DB_IDLE_TIMEOUT_SECONDS", "postgres.idle_timeout",
+      "DB_MAX_LIFETIME_SECONDS", "postgres.max_lifetime");
+
+  private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");
+  private static final Pattern HOST_PORT = Pattern.compile("[A-Za-z0-9_.\\-\\[\\]:]+:(\\d{1,5})");
+  private static final int MAX_INSTANCES = 64;
+
+  private NodeConfigLoader() {
+  }
+
+  private static Map<String, String> envPaths() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("CEIBA_NODE_ID", "node.id");
+    m.put("CEIBA_ROLES", "roles");
+    m.put("CEIBA_INSTANCES", "instances");
+    m.put("CEIBA_EDGE_HOST", "edge.host");
+    m.put("CEIBA_EDGE_PORT", "edge.port");
+    m.put("CEIBA_EDGE_ADVERTISE", "edge.advertise");
+    m.put("CEIBA_CONTROL_HOST", "control.host");
+    m.put("CEIBA_CONTROL_PORT", "control.port");
+    m.put("CEIBA_CONTROL_TOKEN", "control.token");
+    m.put("CEIBA_ADMIN_TOKEN", "control.token");
+    m.put("CEIBA_CLUSTER_ENABLED", "cluster.enabled");
+    m.put("CEIBA_CLUSTER_NAME", "cluster.name");
+    m.put("CEIBA_CLUSTER_HOST", "cluster.host");
+    m.put("CEIBA_CLUSTER_PORT", "cluster.port");
+    m.put("CEIBA_CLUSTER_MEMBERS", "cluster.members");
+    m.put("CEIBA_REGISTRY_FILE", "registry.file");
+    m.put("CEIBA_DATA_DIR", "data_dir");
+    m.put("CEIBA_POSTGRES_URL", "postgres.url");
+    m.put("DATABASE_URL", "postgres.url");
+    m.put("DB_MAX_CONNECTIONS", "postgres.max_connections");
+    m.put("CEIBA_REDIS_URL", "redis.url");
+    m.put("REDIS_URL", "redis.url");
+    m.put("CEIBA_SHUTDOWN_GRACE", "shutdown.grace");
+    return Map.copyOf(m);
+  }
+
+  /**
+   * Loads the node config.
+   *
+   * @param configFile YAML file, or null for defaults only
+   * @param env        the process environment (a map so tests can pass their own)
+   * @param flags      command-line overrides
+   * @param workDir    folder that relative paths resolve against when there is no config file
+   * @throws io.ceiba.yaml.InvalidDocumentException with every problem
+   */
+  public static NodeConfig load(Path configFile, Map<String, String> env, CliOverrides flags, Path workDir) {
+    Problems problems = new Problems();
+    YamlNode.Mapping tree = readTree(configFile, problems);
+    if (tree == null) {
+      problems.throwIfAny("node config");
+      return null;
+    }
+    applyEnv(tree, env, problems);
+    applyFlags(tree, flags);
+    Path baseDir = configFile == null ? workDir : absoluteParent(configFile, workDir);
+    NodeConfig config = read(MappingReader.root(tree, problems), baseDir, configFile == null, configFile);
+    problems.throwIfAny("node config" + (configFile == null ? "" : " " + configFile));
+    return config;
+  }
+
+  private static Path absoluteParent(Path file, Path workDir) {
+    Path abs = workDir.resolve(file).toAbsolutePath().normalize();
+    return abs.getParent() == null ? workDir : abs.getParent();
+  }
+
+  private static YamlNode.Mapping readTree(Path configFile, Problems problems) {
+    if (configFile == null) {
+      return new YamlNode.Mapping(new Source("defaults", 0));
+    }
+    String text;
+    try {
+      text = Files.readString(configFile, StandardCharsets.UTF_8);
+    } catch (NoSuchFileException e) {
+      problems.add(new Source(configFile.toString(), 0), "", "file not found");
+      return null;
+    } catch (IOException e) {
+      problems.add(new Source(configFile.toString(), 0), "", "cannot read: " + e.getMessage());
+      return null;
+    }
+    return YamlDocument.parse(configFile.toString(), text, problems);
+  }
+
+  private static void applyEnv(YamlNode.Mapping tree, Map<String, String> env, Problems problems) {
+    ENV_PATHS.forEach((name, path) -> {
+      String value = env.get(name);
+      if (value != null && !value.isBlank()) {
+        tree.putPath(path, overrideValue(path, value, "env " + name));
+      }
+    });
+    SECONDS_ENV.forEach((name, path) -> {
+      String value = env.get(name);
+      if (value != null && !value.isBlank()) {
+        if (!value.trim().matches("\\d{1,9}")) {
+          problems.add(Source.override("env " + name), path, "expected a whole number of seconds, got '" + value + "'");
+        } else {
+          tree.putPath(path, YamlNode.Scalar.override(value.trim() + "s", "env " + name));
+        }
+      }
+    });
+  }
+
+  private static void applyFlags(YamlNode.Mapping tree, CliOverrides flags) {
+    if (flags.roles() != null) {
+      tree.putPath("roles", overrideValue("roles", flags.roles(), "--roles"));
+    }
+    if (flags.instances() != null) {
+      tree.putPath("instances", overrideValue("instances", flags.instances(), "--instances"));
+    }
+    if (flags.nodeId() != null) {
+      tree.putPath("node.id", YamlNode.Scalar.override(flags.nodeId(), "--node-id"));
+    }
+    if (flags.cluster() != null) {
+      tree.putPath("cluster.enabled", YamlNode.Scalar.override(flags.cluster().toString(), flags.cluster() ? "--cluster" : "--no-cluster"));
+    }
+  }
+
+  /** Lists come as {@code a,b,c}; instances as {@code edge=4,auth=2}. */
+  private static YamlNode overrideValue(String path, String value, String origin) {
+    Source source = Source.override(origin);
+    if (path.equals("roles") || path.equals("cluster.members")) {
+      List<YamlNode> items = new ArrayList<>();
+      for (String part : value.split(",")) {
+        if (!part.isBlank()) {
+          items.add(YamlNode.Scalar.override(part.trim(), origin));
+        }
+      }
+      return new YamlNode.Sequence(List.copyOf(items), source);
+    }
+    if (path.equals("instances")) {
+      YamlNode.Mapping m = new YamlNode.Mapping(source);
+      for (String part : value.split(",")) {
+        if (part.isBlank()) {
+          continue;
+        }
+        int eq = part.indexOf('=');
+        String key = eq < 0 ? part.trim() : part.substring(0, eq).trim();
+        String count = eq < 0 ? "" : part.substring(eq + 1).trim();
+        m.entries().put(key, new YamlNode.Mapping.Entry(source, YamlNode.Scalar.override(count, origin)));
+      }
+      return m;
+    }
+    return YamlNode.Scalar.override(value, origin);
+  }
+
+  private static NodeConfig read(MappingReader root, Path baseDir, boolean noConfigFile, Path configFile) {
+    MappingReader node = root.mapping("node");
+    String nodeId = node.string("id", NodeConfig.DEFAULT_NODE_ID);
+    if (!NODE_ID.matcher(nodeId).matches()) {
+      node.problem("id", "must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit; got '" + nodeId + "'");
+    }
+    node.finish();
+
+    Set<Role> roles = readRoles(root);
+    Map<Role, Integer> instances = readInstances(root);
+
+    MappingReader edgeMap = root.mapping("edge");
+    String edgeHost = edgeMap.string("host", EdgeConfig.DEFAULT_HOST);
+    int edgePort = edgeMap.port("port", EdgeConfig.DEFAULT_PORT, true);
+    String advertise = edgeMap.string("advertise", "");
+    if (!advertise.isEmpty()) {
+      checkUrl(edgeMap, "advertise", advertise, List.of("http", "https"));
+    }
+    edgeMap.finish();
+
+    MappingReader controlMap = root.mapping("control");
+    ControlConfig control = new ControlConfig(
+        controlMap.string("host", ControlConfig.DEFAULT_HOST),
+        controlMap.port("port", ControlConfig.DEFAULT_PORT, true),
+        controlMap.string("token", ""));
+    controlMap.finish();
+
+    ClusterConfig cluster = readCluster(root.mapping("cluster"));
+
+    MappingReader registryMap = root.mapping("registry");
+    String registryFile = registryMap.string("file",
+        noConfigFile ? RegistryConfig.DEFAULT_FILE_WITHOUT_CONFIG : RegistryConfig.DEFAULT_FILE);
+    RegistryConfig registry = new RegistryConfig(resolve(baseDir, registryFile, registryMap.sourceOf("file")),
+        registryMap.duration("watch_interval", RegistryConfig.DEFAULT_WATCH_INTERVAL));
+    registryMap.finish();
+
+    PostgresConfig postgres = readPostgres(root.mapping("postgres"));
+
+    MappingReader redisMap = root.mapping("redis");
+    String redisUrl = redisMap.string("url", RedisConfig.DEFAULT_URL).trim();
+    if (!redisUrl.isEmpty()) {
+      checkUrl(redisMap, "url", redisUrl, List.of("redis", "rediss"));
+    }
+    redisMap.finish();
+
+    MappingReader shutdownMap = root.mapping("shutdown");
+    ShutdownConfig shutdown = new ShutdownConfig(shutdownMap.duration("grace", ShutdownConfig.DEFAULT_GRACE));
+    shutdownMap.finish();
+
+    Path dataDir = resolve(baseDir, root.string("data_dir", NodeConfig.DEFAULT_DATA_DIR), root.sourceOf("data_dir"));
+    root.finish();
+
+    if (advertise.isEmpty()) {
+      String host = edgeHost.equals("0.0.0.0") || edgeHost.equals("::") ? "127.0.0.1" : edgeHost;
+      advertise = "http://" + host + ":" + edgePort;
+    }
+    return new NodeConfig(nodeId, roles, instances, new EdgeConfig(edgeHost, edgePort, advertise), control, cluster,
+        registry, postgres, new RedisConfig(redisUrl), shutdown, dataDir, configFile);
+  }
+
+  private static Set<Role> readRoles(MappingReader root) {
+    List<String> names = root.stringList("roles", List.of(Role.COMBINED));
+    if (names.isEmpty()) {
+      root.problem("roles", "at least one role is needed (" + Role.knownNames() + ")");
+      return Role.availableRoles();
+    }
+    Set<Role> roles = EnumSet.noneOf(Role.class);
+    for (String name : names) {
+      String n = name.trim().toLowerCase();
+      if (n.equals(Role.COMBINED)) {
+        roles.addAll(Role.availableRoles());
+        continue;
+      }
+      Role role = Role.byName(n).orElse(null);
+      if (role == null) {
+        root.problem("roles", "unknown role '" + name + "' (known: " + Role.knownNames() + ")");
+      } else if (!role.available()) {
+        root.problem("roles", "role '" + n + "' is not in this build yet (this build has: "
+            + String.join(", ", Role.availableRoles().stream().map(Role::configName).toList()) + ")");
+      } else {
+        roles.add(role);
+      }
+    }
+    return roles;
+  }
+
+  private static Map<Role, Integer> readInstances(MappingReader root) {
+    MappingReader map = root.mapping("instances");
+    Map<Role, Integer> out = new EnumMap<>(Role.class);
+    for (Role role : Role.values()) {
+      int def = role == Role.EDGE ? Math.max(1, Runtime.getRuntime().availableProcessors()) : 1;
+      out.put(role, map.integer(role.configName(), def, 1, MAX_INSTANCES));
+    }
+    map.finish();
+    return out;
+  }
+
+  private static ClusterConfig readCluster(MappingReader map) {
+    boolean enabled = map.bool("enabled", ClusterConfig.DEFAULT_ENABLED);
+    String name = map.string("name", ClusterConfig.DEFAULT_NAME);
+    String host = map.string("host", ClusterConfig.DEFAULT_HOST);
+    int port = map.port("port", ClusterConfig.DEFAULT_PORT, false);
+    List<String> members = map.stringList("members", List.of());
+    for (String member : members) {
+      var m = HOST_PORT.matcher(member.trim());
+      if (!m.matches() || Integer.parseInt(m.group(1)) < 1 || Integer.parseInt(m.group(1)) > 65535) {
+        map.problem("members", "expected host:port, got '" + member + "'");
+      }
+    }
+    map.finish();
+    return new ClusterConfig(enabled, name, host, port, members.stream().map(String::trim).toList());
+  }
+
+  private static PostgresConfig readPostgres(MappingReader map) {
+    String url = map.string("url", PostgresConfig.DEFAULT_URL).trim();
+    if (!url.equals(PostgresConfig.EMBEDDED)) {
+      checkUrl(map, "url", url, List.of("postgres", "postgresql"));
+    }
+    PostgresConfig config = new PostgresConfig(url,
+        map.port("embedded_port", PostgresConfig.DEFAULT_EMBEDDED_PORT, true),
+        map.integer("max_connections", PostgresConfig.DEFAULT_MAX_CONNECTIONS, 1, 1000),
+        map.duration("connect_timeout", PostgresConfig.DEFAULT_CONNECT_TIMEOUT),
+        map.duration("idle_timeout", PostgresConfig.DEFAULT_IDLE_TIMEOUT),
+        map.duration("max_lifetime", PostgresConfig.DEFAULT_MAX_LIFETIME),
+        map.bool("migrate", PostgresConfig.DEFAULT_MIGRATE));
+    map.finish();
+    return config;
+  }
+
+  private static void checkUrl(MappingReader map, String key, String value, List<String> schemes) {
+    try {
+      URI uri = new URI(value);
+      if (uri.getScheme() == null || !schemes.contains(uri.getScheme()) || uri.getHost() == null) {
+        map.problem(key, "expected a " + String.join(" or ", schemes) + ":// URL with a host, got '" + redact(value) + "'");
+      }
+    } catch (URISyntaxException e) {
+      map.problem(key, "not a valid URL: '" + redact(value) + "'");
+    }
+  }
+
+  private static String redact(String url) {
+    return url.replaceAll("//[^@/]*@", "//***@");
+  }
+
+  /** Relative paths from the file resolve against its folder; from the environment, against the work dir. */
+  private static Path resolve(Path baseDir, String value, Source source) {
+    Path p = Path.of(value);
+    if (p.isAbsolute()) {
+      return p.normalize();
+    }
+    Path base = source.file().startsWith("env ") ? Path.of("").toAbsolutePath() : baseDir;
+    return base.resolve(p).toAbsolutePath().normalize();
+  }
+}
