@@ -1,0 +1,108 @@
+package io.ceiba;
+
+import io.ceiba.cli.ValidateCommand;
+import io.ceiba.cli.VersionInfo;
+import io.ceiba.config.CliOverrides;
+import io.ceiba.config.NodeConfig;
+import io.ceiba.config.NodeConfigLoader;
+import io.ceiba.node.CeibaNode;
+import io.ceiba.yaml.InvalidDocumentException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import sun.misc.Signal;
+
+/**
+ * {@code java -jar ceiba.jar [--config FILE] [--roles …] [--instances role=N,…] [--node-id ID] [--cluster|--no-cluster]}
+ * starts a node; {@code validate} checks files; {@code --version} prints the version.
+ */
+@Command(name = "ceiba", description = "Multi-node edge gateway and API access layer.",
+    mixinStandardHelpOptions = true, versionProvider = Main.Version.class, subcommands = ValidateCommand.class)
+public final class Main implements Callable<Integer> {
+
+  static {
+    // must run before the first logger is created: pick the JSON layout when asked for
+    if ("json".equalsIgnoreCase(System.getenv("CEIBA_LOG_FORMAT")) && System.getProperty("logback.configurationFile") == null) {
+      System.setProperty("logback.configurationFile", "logback-json.xml");
+    }
+    if (System.getProperty("hazelcast.logging.type") == null) {
+      System.setProperty("hazelcast.logging.type", "slf4j");
+    }
+  }
+
+  private static final Logger LOG = LoggerFactory.getLogger(Main.class);
+
+  @Option(names = "--config", paramLabel = "FILE", description = "node config YAML (default: built-in single node)")
+  Path config;
+
+  @Option(names = "--roles", paramLabel = "ROLES", description = "edge,auth,usage,health,control or combined")
+  String roles;
+
+  @Option(names = "--instances", paramLabel = "ROLE=N,...", description = "verticle instances per role, e.g. edge=4,auth=2")
+  String instances;
+
+  @Option(names = "--node-id", paramLabel = "ID", description = "node id")
+  String nodeId;
+
+  @Option(names = "--cluster", negatable = true, description = "join the cluster (--no-cluster: run alone)")
+  Boolean cluster;
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new Main()).execute(args));
+  }
+
+  @Override
+  public Integer call() throws InterruptedException {
+    NodeConfig nodeConfig;
+    try {
+      nodeConfig = NodeConfigLoader.load(config, System.getenv(), new CliOverrides(roles, instances, nodeId, cluster),
+          Path.of("").toAbsolutePath());
+    } catch (InvalidDocumentException e) {
+      System.err.println("ceiba: " + e.getMessage());
+      return 1;
+    }
+    CeibaNode node;
+    try {
+      node = CeibaNode.start(nodeConfig).await(5, TimeUnit.MINUTES);
+    } catch (Exception e) {
+      LOG.error("node {} failed to start: {}", nodeConfig.nodeId(), e.getMessage());
+      return 1;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    AtomicBoolean stopping = new AtomicBoolean();
+    Runnable stop = () -> {
+      if (stopping.compareAndSet(false, true)) {
+        // off the signal thread: the drain takes up to shutdown.grace
+        Thread t = new Thread(() -> {
+          try {
+            node.stop().await(nodeConfig.shutdown().grace().toMillis() + 10_000, TimeUnit.MILLISECONDS);
+          } catch (Exception e) {
+            LOG.warn("node {} did not stop cleanly: {}", nodeConfig.nodeId(), e.getMessage());
+          } finally {
+            stopped.countDown();
+          }
+        }, "ceiba-shutdown");
+        t.start();
+      }
+    };
+    Signal.handle(new Signal("TERM"), sig -> stop.run());
+    Signal.handle(new Signal("INT"), sig -> stop.run());
+    stopped.await();
+    return 0;
+  }
+
+  /** Prints the jar's version. */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"ceiba " + VersionInfo.version()};
+    }
+  }
+}

@@ -1,0 +1,50 @@
+package io.ceiba.cluster;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.config.JoinConfig;
+import com.hazelcast.config.NetworkConfig;
+import io.ceiba.config.ClusterConfig;
+import io.vertx.spi.cluster.hazelcast.ConfigUtil;
+import java.util.List;
+
+/**
+ * Hazelcast settings for a Ceiba cluster: TCP-IP member list on the configured interface, no multicast,
+ * no auto-detection, no phone-home, quick failure detection, and Vert.x (not Hazelcast) owning shutdown.
+ */
+public final class HazelcastConfigFactory {
+
+  /** Heartbeat and the silence after which a member is declared dead; Hazelcast's default is 60 s. */
+  static final int HEARTBEAT_SECONDS = 1;
+  static final int MAX_NO_HEARTBEAT_SECONDS = 5;
+
+  private HazelcastConfigFactory() {
+  }
+
+  public static Config create(ClusterConfig cluster) {
+    // keeps the __vertx.* map and multimap settings Vert.x relies on
+    Config config = ConfigUtil.loadConfig();
+    config.setClusterName(cluster.name());
+    config.setProperty("hazelcast.phone.home.enabled", "false");
+    config.setProperty("hazelcast.logging.type", "slf4j");
+    config.setProperty("hazelcast.wait.seconds.before.join", "0");
+    config.setProperty("hazelcast.shutdownhook.enabled", "false");
+    config.setProperty("hazelcast.heartbeat.interval.seconds", String.valueOf(HEARTBEAT_SECONDS));
+    config.setProperty("hazelcast.max.no.heartbeat.seconds", String.valueOf(MAX_NO_HEARTBEAT_SECONDS));
+    boolean anyHost = cluster.host().equals("0.0.0.0");
+    config.setProperty("hazelcast.socket.bind.any", String.valueOf(anyHost));
+    config.getJetConfig().setEnabled(false);
+
+    NetworkConfig network = config.getNetworkConfig();
+    network.setPort(cluster.port()).setPortAutoIncrement(false);
+    if (!anyHost) {
+      network.getInterfaces().setEnabled(true).setInterfaces(List.of(cluster.host()));
+      network.setPublicAddress(cluster.host() + ":" + cluster.port());
+    }
+    JoinConfig join = network.getJoin();
+    join.getMulticastConfig().setEnabled(false);
+    join.getAutoDetectionConfig().setEnabled(false);
+    join.getTcpIpConfig().setEnabled(true).setMembers(cluster.members().isEmpty()
+        ? List.of(cluster.host() + ":" + cluster.port()) : cluster.members());
+    return config;
+  }
+}

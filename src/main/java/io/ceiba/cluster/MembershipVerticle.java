@@ -1,0 +1,230 @@
+package io.ceiba.cluster;
+
+import com.hazelcast.cluster.Member;
+import com.hazelcast.cluster.MembershipEvent;
+import com.hazelcast.cluster.MembershipListener;
+import com.hazelcast.core.HazelcastInstanceNotActiveException;
+import io.ceiba.bus.Addresses;
+import io.ceiba.config.Role;
+import io.ceiba.node.NodeContext;
+import io.ceiba.observability.MetricNames;
+import io.ceiba.registry.Registry;
+import io.micrometer.core.instrument.Gauge;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.Status;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps this node's view of the cluster: every node announces itself each second over the clustered
+ * event bus; a peer is dropped when Hazelcast reports it gone, when it says it leaves, or after
+ * {@link #PEER_TIMEOUT} of silence (whichever comes first). Unclustered, the view is this node alone.
+ */
+public final class MembershipVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(MembershipVerticle.class);
+  static final Duration ANNOUNCE_INTERVAL = Duration.ofSeconds(1);
+  static final Duration PEER_TIMEOUT = Duration.ofSeconds(5);
+  /** How long after start we compare the joined members with the configured list. */
+  static final Duration MEMBER_CHECK_DELAY = Duration.ofSeconds(15);
+
+  private record Peer(NodeInfo info, long lastSeenNanos) {
+  }
+
+  private final NodeContext node;
+  private final Map<String, Peer> peers = new HashMap<>();
+  private final AtomicInteger nodesGauge = new AtomicInteger(1);
+  private NodeInfo self;
+  private long announceTimer = -1;
+  private UUID membershipListener;
+  private boolean leaving;
+
+  public MembershipVerticle(NodeContext node) {
+    this.node = node;
+  }
+
+  @Override
+  public Future<?> start() {
+    String clusterNodeId = node.clusterManager() == null ? "" : node.clusterManager().getNodeId();
+    self = new NodeInfo(node.nodeId(),
+        node.config().roles().stream().map(Role::configName).sorted().toList(),
+        node.config().edge().advertise(),
+        node.config().control().host() + ":" + node.config().control().port(),
+        0, node.startedAt(), clusterNodeId);
+    Gauge.builder(MetricNames.CLUSTER_NODES, nodesGauge, AtomicInteger::get)
+        .description("Nodes in this node's view of the cluster, itself included").register(node.meters());
+
+    var bus = vertx.eventBus();
+    List<MessageConsumer<?>> consumers = new ArrayList<>();
+    consumers.add(bus.<Object>localConsumer(Addresses.CLUSTER_VIEW, msg -> msg.reply(view())));
+    consumers.add(bus.<Registry>localConsumer(Addresses.REGISTRY_CHANGED, msg -> {
+      self = self.withRegistryVersion(msg.body().version());
+      announce();
+    }));
+    consumers.add(bus.<Object>localConsumer(Addresses.NODE_DRAINING, msg -> leave()));
+    if (node.clusterManager() != null) {
+      consumers.add(bus.<JsonObject>consumer(Addresses.CLUSTER_ANNOUNCE, msg -> onAnnounce(msg.body())));
+      consumers.add(bus.<String>consumer(Addresses.CLUSTER_LEAVE, msg -> drop(msg.body(), "left")));
+      watchHazelcastMembers();
+    }
+    node.readiness().register("cluster", 2000, promise -> promise.complete(Status.OK(new JsonObject()
+        .put("enabled", node.clusterManager() != null).put("nodes", nodesGauge.get()))));
+
+    return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
+        .compose(v -> bus.<Registry>request(Addresses.REGISTRY_CURRENT, null, new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true)))
+        .onSuccess(reply -> self = self.withRegistryVersion(reply.body().version()))
+        .onSuccess(v -> {
+      if (node.clusterManager() != null) {
+        announce();
+        announceTimer = vertx.setPeriodic(ANNOUNCE_INTERVAL.toMillis(), t -> {
+          announce();
+          expireSilentPeers();
+        });
+        vertx.setTimer(MEMBER_CHECK_DELAY.toMillis(), t -> reportUnreachableMembers());
+      }
+    });
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(announceTimer);
+    leave();
+    if (membershipListener != null) {
+      try {
+        node.clusterManager().getHazelcastInstance().getCluster().removeMembershipListener(membershipListener);
+      } catch (HazelcastInstanceNotActiveException e) {
+        // already out of the cluster: nothing to unregister from
+      }
+    }
+    return Future.succeededFuture();
+  }
+
+  /** Tells peers we go before we actually leave the cluster, so they stop counting on us at once. */
+  private void leave() {
+    if (!leaving && node.clusterManager() != null) {
+      leaving = true;
+      vertx.cancelTimer(announceTimer);
+      vertx.eventBus().publish(Addresses.CLUSTER_LEAVE, node.nodeId());
+    }
+  }
+
+  private void announce() {
+    if (!leaving && node.clusterManager() != null) {
+      vertx.eventBus().publish(Addresses.CLUSTER_ANNOUNCE, self.toJson());
+    }
+  }
+
+  private void onAnnounce(JsonObject body) {
+    NodeInfo info;
+    try {
+      info = NodeInfo.fromJson(body);
+    } catch (RuntimeException e) {
+      LOG.warn("ignoring a malformed cluster announcement: {}", e.getMessage());
+      return;
+    }
+    if (info.clusterNodeId().equals(self.clusterNodeId())) {
+      return;
+    }
+    if (!clusterMemberIds().contains(info.clusterNodeId())) {
+      // a process cut off from the cluster may still reach us over a cached event-bus connection
+      return;
+    }
+    if (info.id().equals(self.id())) {
+      LOG.error("another cluster member ({}) also calls itself node '{}'; node ids must be unique", info.control(), info.id());
+      return;
+    }
+    Peer previous = peers.put(info.id(), new Peer(info, System.nanoTime()));
+    if (previous == null) {
+      LOG.info("node {} joined the view (roles {}, edge {})", info.id(), info.roles(), info.edge());
+    }
+    nodesGauge.set(peers.size() + 1);
+  }
+
+  private void drop(String nodeId, String why) {
+    if (peers.remove(nodeId) != null) {
+      LOG.info("node {} left the view ({})", nodeId, why);
+      nodesGauge.set(peers.size() + 1);
+    }
+  }
+
+  private void expireSilentPeers() {
+    long now = System.nanoTime();
+    Set<String> members = clusterMemberIds();
+    List<Peer> all = List.copyOf(peers.values());
+    for (Peer p : all) {
+      if (!members.contains(p.info().clusterNodeId())) {
+        drop(p.info().id(), "gone from the cluster");
+      } else if (now - p.lastSeenNanos() > PEER_TIMEOUT.toNanos()) {
+        drop(p.info().id(), "silent for " + PEER_TIMEOUT.toSeconds() + "s");
+      }
+    }
+  }
+
+  /** Vert.x node ids of the current cluster members: a local read of Hazelcast's member list, no network call. */
+  private Set<String> clusterMemberIds() {
+    try {
+      return Set.copyOf(node.clusterManager().getNodes());
+    } catch (HazelcastInstanceNotActiveException e) {
+      // this node was cut off or is shutting down: it has no peers
+      return Set.of();
+    }
+  }
+
+  /** Hazelcast detects a dead member quickly (closed connection) and calls us on its own thread. */
+  private void watchHazelcastMembers() {
+    Context context = this.context;
+    membershipListener = node.clusterManager().getHazelcastInstance().getCluster().addMembershipListener(new MembershipListener() {
+      @Override
+      public void memberAdded(MembershipEvent event) {
+      }
+
+      @Override
+      public void memberRemoved(MembershipEvent event) {
+        context.runOnContext(v -> expireSilentPeers());
+      }
+    });
+  }
+
+  private void reportUnreachableMembers() {
+    if (leaving) {
+      return;
+    }
+    Set<String> joined;
+    try {
+      joined = node.clusterManager().getHazelcastInstance().getCluster().getMembers().stream()
+          .map(Member::getAddress).map(a -> a.getHost() + ":" + a.getPort()).collect(Collectors.toSet());
+    } catch (HazelcastInstanceNotActiveException e) {
+      return;
+    }
+    for (String member : node.config().cluster().members()) {
+      if (!joined.contains(member)) {
+        LOG.warn("cluster member {} is not in the cluster yet (unreachable or not started); {} of {} configured members joined",
+            member, node.config().cluster().members().stream().filter(joined::contains).count(), node.config().cluster().members().size());
+      }
+    }
+  }
+
+  private JsonArray view() {
+    Map<String, NodeInfo> all = new TreeMap<>();
+    all.put(self.id(), self);
+    peers.values().forEach(p -> all.put(p.info().id(), p.info()));
+    JsonArray out = new JsonArray();
+    all.values().forEach(info -> out.add(info.toJson().put("self", info == self)));
+    return out;
+  }
+}

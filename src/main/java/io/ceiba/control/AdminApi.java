@@ -1,0 +1,159 @@
+package io.ceiba.control;
+
+import io.ceiba.bus.Addresses;
+import io.ceiba.error.CeibaException;
+import io.ceiba.error.ErrorCode;
+import io.ceiba.error.ErrorResponses;
+import io.ceiba.node.NodeContext;
+import io.ceiba.registry.Registry;
+import io.ceiba.registry.RegistryParser;
+import io.ceiba.registry.RegistrySummary;
+import io.ceiba.yaml.InvalidDocumentException;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The {@code /v1} admin API: bearer-token protected, JSON in and out, errors with codes. */
+final class AdminApi {
+
+  private static final Logger LOG = LoggerFactory.getLogger(AdminApi.class);
+  /** Largest accepted request body; a registry is a few KB. */
+  static final long MAX_BODY_BYTES = 1024 * 1024;
+  /** How long {@code PUT /v1/registry} waits for each node's answer. */
+  static final long APPLY_TIMEOUT_MS = 5000;
+  private static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true).setSendTimeout(2000);
+
+  private final Vertx vertx;
+  private final NodeContext node;
+  private final byte[] token;
+
+  AdminApi(Vertx vertx, NodeContext node) {
+    this.vertx = vertx;
+    this.node = node;
+    this.token = node.adminToken().getBytes(StandardCharsets.UTF_8);
+  }
+
+  Router router() {
+    Router router = Router.router(vertx);
+    router.route().handler(this::authenticate);
+    router.route().handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES).setHandleFileUploads(false));
+    router.get("/cluster").handler(ctx -> respond(ctx, cluster()));
+    router.get("/registry").handler(ctx -> respond(ctx, currentRegistry().map(AdminApi::registryJson)));
+    router.put("/registry").handler(ctx -> respond(ctx, parse(ctx).compose(this::distribute)));
+    router.post("/registry/validate").handler(ctx -> respond(ctx, parse(ctx).map(r -> new JsonObject()
+        .put("valid", true).put("version", r.version()).put("summary", RegistrySummary.describe(r)))));
+    router.route().failureHandler(this::fail);
+    return router;
+  }
+
+  private void authenticate(RoutingContext ctx) {
+    String header = ctx.request().getHeader("authorization");
+    byte[] presented = header != null && header.regionMatches(true, 0, "Bearer ", 0, 7)
+        ? header.substring(7).trim().getBytes(StandardCharsets.UTF_8) : new byte[0];
+    // constant-time: the comparison must not tell how much of a guess was right
+    if (!MessageDigest.isEqual(presented, token)) {
+      ctx.response().putHeader("www-authenticate", "Bearer");
+      ErrorResponses.send(ctx.response(), ErrorCode.UNAUTHORIZED,
+          header == null ? "missing bearer token" : "wrong bearer token", null);
+      return;
+    }
+    ctx.next();
+  }
+
+  private void respond(RoutingContext ctx, Future<JsonObject> result) {
+    result.onSuccess(json -> ctx.response().putHeader("content-type", "application/json").end(json.encode()))
+        .onFailure(ctx::fail);
+  }
+
+  private void fail(RoutingContext ctx) {
+    Throwable failure = ctx.failure();
+    if (failure instanceof CeibaException e) {
+      ErrorResponses.send(ctx.response(), e, null);
+    } else if (ctx.statusCode() == 413) {
+      ErrorResponses.send(ctx.response(), ErrorCode.BODY_TOO_LARGE, "request body larger than " + MAX_BODY_BYTES + " bytes", null);
+    } else if (failure == null && ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
+      ErrorResponses.send(ctx.response(), ErrorCode.INVALID_REQUEST, "request refused (" + ctx.statusCode() + ")", null);
+    } else {
+      LOG.error("admin API {} {} failed", ctx.request().method(), ctx.request().path(), failure);
+      ErrorResponses.send(ctx.response(), ErrorCode.INTERNAL, "internal error", null);
+    }
+  }
+
+  private Future<JsonObject> cluster() {
+    return vertx.eventBus().<JsonArray>request(Addresses.CLUSTER_VIEW, null, LOCAL)
+        .map(reply -> new JsonObject().put("self", node.nodeId()).put("nodes", reply.body()));
+  }
+
+  private Future<Registry> currentRegistry() {
+    return vertx.eventBus().<Registry>request(Addresses.REGISTRY_CURRENT, null, LOCAL).map(reply -> reply.body());
+  }
+
+  private static JsonObject registryJson(Registry registry) {
+    return new JsonObject()
+        .put("version", registry.version())
+        .put("sha256", registry.sha256())
+        .put("http", new JsonArray(List.copyOf(registry.http().keySet())))
+        .put("tcp", new JsonArray(List.copyOf(registry.tcp().keySet())))
+        .put("yaml", registry.text());
+  }
+
+  /** Parses the body (YAML, or JSON which is YAML too) off the event loop. */
+  private Future<Registry> parse(RoutingContext ctx) {
+    String text = ctx.body().asString();
+    if (text == null || text.isBlank()) {
+      return Future.failedFuture(new CeibaException(ErrorCode.INVALID_REGISTRY, "request body is empty; send the registry YAML"));
+    }
+    return vertx.executeBlocking(() -> {
+      try {
+        return RegistryParser.parse("request body", text);
+      } catch (InvalidDocumentException e) {
+        throw new CeibaException(ErrorCode.INVALID_REGISTRY, "registry is invalid (" + e.problems().size() + " problems)",
+            new JsonObject().put("problems", ErrorResponses.problems(e.problems())));
+      }
+    });
+  }
+
+  /** Sends the registry to every node in the view and reports each node's outcome. */
+  private Future<JsonObject> distribute(Registry registry) {
+    return currentRegistry().compose(current -> {
+      if (registry.version() <= current.version() && !registry.sha256().equals(current.sha256())) {
+        return Future.failedFuture(new CeibaException(ErrorCode.STALE_VERSION, "version " + registry.version()
+            + " is not higher than the applied version " + current.version()));
+      }
+      return vertx.eventBus().<JsonArray>request(Addresses.CLUSTER_VIEW, null, LOCAL);
+    }).compose(view -> {
+      List<Future<JsonObject>> answers = new ArrayList<>();
+      JsonObject message = new JsonObject().put("text", registry.text()).put("from", node.nodeId());
+      DeliveryOptions options = new DeliveryOptions().setSendTimeout(APPLY_TIMEOUT_MS);
+      for (Object o : view.body()) {
+        String nodeId = ((JsonObject) o).getString("id");
+        answers.add(vertx.eventBus().<JsonObject>request(Addresses.registryApply(nodeId), message, options)
+            .map(reply -> reply.body())
+            .otherwise(e -> new JsonObject().put("node", nodeId).put("result", "unreachable").put("message", e.getMessage())));
+      }
+      return Future.join(answers).map(all -> {
+        JsonObject nodes = new JsonObject();
+        boolean complete = true;
+        for (Future<JsonObject> f : answers) {
+          JsonObject r = f.result();
+          nodes.put(r.getString("node"), r);
+          String result = r.getString("result");
+          complete &= "applied".equals(result) || "unchanged".equals(result);
+        }
+        LOG.info("registry version {} distributed from {}: {}", registry.version(), node.nodeId(), nodes.encode());
+        return new JsonObject().put("version", registry.version()).put("complete", complete).put("nodes", nodes);
+      });
+    });
+  }
+}

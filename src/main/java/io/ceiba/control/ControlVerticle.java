@@ -1,0 +1,72 @@
+package io.ceiba.control;
+
+import io.ceiba.bus.Addresses;
+import io.ceiba.config.Role;
+import io.ceiba.error.ErrorCode;
+import io.ceiba.error.ErrorResponses;
+import io.ceiba.node.NodeContext;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.Status;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.healthchecks.HealthCheckHandler;
+import io.vertx.micrometer.PrometheusScrapingHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The control server of a node: {@code /health}, {@code /ready} and {@code /metrics} on every node, the
+ * {@code /v1} admin API where the node has the {@code control} role. Runs on {@code control.host:port}.
+ */
+public final class ControlVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ControlVerticle.class);
+
+  private final NodeContext node;
+  private boolean draining;
+  private HttpServer server;
+
+  public ControlVerticle(NodeContext node) {
+    this.node = node;
+  }
+
+  @Override
+  public Future<?> start() {
+    vertx.eventBus().localConsumer(Addresses.NODE_DRAINING, msg -> draining = true);
+    node.liveness().register("node", promise -> promise.complete(Status.OK()));
+    node.readiness().register("draining", promise -> context.runOnContext(v -> promise.complete(draining
+        ? Status.KO(new JsonObject().put("reason", "node is stopping")) : Status.OK())));
+
+    Router router = Router.router(vertx);
+    router.get("/health").handler(HealthCheckHandler.createWithHealthChecks(node.liveness()));
+    router.get("/ready").handler(HealthCheckHandler.createWithHealthChecks(node.readiness()));
+    router.get("/metrics").handler(PrometheusScrapingHandler.create(node.meters()));
+    if (node.config().has(Role.CONTROL)) {
+      router.route("/v1/*").subRouter(new AdminApi(vertx, node).router());
+    }
+    router.route().last().handler(ctx -> ErrorResponses.send(ctx.response(), ErrorCode.NOT_FOUND,
+        "no such route: " + ctx.request().method() + " " + ctx.request().path(), null));
+    router.errorHandler(500, ctx -> {
+      LOG.error("control API {} {} failed", ctx.request().method(), ctx.request().path(), ctx.failure());
+      ErrorResponses.send(ctx.response(), ErrorCode.INTERNAL, "internal error", null);
+    });
+
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(node.config().control().host())
+        .setPort(node.config().control().port())
+        .setMaxHeaderSize(16 * 1024);
+    return vertx.createHttpServer(options).requestHandler(router).listen().onSuccess(s -> {
+      server = s;
+      LOG.info("control server listening on {}:{}{}", node.config().control().host(), s.actualPort(),
+          node.config().has(Role.CONTROL) ? " (admin API /v1)" : "");
+    });
+  }
+
+  @Override
+  public Future<?> stop() {
+    return server == null ? Future.succeededFuture() : server.close();
+  }
+}

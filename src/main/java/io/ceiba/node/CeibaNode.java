@@ -1,0 +1,112 @@
+package io.ceiba.node;
+
+import io.ceiba.bus.LocalObjectCodec;
+import io.ceiba.cluster.HazelcastConfigFactory;
+import io.ceiba.config.NodeConfig;
+import io.ceiba.observability.MetricNames;
+import io.ceiba.registry.Registry;
+import io.ceiba.store.pg.PostgresService;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxBuilder;
+import io.vertx.core.VertxOptions;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.micrometer.VertxPrometheusOptions;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import java.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running Ceiba node: its Vert.x instance (clustered or not), metrics, Postgres when a role needs it,
+ * and the {@link NodeSupervisor} that runs the roles. {@link #start} and {@link #stop} are what
+ * {@code Main} and the multi-node tests use.
+ */
+public final class CeibaNode {
+
+  private static final Logger LOG = LoggerFactory.getLogger(CeibaNode.class);
+
+  private final NodeConfig config;
+  private final Vertx vertx;
+  private final NodeContext context;
+  private final NodeSupervisor supervisor;
+
+  private CeibaNode(NodeConfig config, Vertx vertx, NodeContext context, NodeSupervisor supervisor) {
+    this.config = config;
+    this.vertx = vertx;
+    this.context = context;
+    this.supervisor = supervisor;
+  }
+
+  /** Builds Vert.x, joins the cluster when enabled, starts Postgres when needed, deploys the roles. */
+  public static Future<CeibaNode> start(NodeConfig config) {
+    Instant startedAt = Instant.now();
+    PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    meters.config().commonTags(MetricNames.TAG_NODE, config.nodeId());
+    HazelcastClusterManager clusterManager = config.cluster().enabled()
+        ? new HazelcastClusterManager(HazelcastConfigFactory.create(config.cluster())) : null;
+    return buildVertx(config, meters, clusterManager).compose(vertx -> {
+      vertx.eventBus().registerDefaultCodec(Registry.class, new LocalObjectCodec<>(Registry.class));
+      Future<PostgresService> postgres = config.needsPostgres()
+          ? PostgresService.start(vertx, config.postgres(), config.dataDir())
+          : Future.succeededFuture(null);
+      return postgres
+          .compose(pg -> AdminToken.resolve(vertx, config).map(token -> new NodeContext(config, meters,
+              HealthChecks.create(vertx), HealthChecks.create(vertx), pg, clusterManager, token, startedAt)))
+          .compose(context -> {
+            NodeSupervisor supervisor = new NodeSupervisor(vertx, context);
+            return supervisor.start().map(v -> new CeibaNode(config, vertx, context, supervisor));
+          })
+          .recover(failure -> vertx.close().transform(ignored -> Future.failedFuture(failure)));
+    }).onSuccess(node -> LOG.info("node {} started in {} ms (roles {}, cluster {})", config.nodeId(),
+        java.time.Duration.between(startedAt, Instant.now()).toMillis(), config.roles(),
+        config.cluster().enabled() ? config.cluster().name() : "off"));
+  }
+
+  private static Future<Vertx> buildVertx(NodeConfig config, PrometheusMeterRegistry meters, HazelcastClusterManager clusterManager) {
+    VertxOptions options = new VertxOptions()
+        .setPreferNativeTransport(true)
+        .setMetricsOptions(new MicrometerMetricsOptions()
+            .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true))
+            .setEnabled(true));
+    VertxBuilder builder = Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(meters));
+    if (clusterManager == null) {
+      return Future.succeededFuture(builder.build());
+    }
+    String host = config.cluster().host().equals("0.0.0.0") ? "127.0.0.1" : config.cluster().host();
+    options.getEventBusOptions().setHost(config.cluster().host()).setPort(0).setClusterPublicHost(host);
+    return builder.withClusterManager(clusterManager).buildClustered();
+  }
+
+  /**
+   * Stops in order: readiness turns 503, peers are told we leave, roles stop (edge first), Postgres
+   * closes, then Vert.x closes and leaves the cluster.
+   */
+  public Future<Void> stop() {
+    LOG.info("node {} stopping", config.nodeId());
+    return supervisor.stop()
+        .recover(failure -> {
+          LOG.warn("node {}: stopping roles failed: {}", config.nodeId(), failure.getMessage());
+          return Future.succeededFuture();
+        })
+        .compose(v -> context.postgres() == null ? Future.succeededFuture() : context.postgres().close())
+        .eventually(() -> vertx.close())
+        .onComplete(ar -> LOG.info("node {} stopped", config.nodeId()));
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public NodeConfig config() {
+    return config;
+  }
+
+  public NodeContext context() {
+    return context;
+  }
+}

@@ -1,0 +1,39 @@
+package io.ceiba.node;
+
+import io.ceiba.config.NodeConfig;
+import io.ceiba.store.pg.PostgresService;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import java.time.Instant;
+
+/**
+ * What the verticles of one node share, built once by {@link CeibaNode} and handed to each verticle's
+ * constructor. Everything here is immutable or thread-safe by design (meter registry, health checks
+ * registered at start, the shared pg pool behind {@link PostgresService}).
+ *
+ * @param readiness      checks behind {@code /ready}; each role registers its own at start
+ * @param liveness       checks behind {@code /health}
+ * @param postgres       null when no role of this node needs Postgres
+ * @param clusterManager null when the node is not clustered
+ * @param adminToken     bearer token of {@code /v1/*}
+ */
+public record NodeContext(
+    NodeConfig config,
+    PrometheusMeterRegistry meters,
+    HealthChecks readiness,
+    HealthChecks liveness,
+    PostgresService postgres,
+    HazelcastClusterManager clusterManager,
+    String adminToken,
+    Instant startedAt) {
+
+  public String nodeId() {
+    return config.nodeId();
+  }
+
+  @Override
+  public String toString() {
+    return "NodeContext[node=" + config.nodeId() + "]";
+  }
+}

@@ -1,0 +1,84 @@
+package io.ceiba.node;
+
+import io.ceiba.bus.Addresses;
+import io.ceiba.cluster.MembershipVerticle;
+import io.ceiba.control.ControlVerticle;
+import io.ceiba.registry.RegistryVerticle;
+import io.vertx.core.Deployable;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Role supervisor: deploys the node's verticles in dependency order (registry, membership and the control
+ * server first, the edge last) and stops them in reverse order, so a node stops taking traffic before
+ * the parts it depends on go away. Not a verticle itself on purpose: Vert.x undeploys a verticle's
+ * children before its {@code stop()} runs, in no particular order, which is exactly what we must control.
+ */
+final class NodeSupervisor {
+
+  private static final Logger LOG = LoggerFactory.getLogger(NodeSupervisor.class);
+
+  private final Vertx vertx;
+  private final NodeContext node;
+  /** Deployments, most recent first: the stop order. */
+  private final Deque<Deployed> deployed = new ArrayDeque<>();
+
+  private record Deployed(String name, String id) {
+  }
+
+  private record Step(String name, Supplier<? extends Deployable> verticle, int instances) {
+  }
+
+  NodeSupervisor(Vertx vertx, NodeContext node) {
+    this.vertx = vertx;
+    this.node = node;
+  }
+
+  Future<Void> start() {
+    Future<Void> chain = Future.succeededFuture();
+    for (Step step : plan()) {
+      chain = chain.compose(v -> deploy(step));
+    }
+    return chain;
+  }
+
+  private List<Step> plan() {
+    List<Step> steps = new ArrayList<>();
+    steps.add(new Step("registry", () -> new RegistryVerticle(node), 1));
+    steps.add(new Step("membership", () -> new MembershipVerticle(node), 1));
+    // the control server runs on every node (/health, /ready, /metrics); its /v1 API only with role control
+    steps.add(new Step("control", () -> new ControlVerticle(node), 1));
+    // role verticles join here as they land: health, auth, usage, then edge last (it takes traffic)
+    return steps;
+  }
+
+  private Future<Void> deploy(Step step) {
+    return vertx.deployVerticle(step.verticle(), new DeploymentOptions().setInstances(step.instances()))
+        .onSuccess(id -> deployed.push(new Deployed(step.name(), id)))
+        .onFailure(e -> LOG.error("node {}: {} failed to start: {}", node.nodeId(), step.name(), e.getMessage()))
+        .mapEmpty();
+  }
+
+  /** Readiness turns 503 and peers hear we leave, then verticles stop in reverse start order. */
+  Future<Void> stop() {
+    vertx.eventBus().publish(Addresses.NODE_DRAINING, node.nodeId());
+    Future<Void> chain = Future.succeededFuture();
+    while (!deployed.isEmpty()) {
+      Deployed d = deployed.pop();
+      chain = chain.compose(v -> vertx.undeploy(d.id())
+          .recover(e -> {
+            LOG.warn("node {}: stopping {} failed: {}", node.nodeId(), d.name(), e.getMessage());
+            return Future.succeededFuture();
+          }));
+    }
+    return chain;
+  }
+}

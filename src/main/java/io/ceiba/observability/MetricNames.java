@@ -1,0 +1,18 @@
+package io.ceiba.observability;
+
+/**
+ * Micrometer names of Ceiba's meters; the Prometheus registry renders {@code a.b.c} as {@code a_b_c} and
+ * adds {@code _total} to counters, giving the names of SPEC section 7. Every series carries {@code node}.
+ */
+public final class MetricNames {
+
+  public static final String REGISTRY_VERSION = "ceiba.registry.version";
+  public static final String REGISTRY_RELOADS = "ceiba.registry.reloads";
+  public static final String CLUSTER_NODES = "ceiba.cluster.nodes";
+
+  public static final String TAG_NODE = "node";
+  public static final String TAG_RESULT = "result";
+
+  private MetricNames() {
+  }
+}

@@ -1,0 +1,119 @@
+package io.ceiba.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.ceiba.node.CeibaNode;
+import io.ceiba.testkit.ControlClient;
+import io.ceiba.testkit.Eventually;
+import io.ceiba.testkit.Ports;
+import io.ceiba.testkit.Registries;
+import io.ceiba.testkit.TestNodes;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Three real clustered nodes (Hazelcast on 127.0.0.1, TCP-IP members) in this JVM. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterIT {
+
+  private Path dir;
+
+  private final Vertx client = Vertx.vertx();
+  private final List<CeibaNode> nodes = new ArrayList<>();
+  private final List<ControlClient> controls = new ArrayList<>();
+  private final List<Path> registryFiles = new ArrayList<>();
+
+  @BeforeAll
+  void startThreeNodes(@TempDir Path tempDir) {
+    dir = tempDir;
+    String cluster = TestNodes.clusterName();
+    List<Integer> ports = List.of(Ports.free(), Ports.free(), Ports.free());
+    for (int i = 0; i < 3; i++) {
+      List<Integer> own = new ArrayList<>(ports);
+      own.add(0, own.remove(i));
+      Path registry = Registries.write(dir.resolve("registry-" + (i + 1) + ".yaml"), Registries.yaml(1));
+      registryFiles.add(registry);
+      TestNodes.Spec spec = TestNodes.write(dir, "node" + (i + 1), cluster, own, registry, null);
+      nodes.add(TestNodes.start(spec));
+      controls.add(new ControlClient(client, spec.controlPort(), TestNodes.TOKEN));
+    }
+  }
+
+  @AfterAll
+  void stopAll() throws Exception {
+    nodes.forEach(TestNodes::stopQuietly);
+    client.close().await(10, TimeUnit.SECONDS);
+  }
+
+  private Future<Integer> viewSize(ControlClient control) {
+    return control.json("/v1/cluster").map(json -> json.getJsonArray("nodes").size());
+  }
+
+  @Test
+  @Order(1)
+  void should_see_all_three_nodes_when_they_joined() throws Exception {
+    for (ControlClient control : controls) {
+      Eventually.until(client, Duration.ofSeconds(20), "node on port " + control.port() + " sees 3 nodes",
+          () -> viewSize(control).map(n -> n == 3)).await(30, TimeUnit.SECONDS);
+    }
+    JsonObject view = controls.get(0).json("/v1/cluster").await(5, TimeUnit.SECONDS);
+    assertThat(view.getJsonArray("nodes").stream().map(o -> ((JsonObject) o).getString("id")))
+        .containsExactly("node1", "node2", "node3");
+    JsonObject node2 = view.getJsonArray("nodes").getJsonObject(1);
+    assertThat(node2.getJsonArray("roles")).containsExactly("control");
+    assertThat(node2.getLong("registry_version")).isEqualTo(1);
+    assertThat(node2.getString("up_since")).isNotBlank();
+    String metrics = controls.get(0).get("/metrics").await(5, TimeUnit.SECONDS).bodyAsString();
+    assertThat(metrics).contains("ceiba_cluster_nodes{node=\"node1\"} 3.0");
+  }
+
+  @Test
+  @Order(2)
+  void should_apply_registry_on_every_node_when_put_on_one() throws Exception {
+    var response = controls.get(0).send(HttpMethod.PUT, "/v1/registry", Registries.yaml(2)).await(15, TimeUnit.SECONDS);
+    assertThat(response.statusCode()).as(response.bodyAsString()).isEqualTo(200);
+    JsonObject body = response.bodyAsJsonObject();
+    assertThat(body.getBoolean("complete")).isTrue();
+    assertThat(body.getJsonObject("nodes").fieldNames()).containsExactlyInAnyOrder("node1", "node2", "node3");
+    for (int i = 0; i < 3; i++) {
+      assertThat(controls.get(i).json("/v1/registry").await(5, TimeUnit.SECONDS).getLong("version")).isEqualTo(2);
+      // each node also wrote the registry to its own file, so a restart keeps it
+      assertThat(Files.readString(registryFiles.get(i))).isEqualTo(Registries.yaml(2));
+    }
+    var again = controls.get(1).send(HttpMethod.PUT, "/v1/registry", Registries.yaml(1)).await(15, TimeUnit.SECONDS);
+    assertThat(again.statusCode()).isEqualTo(409);
+    assertThat(again.bodyAsJsonObject().getJsonObject("error").getString("code")).isEqualTo("stale_version");
+  }
+
+  @Test
+  @Order(3)
+  void should_drop_a_node_within_10_seconds_when_it_dies() throws Exception {
+    CeibaNode victim = nodes.get(2);
+    // crash, not a clean stop: Hazelcast goes away without a goodbye and announcements stop
+    victim.context().clusterManager().getHazelcastInstance().getLifecycleService().terminate();
+    long start = System.nanoTime();
+    for (ControlClient control : controls.subList(0, 2)) {
+      Eventually.until(client, Duration.ofSeconds(10), "node on port " + control.port() + " drops node3",
+          () -> viewSize(control).map(n -> n == 2)).await(15, TimeUnit.SECONDS);
+    }
+    Duration took = Duration.ofNanos(System.nanoTime() - start);
+    assertThat(took).isLessThan(Duration.ofSeconds(10));
+    System.out.printf("killed node dropped from both views after %d ms%n", took.toMillis());
+  }
+}
