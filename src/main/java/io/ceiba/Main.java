@@ -16,7 +16,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 import sun.misc.Signal;
 
 /**
@@ -54,6 +56,9 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--cluster", negatable = true, description = "join the cluster (--no-cluster: run alone)")
   Boolean cluster;
 
+  @Spec
+  CommandSpec spec;
+
   public static void main(String[] args) {
     System.exit(new CommandLine(new Main()).execute(args));
   }
@@ -65,7 +70,8 @@ public final class Main implements Callable<Integer> {
       nodeConfig = NodeConfigLoader.load(config, System.getenv(), new CliOverrides(roles, instances, nodeId, cluster),
           Path.of("").toAbsolutePath());
     } catch (InvalidDocumentException e) {
-      System.err.println("ceiba: " + e.getMessage());
+      spec.commandLine().getErr().println("ceiba: " + e.getMessage());
+      spec.commandLine().getErr().flush();
       return 1;
     }
     CeibaNode node;

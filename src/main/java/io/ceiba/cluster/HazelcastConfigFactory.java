@@ -38,13 +38,13 @@ public final class HazelcastConfigFactory {
     network.setPort(cluster.port()).setPortAutoIncrement(false);
     if (!anyHost) {
       network.getInterfaces().setEnabled(true).setInterfaces(List.of(cluster.host()));
-      network.setPublicAddress(cluster.host() + ":" + cluster.port());
     }
+    network.setPublicAddress(cluster.publicHost() + ":" + cluster.port());
     JoinConfig join = network.getJoin();
     join.getMulticastConfig().setEnabled(false);
     join.getAutoDetectionConfig().setEnabled(false);
     join.getTcpIpConfig().setEnabled(true).setMembers(cluster.members().isEmpty()
-        ? List.of(cluster.host() + ":" + cluster.port()) : cluster.members());
+        ? List.of(cluster.publicHost() + ":" + cluster.port()) : cluster.members());
     return config;
   }
 }

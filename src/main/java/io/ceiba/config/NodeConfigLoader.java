@@ -59,6 +59,7 @@ public final class NodeConfigLoader {
     m.put("CEIBA_CLUSTER_ENABLED", "cluster.enabled");
     m.put("CEIBA_CLUSTER_NAME", "cluster.name");
     m.put("CEIBA_CLUSTER_HOST", "cluster.host");
+    m.put("CEIBA_CLUSTER_PUBLIC_HOST", "cluster.public_host");
     m.put("CEIBA_CLUSTER_PORT", "cluster.port");
     m.put("CEIBA_CLUSTER_MEMBERS", "cluster.members");
     m.put("CEIBA_REGISTRY_FILE", "registry.file");
@@ -281,7 +282,9 @@ public final class NodeConfigLoader {
     boolean enabled = map.bool("enabled", ClusterConfig.DEFAULT_ENABLED);
     String name = map.string("name", ClusterConfig.DEFAULT_NAME);
     String host = map.string("host", ClusterConfig.DEFAULT_HOST);
+    String publicHost = map.string("public_host", host.equals("0.0.0.0") ? "127.0.0.1" : host);
     int port = map.port("port", ClusterConfig.DEFAULT_PORT, false);
+    int busPort = map.port("bus_port", ClusterConfig.DEFAULT_BUS_PORT, true);
     List<String> members = map.stringList("members", List.of());
     for (String member : members) {
       var m = HOST_PORT.matcher(member.trim());
@@ -290,7 +293,7 @@ public final class NodeConfigLoader {
       }
     }
     map.finish();
-    return new ClusterConfig(enabled, name, host, port, members.stream().map(String::trim).toList());
+    return new ClusterConfig(enabled, name, host, publicHost, port, busPort, members.stream().map(String::trim).toList());
   }
 
   private static PostgresConfig readPostgres(MappingReader map) {

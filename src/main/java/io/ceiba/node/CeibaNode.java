@@ -77,8 +77,7 @@ public final class CeibaNode {
     if (clusterManager == null) {
       return Future.succeededFuture(builder.build());
     }
-    String host = config.cluster().host().equals("0.0.0.0") ? "127.0.0.1" : config.cluster().host();
-    options.getEventBusOptions().setHost(config.cluster().host()).setPort(0).setClusterPublicHost(host);
+    options.getEventBusOptions().setHost(config.cluster().host()).setPort(config.cluster().busPort()).setClusterPublicHost(config.cluster().publicHost());
     return builder.withClusterManager(clusterManager).buildClustered();
   }
 

@@ -1,0 +1,184 @@
+package io.ceiba.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.ceiba.yaml.InvalidDocumentException;
+import io.ceiba.yaml.Problem;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class NodeConfigLoaderTest {
+
+  @TempDir
+  Path dir;
+
+  private Path write(String yaml) throws IOException {
+    Path file = dir.resolve("node.yaml");
+    Files.writeString(file, yaml);
+    return file;
+  }
+
+  private NodeConfig load(String yaml) throws IOException {
+    return NodeConfigLoader.load(write(yaml), Map.of(), CliOverrides.NONE, dir);
+  }
+
+  private List<Problem> problemsOf(Path file, Map<String, String> env, CliOverrides flags) {
+    try {
+      NodeConfigLoader.load(file, env, flags, dir);
+    } catch (InvalidDocumentException e) {
+      return e.problems();
+    }
+    throw new AssertionError("expected the config to be rejected");
+  }
+
+  @Test
+  void should_start_a_single_node_with_every_role_when_there_is_no_config() {
+    NodeConfig config = NodeConfigLoader.load(null, Map.of(), CliOverrides.NONE, dir);
+    assertThat(config.nodeId()).isEqualTo("node1");
+    assertThat(config.roles()).isEqualTo(Role.availableRoles());
+    assertThat(config.edge().port()).isEqualTo(8080);
+    assertThat(config.edge().advertise()).isEqualTo("http://127.0.0.1:8080");
+    assertThat(config.control().host()).isEqualTo("127.0.0.1");
+    assertThat(config.control().port()).isEqualTo(9090);
+    assertThat(config.cluster().enabled()).isFalse();
+    assertThat(config.postgres().embedded()).isTrue();
+    assertThat(config.redis().enabled()).isFalse();
+    assertThat(config.dataDir()).isEqualTo(dir.resolve("data"));
+    assertThat(config.registry().file()).isEqualTo(dir.resolve("node-configs/registry.yaml"));
+    assertThat(config.shutdown().grace()).isEqualTo(Duration.ofSeconds(10));
+  }
+
+  @Test
+  void should_equal_the_built_in_defaults_when_loading_the_reference_file() throws IOException {
+    try (InputStream in = NodeConfigLoader.class.getResourceAsStream("/conf/node.yaml")) {
+      Files.write(dir.resolve("node.yaml"), in.readAllBytes());
+    }
+    NodeConfig reference = NodeConfigLoader.load(dir.resolve("node.yaml"), Map.of(), CliOverrides.NONE, dir);
+    NodeConfig defaults = NodeConfigLoader.load(write(""), Map.of(), CliOverrides.NONE, dir);
+    assertThat(reference.cluster()).isEqualTo(defaults.cluster());
+    assertThat(reference.postgres()).isEqualTo(defaults.postgres());
+    assertThat(reference.control()).isEqualTo(defaults.control());
+    assertThat(reference.edge()).isEqualTo(defaults.edge());
+    assertThat(reference.registry()).isEqualTo(defaults.registry());
+    assertThat(reference.redis()).isEqualTo(defaults.redis());
+    assertThat(reference.shutdown()).isEqualTo(defaults.shutdown());
+    assertThat(reference.roles()).isEqualTo(defaults.roles());
+    assertThat(reference.dataDir()).isEqualTo(defaults.dataDir());
+    assertThat(reference.nodeId()).isEqualTo(defaults.nodeId());
+  }
+
+  @Test
+  void should_resolve_relative_paths_against_the_config_folder_when_loaded_from_a_file() throws IOException {
+    Path sub = Files.createDirectories(dir.resolve("conf"));
+    Path file = sub.resolve("n.yaml");
+    Files.writeString(file, "registry: { file: reg.yaml }\ndata_dir: ../state\n");
+    NodeConfig config = NodeConfigLoader.load(file, Map.of(), CliOverrides.NONE, dir);
+    assertThat(config.registry().file()).isEqualTo(sub.resolve("reg.yaml"));
+    assertThat(config.dataDir()).isEqualTo(dir.resolve("state"));
+  }
+
+  @Test
+  void should_let_environment_override_the_file_and_flags_override_both() throws IOException {
+    Path file = write("""
+        node: { id: from-file }
+        edge: { port: 8081 }
+        cluster: { enabled: true, members: ["127.0.0.1:5701"] }
+        """);
+    Map<String, String> env = Map.of(
+        "CEIBA_NODE_ID", "from-env",
+        "CEIBA_EDGE_PORT", "8082",
+        "DATABASE_URL", "postgres://u:secret@db.internal:5433/ceiba",
+        "REDIS_URL", "redis://127.0.0.1:6379",
+        "DB_MAX_CONNECTIONS", "16",
+        "DB_CONNECT_TIMEOUT_SECONDS", "7",
+        "CEIBA_CLUSTER_MEMBERS", "127.0.0.1:5701,127.0.0.1:5702");
+    NodeConfig config = NodeConfigLoader.load(file, env, new CliOverrides("control", "control=2", "from-flag", false), dir);
+    assertThat(config.nodeId()).isEqualTo("from-flag");
+    assertThat(config.edge().port()).isEqualTo(8082);
+    assertThat(config.postgres().url()).isEqualTo("postgres://u:secret@db.internal:5433/ceiba");
+    assertThat(config.postgres().toString()).doesNotContain("secret");
+    assertThat(config.postgres().maxConnections()).isEqualTo(16);
+    assertThat(config.postgres().connectTimeout()).isEqualTo(Duration.ofSeconds(7));
+    assertThat(config.redis().url()).isEqualTo("redis://127.0.0.1:6379");
+    assertThat(config.cluster().members()).containsExactly("127.0.0.1:5701", "127.0.0.1:5702");
+    assertThat(config.cluster().enabled()).isFalse();
+    assertThat(config.roles()).containsExactly(Role.CONTROL);
+    assertThat(config.instancesOf(Role.CONTROL)).isEqualTo(2);
+  }
+
+  @Test
+  void should_name_file_line_and_key_when_keys_are_unknown_or_values_have_the_wrong_type() throws IOException {
+    Path file = write("""
+        node:
+          id: n1
+        edge:
+          port: eighty
+          hots: 0.0.0.0
+        control: { port: 70000 }
+        cluster: { enabled: maybe, members: ["nohost"] }
+        shutdown: { grace: -5s }
+        postgres: { url: "mysql://x" }
+        """);
+    List<Problem> problems = problemsOf(file, Map.of(), CliOverrides.NONE);
+    assertThat(problems).extracting(Problem::field).containsExactlyInAnyOrder(
+        "edge.port", "edge.hots", "control.port", "cluster.enabled", "cluster.members", "shutdown.grace", "postgres.url");
+    assertThat(problems).allSatisfy(p -> assertThat(p.file()).isEqualTo(file.toString()));
+    assertThat(problems).filteredOn(p -> p.field().equals("edge.port")).singleElement()
+        .satisfies(p -> {
+          assertThat(p.line()).isEqualTo(4);
+          assertThat(p.reason()).contains("whole number").contains("eighty");
+        });
+    assertThat(problems).filteredOn(p -> p.field().equals("edge.hots")).singleElement()
+        .satisfies(p -> assertThat(p.reason()).contains("unknown key").contains("host"));
+    assertThat(problems).filteredOn(p -> p.field().equals("control.port")).singleElement()
+        .satisfies(p -> assertThat(p.reason()).contains("between 0 and 65535"));
+    assertThat(problems).filteredOn(p -> p.field().equals("shutdown.grace")).singleElement()
+        .satisfies(p -> assertThat(p.reason()).contains("negative"));
+  }
+
+  @Test
+  void should_refuse_unknown_and_not_yet_built_roles_when_named() throws IOException {
+    Path file = write("roles: [control, gateway, edge]\ninstances: { control: 0, proxy: 2 }\n");
+    List<Problem> problems = problemsOf(file, Map.of(), CliOverrides.NONE);
+    assertThat(problems).extracting(Problem::reason).anySatisfy(r -> assertThat(r).contains("unknown role 'gateway'"));
+    assertThat(problems).extracting(Problem::reason).anySatisfy(r -> assertThat(r).contains("role 'edge' is not in this build yet"));
+    assertThat(problems).extracting(Problem::field).contains("instances.control", "instances.proxy");
+  }
+
+  @Test
+  void should_name_the_variable_when_an_environment_override_is_wrong() throws IOException {
+    List<Problem> problems = problemsOf(write(""), Map.of("CEIBA_EDGE_PORT", "http", "DB_IDLE_TIMEOUT_SECONDS", "ten"), CliOverrides.NONE);
+    assertThat(problems).extracting(Problem::file).containsExactlyInAnyOrder("env CEIBA_EDGE_PORT", "env DB_IDLE_TIMEOUT_SECONDS");
+  }
+
+  @Test
+  void should_report_the_line_when_the_file_is_not_yaml() throws IOException {
+    List<Problem> problems = problemsOf(write("node:\n  id: [unclosed\nedge: {"), Map.of(), CliOverrides.NONE);
+    assertThat(problems).singleElement().satisfies(p -> {
+      assertThat(p.reason()).startsWith("not valid YAML");
+      assertThat(p.line()).isGreaterThan(1);
+    });
+    assertThat(problemsOf(write("just a string"), Map.of(), CliOverrides.NONE)).singleElement()
+        .satisfies(p -> assertThat(p.reason()).contains("expected a mapping"));
+    assertThat(problemsOf(dir.resolve("missing.yaml"), Map.of(), CliOverrides.NONE)).singleElement()
+        .satisfies(p -> assertThat(p.reason()).isEqualTo("file not found"));
+  }
+
+  @Test
+  void should_report_duplicate_keys_with_both_lines() throws IOException {
+    List<Problem> problems = problemsOf(write("edge:\n  port: 1\n  port: 2\n"), Map.of(), CliOverrides.NONE);
+    assertThat(problems).singleElement().satisfies(p -> {
+      assertThat(p.field()).isEqualTo("edge.port");
+      assertThat(p.line()).isEqualTo(3);
+      assertThat(p.reason()).contains("duplicate key").contains("line 2");
+    });
+  }
+}
