@@ -21,11 +21,18 @@ public final class MappingReader {
   private final String path;
   private final Problems problems;
   private final Set<String> consumed = new HashSet<>();
+  /** Where the key naming this mapping stands; problems about the mapping as a whole point there. */
+  private final Source keySource;
 
   private MappingReader(YamlNode.Mapping node, String path, Problems problems) {
+    this(node, path, problems, node.source());
+  }
+
+  private MappingReader(YamlNode.Mapping node, String path, Problems problems, Source keySource) {
     this.node = node;
     this.path = path;
     this.problems = problems;
+    this.keySource = keySource;
   }
 
   public static MappingReader root(YamlNode.Mapping node, Problems problems) {
@@ -63,8 +70,9 @@ public final class MappingReader {
     return e == null ? node.source() : e.value().source();
   }
 
+  /** Records a problem about {@code key}, or about this whole mapping when {@code key} is null. */
   public void problem(String key, String reason) {
-    problems.add(sourceOf(key), key == null ? path : pathOf(key), reason);
+    problems.add(key == null ? keySource : sourceOf(key), key == null ? path : pathOf(key), reason);
   }
 
   private YamlNode.Scalar scalar(String key) {
@@ -198,7 +206,7 @@ public final class MappingReader {
       return new MappingReader(new YamlNode.Mapping(e == null ? node.source() : e.value().source()), pathOf(key), problems);
     }
     if (e.value() instanceof YamlNode.Mapping m) {
-      return new MappingReader(m, pathOf(key), problems);
+      return new MappingReader(m, pathOf(key), problems, e.keySource());
     }
     problem(key, "expected a mapping, got " + YamlDocument.describe(e.value()));
     return new MappingReader(new YamlNode.Mapping(e.value().source()), pathOf(key), problems);
@@ -226,6 +234,12 @@ public final class MappingReader {
       }
     }
     return out;
+  }
+
+  /** Number of items of the list at {@code key}; -1 when absent or not a list. Records nothing. */
+  public int sizeOf(String key) {
+    YamlNode.Mapping.Entry e = node.entries().get(key);
+    return e != null && e.value() instanceof YamlNode.Sequence seq ? seq.items().size() : -1;
   }
 
   /** Every entry of the mapping at {@code key} as a named mapping (e.g. services by name), in document order. */

@@ -1,0 +1,33 @@
+package io.ceiba.registry;
+
+import java.util.List;
+
+/**
+ * An HTTP service: the hosts it answers, where its backends live, and how the edge treats it.
+ *
+ * @param hosts        lower-cased host names; {@code *.example.test} matches one label
+ * @param fallback     used only when no primary backend is healthy
+ * @param cache        null when the service is not cached
+ * @param maxBodyBytes largest request body accepted ({@code 413} beyond)
+ */
+public record HttpService(
+    String name,
+    List<String> hosts,
+    List<Backend> backends,
+    List<Backend> fallback,
+    LbPolicy lb,
+    HealthSpec health,
+    AccessSpec access,
+    RateLimitSpec rateLimit,
+    CacheSpec cache,
+    List<Middleware> middlewares,
+    long maxBodyBytes,
+    Timeouts timeouts) {
+
+  public HttpService {
+    hosts = List.copyOf(hosts);
+    backends = List.copyOf(backends);
+    fallback = List.copyOf(fallback);
+    middlewares = List.copyOf(middlewares);
+  }
+}

@@ -1,0 +1,182 @@
+package io.ceiba.registry;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.ceiba.yaml.InvalidDocumentException;
+import io.ceiba.yaml.Problem;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class RegistryParserTest {
+
+  private static final String SPEC_EXAMPLE = """
+      version: 12
+      defaults:
+        health: { path: /healthz, interval: 2s, timeout: 500ms, unhealthy_after: 3, healthy_after: 2 }
+      http:
+        whoami:
+          hosts: [whoami.example.test]
+          backends:
+            - { url: "http://127.0.0.1:9001", node: node1, weight: 1 }
+            - { url: "http://127.0.0.1:9002", node: node2 }
+          fallback:
+            - { url: "http://127.0.0.1:9003", node: node3 }
+          lb: round-robin
+          health: { path: /healthz }
+          access: { policy: public }
+          rate_limit: { per_ip: "100/1s" }
+          cache: { ttl: 10m }
+          middlewares: [strip-www, https-redirect]
+      tcp:
+        redis-main:
+          listen: 6380
+          backends:
+            - { address: "127.0.0.1:6379", node: node1 }
+            - { address: "127.0.0.1:6479", node: node2 }
+          health: { kind: redis-primary, interval: 2s }
+      """;
+
+  private static List<Problem> problems(String yaml) {
+    try {
+      RegistryParser.parse("r.yaml", yaml);
+    } catch (InvalidDocumentException e) {
+      return e.problems();
+    }
+    throw new AssertionError("expected the registry to be rejected");
+  }
+
+  @Test
+  void should_parse_the_spec_example_into_records() {
+    Registry r = RegistryParser.parse("r.yaml", SPEC_EXAMPLE);
+    assertThat(r.version()).isEqualTo(12);
+    HttpService whoami = r.http().get("whoami");
+    assertThat(whoami.hosts()).containsExactly("whoami.example.test");
+    assertThat(whoami.backends()).containsExactly(
+        new Backend("http://127.0.0.1:9001", "http", "127.0.0.1", 9001, "node1", 1),
+        new Backend("http://127.0.0.1:9002", "http", "127.0.0.1", 9002, "node2", 1));
+    assertThat(whoami.fallback()).extracting(Backend::node).containsExactly("node3");
+    assertThat(whoami.lb()).isEqualTo(LbPolicy.ROUND_ROBIN);
+    assertThat(whoami.health()).isEqualTo(new HealthSpec(true, "/healthz", Duration.ofSeconds(2), Duration.ofMillis(500), 3, 2));
+    assertThat(whoami.access()).isEqualTo(AccessSpec.PUBLIC);
+    assertThat(whoami.rateLimit().perIp()).isEqualTo(new Rate(100, Duration.ofSeconds(1)));
+    assertThat(whoami.cache().ttl()).isEqualTo(Duration.ofMinutes(10));
+    assertThat(whoami.middlewares()).containsExactly(Middleware.STRIP_WWW, Middleware.HTTPS_REDIRECT);
+    assertThat(whoami.maxBodyBytes()).isEqualTo(10L * 1024 * 1024);
+    assertThat(whoami.timeouts()).isEqualTo(Timeouts.DEFAULT);
+    TcpService redis = r.tcp().get("redis-main");
+    assertThat(redis.listen()).isEqualTo(6380);
+    assertThat(redis.backends()).extracting(TcpBackend::port).containsExactly(6379, 6479);
+    assertThat(redis.health().kind()).isEqualTo(TcpHealthSpec.Kind.REDIS_PRIMARY);
+    assertThat(r.sha256()).hasSize(64).isEqualTo(RegistryParser.parse("other.yaml", SPEC_EXAMPLE).sha256());
+  }
+
+  @Test
+  void should_parse_the_shipped_example_registry() {
+    Registry r = RegistryParser.parseFile(Path.of("node-configs/registry.yaml"));
+    assertThat(r.http()).containsKeys("app", "whoami");
+  }
+
+  @Test
+  void should_merge_defaults_field_by_field_and_read_access_sizes_and_rates() {
+    Registry r = RegistryParser.parse("r.yaml", """
+        version: 1
+        defaults:
+          health: { interval: 5s, unhealthy_after: 5 }
+          timeouts: { upstream: 2s }
+          max_body: 1MB
+        http:
+          api:
+            hosts: ["API.Example.Test", "*.api.test"]
+            backends: [{ url: "https://10.0.0.1" }]
+            health: { path: /ping, healthy_after: 4 }
+            access: { policy: plan, plans: [pro, team], on_unavailable: fail-open }
+            rate_limit: { per_ip: 10/m }
+            max_body: 512KB
+            timeouts: { connect: 1s }
+            lb: weighted
+        """);
+    HttpService api = r.http().get("api");
+    assertThat(api.hosts()).containsExactly("api.example.test", "*.api.test");
+    assertThat(api.backends().get(0)).isEqualTo(new Backend("https://10.0.0.1:443", "https", "10.0.0.1", 443, null, 1));
+    assertThat(api.health()).isEqualTo(new HealthSpec(true, "/ping", Duration.ofSeconds(5), Duration.ofMillis(500), 5, 4));
+    assertThat(api.access()).isEqualTo(new AccessSpec(AccessSpec.Policy.PLAN, List.of("pro", "team"), AccessSpec.OnUnavailable.FAIL_OPEN));
+    assertThat(api.rateLimit().perIp()).isEqualTo(new Rate(10, Duration.ofMinutes(1)));
+    assertThat(api.maxBodyBytes()).isEqualTo(512 * 1024);
+    assertThat(api.timeouts()).isEqualTo(new Timeouts(Duration.ofSeconds(1), Duration.ofSeconds(2)));
+    assertThat(api.lb()).isEqualTo(LbPolicy.WEIGHTED);
+  }
+
+  @Test
+  void should_report_every_problem_with_line_and_field_when_the_registry_is_invalid() {
+    List<Problem> problems = problems("""
+        version: -3
+        http:
+          api:
+            hosts: [api.example.test, "http://x.test", "a.*.test"]
+            backends:
+              - { url: "ftp://127.0.0.1:9001" }
+              - { url: "http://127.0.0.1:9002/path" }
+              - { url: "http://127.0.0.1:9003", weight: 0 }
+            lb: random
+            health: { interval: 1s, timeout: 2s, path: healthz }
+            access: { policy: plan }
+            middlewares: [gzip]
+          Web:
+            hosts: [api.example.test]
+            backends: []
+            rate_limit: { per_ip: "fast" }
+            max_body: lots
+            colour: blue
+        tcp:
+          r1: { listen: 6380, backends: [{ address: "127.0.0.1:6379" }] }
+          r2: { listen: 6380, backends: [{ address: "nohost" }], health: { kind: ping } }
+        """);
+    assertThat(problems).extracting(p -> p.line() + " " + p.field()).containsExactlyInAnyOrder(
+        "1 version",
+        "4 http.api.hosts", "4 http.api.hosts",
+        "6 http.api.backends[0].url",
+        "7 http.api.backends[1].url",
+        "8 http.api.backends[2].weight",
+        "9 http.api.lb",
+        "10 http.api.health.path", "10 http.api.health.timeout",
+        "11 http.api.access.policy",
+        "12 http.api.middlewares",
+        "13 http.Web",
+        "14 http.Web.hosts",
+        "15 http.Web.backends",
+        "16 http.Web.rate_limit.per_ip",
+        "17 http.Web.max_body",
+        "18 http.Web.colour",
+        "21 tcp.r2.listen", "21 tcp.r2.backends[0].address", "21 tcp.r2.health.kind");
+    assertThat(problems).allSatisfy(p -> assertThat(p.file()).isEqualTo("r.yaml"));
+    assertThat(problems).filteredOn(p -> p.field().equals("http.Web.hosts")).singleElement()
+        .satisfies(p -> assertThat(p.reason()).contains("already served by http.api (line 4)"));
+    assertThat(problems).filteredOn(p -> p.field().equals("http.api.lb")).singleElement()
+        .satisfies(p -> assertThat(p.reason()).contains("round-robin, least-connections, weighted"));
+  }
+
+  @Test
+  void should_require_version_hosts_and_backends() {
+    assertThat(problems("http:\n  a: {}\n")).extracting(Problem::field)
+        .containsExactlyInAnyOrder("version", "http.a.hosts", "http.a.backends");
+  }
+
+  @Test
+  void should_reject_negative_and_zero_durations() {
+    assertThat(problems("version: 1\nhttp:\n  a:\n    hosts: [a.test]\n    backends: [{url: 'http://h:1'}]\n    health: { interval: -2s, timeout: 0ms }\n"))
+        .extracting(Problem::reason).anySatisfy(r -> assertThat(r).contains("negative"))
+        .anySatisfy(r -> assertThat(r).contains("greater than zero"));
+  }
+
+  @Test
+  void should_report_a_line_when_the_yaml_is_malformed() {
+    assertThat(problems("version: 1\nhttp:\n  a:\n    hosts: [a.test\n  b: 1\n")).singleElement()
+        .satisfies(p -> assertThat(p.line()).isGreaterThanOrEqualTo(4));
+    assertThat(problems("version: 1\nhttp:\n\ta: {}\n")).singleElement()
+        .satisfies(p -> assertThat(p.line()).isEqualTo(3));
+    assertThat(problems("version: 1\nversion: 2\n")).singleElement()
+        .satisfies(p -> assertThat(p.reason()).contains("duplicate key"));
+  }
+}
