@@ -17,6 +17,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.sqlclient.Tuple;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -124,6 +125,25 @@ final class AdminApi {
     });
   }
 
+  /**
+   * Keeps the registry in {@code registry_history}; best effort, because distributing a registry must not
+   * depend on the database being up.
+   */
+  private Future<Boolean> record(Registry registry) {
+    if (node.postgres() == null) {
+      return Future.succeededFuture(false);
+    }
+    return node.postgres().pool()
+        .preparedQuery("insert into registry_history (version, sha256, body, applied_by) values ($1, $2, $3, $4) "
+            + "on conflict (version) do nothing")
+        .execute(Tuple.of(registry.version(), registry.sha256(), registry.text(), node.nodeId()))
+        .map(rows -> true)
+        .otherwise(e -> {
+          LOG.warn("registry version {} not recorded: {}", registry.version(), e.getMessage());
+          return false;
+        });
+  }
+
   /** Sends the registry to every node in the view and reports each node's outcome. */
   private Future<JsonObject> distribute(Registry registry) {
     return currentRegistry().compose(current -> {
@@ -131,8 +151,13 @@ final class AdminApi {
         return Future.failedFuture(new CeibaException(ErrorCode.STALE_VERSION, "version " + registry.version()
             + " is not higher than the applied version " + current.version()));
       }
-      return vertx.eventBus().<JsonArray>request(Addresses.CLUSTER_VIEW, null, LOCAL);
-    }).compose(view -> {
+      return record(registry);
+    }).compose(stored -> vertx.eventBus().<JsonArray>request(Addresses.CLUSTER_VIEW, null, LOCAL).map(view -> {
+      if (!stored) {
+        LOG.warn("registry version {} is distributed but not recorded in registry_history", registry.version());
+      }
+      return view;
+    })).compose(view -> {
       List<Future<JsonObject>> answers = new ArrayList<>();
       JsonObject message = new JsonObject().put("text", registry.text()).put("from", node.nodeId());
       DeliveryOptions options = new DeliveryOptions().setSendTimeout(APPLY_TIMEOUT_MS);

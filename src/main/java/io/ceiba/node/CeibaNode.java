@@ -54,13 +54,20 @@ public final class CeibaNode {
       Future<PostgresService> postgres = config.needsPostgres()
           ? PostgresService.start(vertx, config.postgres(), config.dataDir())
           : Future.succeededFuture(null);
-      return postgres
-          .compose(pg -> AdminToken.resolve(vertx, config).map(token -> new NodeContext(config, meters,
-              HealthChecks.create(vertx), HealthChecks.create(vertx), pg, clusterManager, token, startedAt)))
+      return postgres.compose(pg -> AdminToken.resolve(vertx, config)
+          .map(token -> {
+            NodeContext context = new NodeContext(config, meters, HealthChecks.create(vertx), HealthChecks.create(vertx),
+                pg, clusterManager, token, startedAt);
+            if (pg != null) {
+              pg.registerReadiness(context.readiness());
+            }
+            return context;
+          })
           .compose(context -> {
             NodeSupervisor supervisor = new NodeSupervisor(vertx, context);
             return supervisor.start().map(v -> new CeibaNode(config, vertx, context, supervisor));
           })
+          .recover(failure -> (pg == null ? Future.<Void>succeededFuture() : pg.close()).transform(ignored -> Future.failedFuture(failure))))
           .recover(failure -> vertx.close().transform(ignored -> Future.failedFuture(failure)));
     }).onSuccess(node -> LOG.info("node {} started in {} ms (roles {}, cluster {})", config.nodeId(),
         java.time.Duration.between(startedAt, Instant.now()).toMillis(), config.roles(),

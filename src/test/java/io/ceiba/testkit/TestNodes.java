@@ -35,7 +35,8 @@ public final class TestNodes {
   }
 
   /**
-   * Writes {@code dir/<nodeId>.yaml}. {@code extraYaml} is appended verbatim (e.g. a postgres section).
+   * Writes {@code dir/<nodeId>.yaml}. {@code extraYaml} is appended verbatim; without a postgres section
+   * of its own, the node gets a fresh database of {@link TestPostgres}.
    *
    * @param clusterPorts null for an unclustered node; else every member's Hazelcast port (this node's first)
    */
@@ -56,6 +57,9 @@ public final class TestNodes {
     }
     if (extraYaml != null) {
       yaml.append(extraYaml);
+    }
+    if (extraYaml == null || !extraYaml.contains("postgres:")) {
+      yaml.append("postgres: { url: \"").append(TestPostgres.newDatabase()).append("\" }\n");
     }
     try {
       Files.createDirectories(dir);

@@ -1,0 +1,191 @@
+package io.ceiba.store.pg;
+
+import io.ceiba.config.PostgresConfig;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.ext.healthchecks.Status;
+import io.vertx.pgclient.PgBuilder;
+import io.vertx.pgclient.PgConnectOptions;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.PoolOptions;
+import io.vertx.sqlclient.Row;
+import java.nio.file.Path;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Postgres for the roles that need it: the embedded server when configured, one shared connection pool
+ * ({@code ceiba}), and schema migrations run in the background (retried every {@link #MIGRATE_RETRY_MS}
+ * while Postgres is unreachable) so a node starts even when its database does not answer yet;
+ * {@code /ready} says so until the schema is where this jar expects it. Thread-safe: the pool is made
+ * to be shared between verticles; the few mutable fields are atomics.
+ */
+public final class PostgresService {
+
+  private static final Logger LOG = LoggerFactory.getLogger(PostgresService.class);
+  static final long MIGRATE_RETRY_MS = 5000;
+  static final long READINESS_TIMEOUT_MS = 2000;
+
+  private final Vertx vertx;
+  private final PostgresConfig config;
+  private final PostgresUrl url;
+  private final EmbeddedPostgresServer embedded;
+  private final Pool pool;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private volatile long retryTimer = -1;
+  private volatile String lastMigrationError;
+
+  private PostgresService(Vertx vertx, PostgresConfig config, PostgresUrl url, EmbeddedPostgresServer embedded) {
+    this.vertx = vertx;
+    this.config = config;
+    this.url = url;
+    this.embedded = embedded;
+    PgConnectOptions connect = url.connectOptions();
+    this.pool = PgBuilder.pool()
+        .with(new PoolOptions()
+            .setMaxSize(config.maxConnections())
+            .setShared(true)
+            // bounds the wait for a connection, including opening one (DB_CONNECT_TIMEOUT_SECONDS)
+            .setConnectionTimeout((int) config.connectTimeout().toMillis()).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS)
+            .setName("ceiba-" + url.host() + ":" + url.port() + "/" + url.database())
+            .setIdleTimeout((int) config.idleTimeout().toMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
+            .setMaxLifetime((int) config.maxLifetime().toMillis()).setMaxLifetimeUnit(TimeUnit.MILLISECONDS))
+        .connectingTo(connect)
+        .using(vertx)
+        .build();
+  }
+
+  /** Starts the embedded server if configured (on a worker), builds the pool, and kicks off migrations. */
+  public static Future<PostgresService> start(Vertx vertx, PostgresConfig config, Path dataDir) {
+    Future<EmbeddedPostgresServer> server = config.embedded()
+        ? vertx.executeBlocking(() -> EmbeddedPostgresServer.start(dataDir, config.embeddedPort()))
+            .recover(e -> Future.failedFuture("embedded PostgreSQL under " + dataDir.resolve("postgres")
+                + " did not start: " + e.getMessage()))
+        : Future.succeededFuture(null);
+    return server.map(embedded -> {
+      PostgresUrl url = embedded != null ? embedded.url() : PostgresUrl.parse(config.url());
+      if (embedded != null) {
+        LOG.info("embedded PostgreSQL running on 127.0.0.1:{} with data in {}", embedded.port(), dataDir.resolve("postgres"));
+      } else {
+        LOG.info("using PostgreSQL at {}", url);
+      }
+      PostgresService service = new PostgresService(vertx, config, url, embedded);
+      if (config.migrate()) {
+        service.migrateInBackground();
+      }
+      return service;
+    });
+  }
+
+  public Pool pool() {
+    return pool;
+  }
+
+  public PostgresUrl url() {
+    return url;
+  }
+
+  private void migrateInBackground() {
+    migrateNow().onFailure(e -> {
+      if (!closed.get()) {
+        retryTimer = vertx.setTimer(MIGRATE_RETRY_MS, t -> migrateInBackground());
+      }
+    });
+  }
+
+  /** Runs pending migrations now (on a worker); logs each distinct failure once. */
+  public Future<Void> migrateNow() {
+    return vertx.<Integer>executeBlocking(() -> Migrations.migrate(url), false)
+        .onSuccess(version -> {
+          lastMigrationError = null;
+          LOG.info("database schema at version {}", version);
+        })
+        .onFailure(e -> {
+          String message = rootMessage(e);
+          if (!Objects.equals(message, lastMigrationError)) {
+            LOG.warn("schema migration failed, retrying every {} s: {}", MIGRATE_RETRY_MS / 1000, message);
+          }
+          lastMigrationError = message;
+        })
+        .mapEmpty();
+  }
+
+  /** Reads the applied schema version; an absent history table means version 0. Never fails. */
+  public Future<SchemaState> schemaState() {
+    return pool.query("select coalesce(max(version::int), 0) as v from flyway_schema_history where success").execute()
+        .map(rows -> {
+          Row row = rows.iterator().next();
+          return new SchemaState(row.getInteger("v"), Migrations.EXPECTED_VERSION, null);
+        })
+        .recover(e -> {
+          String message = rootMessage(e);
+          if (message.contains("flyway_schema_history") && message.contains("does not exist")) {
+            return Future.succeededFuture(new SchemaState(0, Migrations.EXPECTED_VERSION, null));
+          }
+          return Future.succeededFuture(new SchemaState(0, Migrations.EXPECTED_VERSION, "unreachable: " + message));
+        });
+  }
+
+  /** Adds the {@code postgres} check to {@code /ready}: reachable and schema at the expected version. */
+  public void registerReadiness(HealthChecks checks) {
+    checks.register("postgres", READINESS_TIMEOUT_MS + 500, promise -> schemaState()
+        .timeout(READINESS_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+        .onComplete(ar -> {
+          if (ar.failed()) {
+            promise.complete(Status.KO(new JsonObject().put("reason", "no answer within " + READINESS_TIMEOUT_MS + " ms")));
+            return;
+          }
+          SchemaState s = ar.result();
+          JsonObject data = new JsonObject().put("schema_version", s.current()).put("expected_version", s.expected());
+          if (s.ready()) {
+            promise.complete(Status.OK(data));
+          } else if (s.error() != null) {
+            promise.complete(Status.KO(data.put("reason", s.error())));
+          } else {
+            String reason = "migrations pending: schema at " + s.current() + ", expected " + s.expected();
+            if (lastMigrationError != null) {
+              reason += " (last attempt: " + lastMigrationError + ")";
+            }
+            promise.complete(Status.KO(data.put("reason", reason)));
+          }
+        }));
+  }
+
+  /** Stops migration retries, closes the pool, stops the embedded server. */
+  public Future<Void> close() {
+    if (!closed.compareAndSet(false, true)) {
+      return Future.succeededFuture();
+    }
+    vertx.cancelTimer(retryTimer);
+    return pool.close()
+        .eventually(() -> embedded == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {
+          embedded.close();
+          return null;
+        }))
+        .onComplete(ar -> {
+          if (embedded != null) {
+            LOG.info("embedded PostgreSQL stopped");
+          }
+        })
+        .mapEmpty();
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    String m = t.getMessage();
+    return m == null ? t.getClass().getSimpleName() : m.lines().findFirst().orElse(m);
+  }
+
+  @Override
+  public String toString() {
+    return "PostgresService[" + url + ", " + config.maxConnections() + " connections]";
+  }
+}

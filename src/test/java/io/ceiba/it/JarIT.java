@@ -1,0 +1,65 @@
+package io.ceiba.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.ceiba.testkit.ControlClient;
+import io.ceiba.testkit.Eventually;
+import io.ceiba.testkit.Ports;
+import io.vertx.core.Vertx;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The fat jar as operators run it: a fresh folder, {@code java -jar}, SIGTERM. */
+class JarIT {
+
+  @TempDir
+  Path dir;
+
+  private final Vertx client = Vertx.vertx();
+
+  @AfterEach
+  void close() throws Exception {
+    client.close().await(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void should_print_the_version_and_validate_files_from_the_command_line() throws Exception {
+    JarProcess.Result version = JarProcess.run(dir, "--version");
+    assertThat(version.exit()).isZero();
+    assertThat(version.output()).startsWith("ceiba ");
+
+    Files.writeString(dir.resolve("bad.yaml"), "version: 1\nhttp:\n  a:\n    hosts: [a.test]\n    backends: []\n    lb: fastest\n");
+    JarProcess.Result invalid = JarProcess.run(dir, "validate", "--registry", "bad.yaml");
+    assertThat(invalid.exit()).isEqualTo(1);
+    assertThat(invalid.output()).contains("bad.yaml:6: http.a.lb").doesNotContain("Exception").doesNotContain("\tat ");
+  }
+
+  @Test
+  void should_come_up_ready_on_the_embedded_default_and_exit_0_on_sigterm() throws Exception {
+    // a fresh folder holding only node-configs/, as after a clone
+    Path configs = Files.createDirectories(dir.resolve("node-configs"));
+    Files.copy(Path.of("node-configs/registry.yaml"), configs.resolve("registry.yaml"));
+    int control = Ports.free();
+    Map<String, String> env = Map.of("CEIBA_EDGE_PORT", String.valueOf(Ports.free()), "CEIBA_CONTROL_PORT", String.valueOf(control));
+    try (JarProcess node = JarProcess.start(dir, env)) {
+      ControlClient ops = new ControlClient(client, control, null);
+      Duration toReady = Eventually.until(client, Duration.ofSeconds(90), "node ready",
+          () -> ops.get("/ready").map(r -> r.statusCode() == 200).otherwise(false)).await(100, TimeUnit.SECONDS);
+      System.out.printf("embedded default: ready %d ms after java -jar%n", toReady.toMillis());
+      assertThat(ops.get("/health").await(5, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+      assertThat(ops.get("/metrics").await(5, TimeUnit.SECONDS).bodyAsString()).contains("ceiba_registry_version{node=\"node1\"} 1.0");
+      assertThat(dir.resolve("data/postgres")).isDirectory();
+      assertThat(dir.resolve("data/admin-token")).isRegularFile();
+
+      int exit = node.terminate(60);
+      assertThat(exit).as(node.output()).isZero();
+      assertThat(node.output()).contains("node node1 stopped");
+    }
+  }
+}

@@ -1,0 +1,85 @@
+package io.ceiba.it;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** The fat jar started as a real process, the way an operator starts it. */
+final class JarProcess implements AutoCloseable {
+
+  private final Process process;
+  private final Path log;
+
+  private JarProcess(Process process, Path log) {
+    this.process = process;
+    this.log = log;
+  }
+
+  static Path jar() {
+    Path jar = Path.of(System.getProperty("ceiba.jar", "target/ceiba.jar")).toAbsolutePath();
+    if (!Files.isRegularFile(jar)) {
+      throw new IllegalStateException(jar + " is missing: integration tests run after 'package'");
+    }
+    return jar;
+  }
+
+  static JarProcess start(Path workDir, Map<String, String> env, String... args) throws IOException {
+    List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx512m", "-jar", jar().toString()));
+    command.addAll(List.of(args));
+    Path log = workDir.resolve("ceiba-" + System.nanoTime() + ".log");
+    ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile())
+        .redirectErrorStream(true).redirectOutput(log.toFile());
+    builder.environment().keySet().removeIf(k -> k.startsWith("CEIBA_") || k.equals("DATABASE_URL") || k.equals("REDIS_URL"));
+    builder.environment().putAll(env);
+    return new JarProcess(builder.start(), log);
+  }
+
+  static String javaBinary() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  /** Runs the jar to completion (for short commands such as {@code --version} or {@code validate}). */
+  static Result run(Path workDir, String... args) throws Exception {
+    try (JarProcess p = start(workDir, Map.of(), args)) {
+      if (!p.process.waitFor(60, TimeUnit.SECONDS)) {
+        throw new AssertionError("ceiba " + String.join(" ", args) + " did not finish");
+      }
+      return new Result(p.process.exitValue(), p.output());
+    }
+  }
+
+  record Result(int exit, String output) {
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  String output() throws IOException {
+    return Files.readString(log);
+  }
+
+  /** SIGTERM, then the exit code (or -1 if it did not exit in time). */
+  int terminate(long timeoutSeconds) throws InterruptedException {
+    process.destroy();
+    return process.waitFor(timeoutSeconds, TimeUnit.SECONDS) ? process.exitValue() : -1;
+  }
+
+  /** SIGKILL: a crash, no goodbye to anyone. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly();
+    process.waitFor(30, TimeUnit.SECONDS);
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    if (process.isAlive()) {
+      process.destroyForcibly();
+      process.waitFor(30, TimeUnit.SECONDS);
+    }
+  }
+}
