@@ -16,7 +16,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.sqlclient.Tuple;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -33,6 +33,7 @@ final class AdminApi {
   static final long MAX_BODY_BYTES = 1024 * 1024;
   /** How long {@code PUT /v1/registry} waits for each node's answer. */
   static final long APPLY_TIMEOUT_MS = 5000;
+  private static final String BODY = "ceiba.body";
   private static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true).setSendTimeout(2000);
 
   private final Vertx vertx;
@@ -48,7 +49,7 @@ final class AdminApi {
   Router router() {
     Router router = Router.router(vertx);
     router.route().handler(this::authenticate);
-    router.route().handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES).setHandleFileUploads(false));
+    router.route().handler(this::readBody);
     router.get("/cluster").handler(ctx -> respond(ctx, cluster()));
     router.get("/registry").handler(ctx -> respond(ctx, currentRegistry().map(AdminApi::registryJson)));
     router.put("/registry").handler(ctx -> respond(ctx, parse(ctx).compose(this::distribute)));
@@ -72,6 +73,40 @@ final class AdminApi {
     ctx.next();
   }
 
+  /**
+   * Buffers the request body up to {@link #MAX_BODY_BYTES} whatever its content type: operators send
+   * registries with {@code curl --data-binary}, which labels them as a form, and a form decoder would
+   * choke on them.
+   */
+  private void readBody(RoutingContext ctx) {
+    String length = ctx.request().getHeader("content-length");
+    if (length != null && length.matches("\\d{1,18}") && Long.parseLong(length) > MAX_BODY_BYTES) {
+      tooLarge(ctx);
+      return;
+    }
+    Buffer body = Buffer.buffer();
+    ctx.request().handler(chunk -> {
+      if (body.length() + chunk.length() > MAX_BODY_BYTES) {
+        ctx.request().handler(null);
+        tooLarge(ctx);
+      } else {
+        body.appendBuffer(chunk);
+      }
+    });
+    ctx.request().endHandler(v -> {
+      if (!ctx.response().ended()) {
+        ctx.put(BODY, body.toString(StandardCharsets.UTF_8));
+        ctx.next();
+      }
+    });
+    ctx.request().exceptionHandler(e -> ctx.fail(400, e));
+  }
+
+  private static void tooLarge(RoutingContext ctx) {
+    ctx.response().putHeader("connection", "close");
+    ErrorResponses.send(ctx.response(), ErrorCode.BODY_TOO_LARGE, "request body larger than " + MAX_BODY_BYTES + " bytes", null);
+  }
+
   private void respond(RoutingContext ctx, Future<JsonObject> result) {
     result.onSuccess(json -> ctx.response().putHeader("content-type", "application/json").end(json.encode()))
         .onFailure(ctx::fail);
@@ -81,8 +116,6 @@ final class AdminApi {
     Throwable failure = ctx.failure();
     if (failure instanceof CeibaException e) {
       ErrorResponses.send(ctx.response(), e, null);
-    } else if (ctx.statusCode() == 413) {
-      ErrorResponses.send(ctx.response(), ErrorCode.BODY_TOO_LARGE, "request body larger than " + MAX_BODY_BYTES + " bytes", null);
     } else if (failure == null && ctx.statusCode() >= 400 && ctx.statusCode() < 500) {
       ErrorResponses.send(ctx.response(), ErrorCode.INVALID_REQUEST, "request refused (" + ctx.statusCode() + ")", null);
     } else {
@@ -111,7 +144,7 @@ final class AdminApi {
 
   /** Parses the body (YAML, or JSON which is YAML too) off the event loop. */
   private Future<Registry> parse(RoutingContext ctx) {
-    String text = ctx.body().asString();
+    String text = ctx.get(BODY);
     if (text == null || text.isBlank()) {
       return Future.failedFuture(new CeibaException(ErrorCode.INVALID_REGISTRY, "request body is empty; send the registry YAML"));
     }

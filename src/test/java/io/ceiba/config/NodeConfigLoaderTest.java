@@ -181,4 +181,19 @@ class NodeConfigLoaderTest {
       assertThat(p.reason()).contains("duplicate key").contains("line 2");
     });
   }
+
+  @Test
+  void should_accept_every_shipped_node_config() throws IOException {
+    List<Path> shipped = new java.util.ArrayList<>();
+    for (String folder : List.of("node-configs", "docker")) {
+      try (var files = Files.list(Path.of(folder))) {
+        files.filter(f -> f.getFileName().toString().matches("(node\\d|single)\\.yaml")).forEach(shipped::add);
+      }
+    }
+    assertThat(shipped).hasSize(7);
+    for (Path file : shipped) {
+      NodeConfig config = NodeConfigLoader.load(file, Map.of(), CliOverrides.NONE, dir);
+      assertThat(config.nodeId()).as(file.toString()).isNotBlank();
+    }
+  }
 }

@@ -128,6 +128,10 @@ class RegistryReloadIT {
     assertThat(valid.bodyAsJsonObject().getBoolean("valid")).isTrue();
     // a dry run changes nothing
     assertThat(version(control).await(5, TimeUnit.SECONDS)).isEqualTo(5);
+    // curl --data-binary labels the body as a form; it is a registry all the same
+    var put = control.send(HttpMethod.PUT, "/v1/registry", Registries.yaml(7), "application/x-www-form-urlencoded").await(10, TimeUnit.SECONDS);
+    assertThat(put.statusCode()).as(put.bodyAsString()).isEqualTo(200);
+    assertThat(version(control).await(5, TimeUnit.SECONDS)).isEqualTo(7);
   }
 
   private static String code(Future<io.vertx.ext.web.client.HttpResponse<io.vertx.core.buffer.Buffer>> response) throws Exception {

@@ -31,11 +31,15 @@ public final class ControlClient {
   }
 
   public Future<HttpResponse<Buffer>> send(HttpMethod method, String path, String body) {
+    return send(method, path, body, "application/yaml");
+  }
+
+  public Future<HttpResponse<Buffer>> send(HttpMethod method, String path, String body, String contentType) {
     var request = client.request(method, path);
     if (token != null && path.startsWith("/v1")) {
       request.putHeader("authorization", "Bearer " + token);
     }
-    return body == null ? request.send() : request.putHeader("content-type", "application/yaml").sendBuffer(Buffer.buffer(body));
+    return body == null ? request.send() : request.putHeader("content-type", contentType).sendBuffer(Buffer.buffer(body));
   }
 
   public Future<JsonObject> json(String path) {
