@@ -22,10 +22,25 @@ public final class Addresses {
   /** Local request: this node's membership view as a JSON array of node infos. */
   public static final String CLUSTER_VIEW = "ceiba.cluster.view";
 
+  /** Local publish: a backend changed state in this node's view: {@code {service, url, up}}. */
+  public static final String HEALTH_CHANGED = "ceiba.health.changed";
+  /** Local request: this node's whole health view, as a JSON array of {@code {service, url, up, ...}}. */
+  public static final String HEALTH_SNAPSHOT = "ceiba.health.snapshot";
+  /** Local send: an edge failed to connect to a backend; check it now and treat it as down meanwhile. */
+  public static final String HEALTH_SUSPECT = "ceiba.health.suspect";
+  /** Local publish: an edge instance saw a backend refuse a connection; all instances skip it for a while. */
+  public static final String EDGE_EJECTED = "ceiba.edge.ejected";
+  /** Cluster request, suffixed with a node id: that node's health view (for /v1/cluster). */
+  public static final String HEALTH_VIEW_PREFIX = "ceiba.health.view.";
+
   /** Local publish: the node starts to stop; readiness turns 503 so load balancers move away. */
   public static final String NODE_DRAINING = "ceiba.node.draining";
 
   private Addresses() {
+  }
+
+  public static String healthView(String nodeId) {
+    return HEALTH_VIEW_PREFIX + nodeId;
   }
 
   public static String registryApply(String nodeId) {

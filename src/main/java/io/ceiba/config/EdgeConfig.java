@@ -1,12 +1,20 @@
 package io.ceiba.config;
 
+import java.time.Duration;
+
 /**
  * The public HTTP listener.
  *
- * @param advertise how peers reach this edge, e.g. {@code http://10.0.0.5:8080}
+ * @param advertise     how peers reach this edge, e.g. {@code http://10.0.0.5:8080}
+ * @param maxHeaderSize largest request head (all header lines) accepted; {@code 431} beyond
+ * @param idleTimeout   a client connection with no traffic for this long is closed
+ * @param accessLog     one log line per request (logger {@code ceiba.access})
  */
-public record EdgeConfig(String host, int port, String advertise) {
+public record EdgeConfig(String host, int port, String advertise, int maxHeaderSize, Duration idleTimeout, boolean accessLog) {
 
   public static final String DEFAULT_HOST = "0.0.0.0";
   public static final int DEFAULT_PORT = 8080;
+  public static final int DEFAULT_MAX_HEADER_SIZE = 16 * 1024;
+  public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(60);
+  public static final boolean DEFAULT_ACCESS_LOG = true;
 }

@@ -52,6 +52,7 @@ public final class NodeConfigLoader {
     m.put("CEIBA_EDGE_HOST", "edge.host");
     m.put("CEIBA_EDGE_PORT", "edge.port");
     m.put("CEIBA_EDGE_ADVERTISE", "edge.advertise");
+    m.put("CEIBA_EDGE_ACCESS_LOG", "edge.access_log");
     m.put("CEIBA_CONTROL_HOST", "control.host");
     m.put("CEIBA_CONTROL_PORT", "control.port");
     m.put("CEIBA_CONTROL_TOKEN", "control.token");
@@ -199,6 +200,9 @@ public final class NodeConfigLoader {
     if (!advertise.isEmpty()) {
       checkUrl(edgeMap, "advertise", advertise, List.of("http", "https"));
     }
+    int maxHeaderSize = edgeMap.integer("max_header_size", EdgeConfig.DEFAULT_MAX_HEADER_SIZE, 1024, 1024 * 1024);
+    var idleTimeout = edgeMap.duration("idle_timeout", EdgeConfig.DEFAULT_IDLE_TIMEOUT);
+    boolean accessLog = edgeMap.bool("access_log", EdgeConfig.DEFAULT_ACCESS_LOG);
     edgeMap.finish();
 
     MappingReader controlMap = root.mapping("control");
@@ -237,7 +241,7 @@ public final class NodeConfigLoader {
       String host = edgeHost.equals("0.0.0.0") || edgeHost.equals("::") ? "127.0.0.1" : edgeHost;
       advertise = "http://" + host + ":" + edgePort;
     }
-    return new NodeConfig(nodeId, roles, instances, new EdgeConfig(edgeHost, edgePort, advertise), control, cluster,
+    return new NodeConfig(nodeId, roles, instances, new EdgeConfig(edgeHost, edgePort, advertise, maxHeaderSize, idleTimeout, accessLog), control, cluster,
         registry, postgres, new RedisConfig(redisUrl), shutdown, dataDir, configFile);
   }
 

@@ -9,10 +9,10 @@ import java.util.stream.Collectors;
 
 /** What a node does. One jar, any mix; {@code combined} means every role this build has. */
 public enum Role {
-  EDGE(false, false),
+  EDGE(true, false),
   AUTH(false, true),
   USAGE(false, true),
-  HEALTH(false, false),
+  HEALTH(true, false),
   CONTROL(true, true);
 
   /** Name that stands for every role this build ships. */

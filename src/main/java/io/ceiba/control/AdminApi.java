@@ -124,9 +124,25 @@ final class AdminApi {
     }
   }
 
+  /** The membership view, each node with its own view of backend health (asked over the cluster, 2 s max). */
   private Future<JsonObject> cluster() {
-    return vertx.eventBus().<JsonArray>request(Addresses.CLUSTER_VIEW, null, LOCAL)
-        .map(reply -> new JsonObject().put("self", node.nodeId()).put("nodes", reply.body()));
+    DeliveryOptions ask = new DeliveryOptions().setSendTimeout(2000);
+    return vertx.eventBus().<JsonArray>request(Addresses.CLUSTER_VIEW, null, LOCAL).compose(reply -> {
+      List<Future<JsonObject>> nodes = new ArrayList<>();
+      for (Object o : reply.body()) {
+        JsonObject info = (JsonObject) o;
+        boolean checks = info.getJsonArray("roles", new JsonArray()).contains("health");
+        nodes.add(!checks ? Future.succeededFuture(info) : vertx.eventBus()
+            .<JsonObject>request(Addresses.healthView(info.getString("id")), null, ask)
+            .map(view -> info.put("backends", view.body().getJsonArray("backends")))
+            .otherwise(e -> info.put("backends_error", e.getMessage())));
+      }
+      return Future.join(nodes).map(all -> {
+        JsonArray out = new JsonArray();
+        nodes.forEach(f -> out.add(f.result()));
+        return new JsonObject().put("self", node.nodeId()).put("nodes", out);
+      });
+    });
   }
 
   private Future<Registry> currentRegistry() {

@@ -2,7 +2,10 @@ package io.ceiba.node;
 
 import io.ceiba.bus.Addresses;
 import io.ceiba.cluster.MembershipVerticle;
+import io.ceiba.config.Role;
 import io.ceiba.control.ControlVerticle;
+import io.ceiba.edge.EdgeVerticle;
+import io.ceiba.health.HealthVerticle;
 import io.ceiba.registry.RegistryVerticle;
 import io.vertx.core.Deployable;
 import io.vertx.core.DeploymentOptions;
@@ -56,7 +59,14 @@ final class NodeSupervisor {
     steps.add(new Step("membership", () -> new MembershipVerticle(node), 1));
     // the control server runs on every node (/health, /ready, /metrics); its /v1 API only with role control
     steps.add(new Step("control", () -> new ControlVerticle(node), 1));
-    // role verticles join here as they land: health, auth, usage, then edge last (it takes traffic)
+    // role verticles: health before edge, so the edge starts with a health view; edge last (it takes traffic)
+    if (node.config().has(Role.HEALTH)) {
+      // one checker per node: more instances would only check every backend more often
+      steps.add(new Step("health", () -> new HealthVerticle(node), 1));
+    }
+    if (node.config().has(Role.EDGE)) {
+      steps.add(new Step("edge", () -> new EdgeVerticle(node), node.config().instancesOf(Role.EDGE)));
+    }
     return steps;
   }
 

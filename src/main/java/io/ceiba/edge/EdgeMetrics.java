@@ -1,0 +1,54 @@
+package io.ceiba.edge;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Edge meters, looked up once and cached per verticle instance (the registry is thread-safe, the
+ * caches are not and need not be): {@code ceiba_edge_requests_total{service,code}} and
+ * {@code ceiba_upstream_duration_seconds{service,backend_node}}. Labels are bounded: services and nodes
+ * come from the registry, codes are HTTP status codes; unknown hosts count under {@code service="-"}.
+ */
+final class EdgeMetrics {
+
+  static final String REQUESTS = "ceiba.edge.requests";
+  static final String UPSTREAM_DURATION = "ceiba.upstream.duration";
+
+  private final MeterRegistry registry;
+  private final Map<String, Counter[]> requests = new HashMap<>();
+  private final Map<String, Timer> upstream = new HashMap<>();
+
+  EdgeMetrics(MeterRegistry registry) {
+    this.registry = registry;
+  }
+
+  void request(String service, int status) {
+    Counter[] byStatus = requests.computeIfAbsent(service, s -> new Counter[600]);
+    int code = status >= 100 && status < 600 ? status : 0;
+    Counter counter = byStatus[code];
+    if (counter == null) {
+      counter = Counter.builder(REQUESTS).tag("service", service).tag("code", String.valueOf(status))
+          .description("Requests answered by the edge").register(registry);
+      byStatus[code] = counter;
+    }
+    counter.increment();
+  }
+
+  void upstream(String service, String backendNode, long nanos) {
+    String key = service + '\u0000' + backendNode;
+    Timer timer = upstream.get(key);
+    if (timer == null) {
+      timer = Timer.builder(UPSTREAM_DURATION).tag("service", service).tag("backend_node", backendNode)
+          .description("Time from sending upstream to the end of the upstream response")
+          .serviceLevelObjectives(Duration.ofMillis(1), Duration.ofMillis(5), Duration.ofMillis(25), Duration.ofMillis(100),
+              Duration.ofMillis(500), Duration.ofSeconds(2), Duration.ofSeconds(10))
+          .register(registry);
+      upstream.put(key, timer);
+    }
+    timer.record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
+  }
+}

@@ -1,0 +1,601 @@
+package io.ceiba.edge;
+
+import io.ceiba.bus.Addresses;
+import io.ceiba.config.EdgeConfig;
+import io.ceiba.edge.lb.ServiceBalancer;
+import io.ceiba.error.ErrorCode;
+import io.ceiba.error.ErrorResponses;
+import io.ceiba.node.NodeContext;
+import io.ceiba.registry.Backend;
+import io.ceiba.registry.HttpService;
+import io.ceiba.registry.Middleware;
+import io.ceiba.registry.Registry;
+import io.netty.handler.codec.TooLongFrameException;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.http.ServerWebSocketHandshake;
+import io.vertx.core.http.UpgradeRejectedException;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketBase;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.core.http.WebSocketConnectOptions;
+import java.net.ConnectException;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The edge: an HTTP server that routes by Host and proxies to a healthy backend, streaming both ways.
+ * Each instance keeps its own route table (swapped whole on a registry change), balancers and health
+ * view (fed by the node's health verticle), all touched only on its own event loop.
+ */
+public final class EdgeVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(EdgeVerticle.class);
+  private static final Logger ACCESS = LoggerFactory.getLogger("ceiba.access");
+  private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
+      HttpMethod.PUT, HttpMethod.DELETE);
+  /** A backend that refused a connection is skipped this long by every edge instance of the node (passive check). */
+  static final long LOCAL_EJECTION_NANOS = 10_000_000_000L;
+
+  private final NodeContext node;
+  private final EdgeConfig config;
+  private final String nodeId;
+  private RouteTable routes = RouteTable.EMPTY;
+  private Map<String, ServiceBalancer> balancers = Map.of();
+  /** Backends reported down by the health verticle, as {@code service + ' ' + url}. */
+  private final Set<String> down = new HashSet<>();
+  /** Backends this instance saw refuse a connection, with the time they may be tried again. */
+  private final Map<String, Long> ejectedUntil = new HashMap<>();
+  private HttpClient client;
+  private WebSocketClient webSockets;
+  private HttpServer server;
+  private EdgeMetrics metrics;
+
+  public EdgeVerticle(NodeContext node) {
+    this.node = node;
+    this.config = node.config().edge();
+    this.nodeId = node.nodeId();
+  }
+
+  @Override
+  public Future<?> start() {
+    metrics = new EdgeMetrics(node.meters());
+    client = vertx.createHttpClient(new HttpClientOptions()
+            .setKeepAlive(true)
+            .setTcpNoDelay(true)
+            .setDecompressionSupported(false)
+            .setMaxInitialLineLength(16 * 1024)
+            .setMaxHeaderSize(64 * 1024)
+            .setTrustAll(true)
+            .setVerifyHost(false)
+            .setKeepAliveTimeout(30),
+        new PoolOptions().setHttp1MaxSize(256));
+    webSockets = vertx.createWebSocketClient(new WebSocketClientOptions().setTrustAll(true).setVerifyHost(false)
+        .setMaxFrameSize(1024 * 1024).setMaxMessageSize(16 * 1024 * 1024));
+    var bus = vertx.eventBus();
+    List<MessageConsumer<?>> consumers = List.of(
+        bus.<Registry>localConsumer(Addresses.REGISTRY_CHANGED, msg -> apply(msg.body())),
+        bus.<JsonObject>localConsumer(Addresses.HEALTH_CHANGED, msg -> onHealth(msg.body())),
+        bus.<JsonObject>localConsumer(Addresses.EDGE_EJECTED, msg -> ejectedUntil.put(
+            msg.body().getString("service") + ' ' + msg.body().getString("url"), System.nanoTime() + LOCAL_EJECTION_NANOS)));
+    DeliveryOptions local = new DeliveryOptions().setLocalOnly(true).setSendTimeout(5000);
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(config.host())
+        .setPort(config.port())
+        .setMaxHeaderSize(config.maxHeaderSize())
+        .setMaxInitialLineLength(8 * 1024)
+        .setIdleTimeout((int) config.idleTimeout().toSeconds())
+        .setTcpNoDelay(true)
+        .setCompressionSupported(false)
+        .setHandle100ContinueAutomatically(false);
+    return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
+        .compose(v -> bus.<Registry>request(Addresses.REGISTRY_CURRENT, null, local))
+        .onSuccess(reply -> apply(reply.body()))
+        .compose(v -> bus.<JsonArray>request(Addresses.HEALTH_SNAPSHOT, null, local)
+            .onSuccess(reply -> reply.body().forEach(o -> onHealth(((JsonObject) o).copy().put("url", ((JsonObject) o).getString("backend")))))
+            .otherwise(e -> null)) // no health verticle on this node: every backend counts as up
+        .compose(v -> vertx.createHttpServer(options)
+            .requestHandler(this::handle)
+            .webSocketHandshakeHandler(this::webSocketHandshake)
+            .invalidRequestHandler(this::invalid)
+            .listen())
+        .onSuccess(s -> {
+          server = s;
+          LOG.info("edge listening on {}:{}", config.host(), s.actualPort());
+        });
+  }
+
+  @Override
+  public Future<?> stop() {
+    // stop accepting first; the client closes after in-flight exchanges had their chance
+    Future<Void> closing = server == null ? Future.succeededFuture() : server.shutdown(node.config().shutdown().grace().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    return closing.eventually(() -> Future.all(client.close(), webSockets.close()));
+  }
+
+  private void apply(Registry registry) {
+    RouteTable table = RouteTable.build(registry);
+    Map<String, ServiceBalancer> next = new HashMap<>();
+    for (HttpService service : registry.http().values()) {
+      next.put(service.name(), new ServiceBalancer(service, nodeId));
+    }
+    routes = table;
+    balancers = next;
+  }
+
+  private void onHealth(JsonObject change) {
+    String key = change.getString("service") + ' ' + change.getString("url");
+    if (change.getBoolean("up", true)) {
+      down.remove(key);
+      ejectedUntil.remove(key);
+    } else {
+      down.add(key);
+    }
+  }
+
+  private boolean isUp(String service, String url) {
+    if (down.isEmpty() && ejectedUntil.isEmpty()) {
+      return true;
+    }
+    String key = service + ' ' + url;
+    if (down.contains(key)) {
+      return false;
+    }
+    Long until = ejectedUntil.get(key);
+    if (until == null) {
+      return true;
+    }
+    if (System.nanoTime() - until >= 0) {
+      ejectedUntil.remove(key);
+      return true;
+    }
+    return false;
+  }
+
+  /** Requests the HTTP codec refused: head too large, bad request line, malformed headers. */
+  private void invalid(HttpServerRequest request) {
+    Throwable cause = request.decoderResult().cause();
+    ErrorCode code = ErrorCode.BAD_REQUEST;
+    String message = "malformed request";
+    if (cause instanceof TooLongFrameException) {
+      boolean line = cause.getMessage() != null && cause.getMessage().contains("line");
+      code = line ? ErrorCode.BAD_REQUEST : ErrorCode.HEADERS_TOO_LARGE;
+      message = line ? "request line too long" : "request headers larger than " + config.maxHeaderSize() + " bytes";
+    }
+    HttpServerResponse response = request.response();
+    response.putHeader(ProxyHeaders.X_CEIBA_NODE, nodeId).putHeader(HttpHeaders.CONNECTION, "close");
+    metrics.request("-", code.status());
+    ErrorResponses.send(response, code, message, null).onComplete(ar -> request.connection().close());
+  }
+
+  private void handle(HttpServerRequest request) {
+    Exchange ex = new Exchange(request, System.nanoTime());
+    HttpServerResponse response = request.response();
+    String requestId = request.getHeader(ProxyHeaders.X_REQUEST_ID);
+    if (requestId == null || requestId.isEmpty() || requestId.length() > 200) {
+      requestId = newRequestId();
+    }
+    ex.requestId = requestId;
+    response.putHeader(ProxyHeaders.X_CEIBA_NODE, nodeId).putHeader(ProxyHeaders.X_REQUEST_ID, requestId);
+
+    var authority = request.authority();
+    String host = authority == null ? null : authority.host();
+    if (host == null || host.isEmpty()) {
+      fail(ex, ErrorCode.BAD_REQUEST, "missing Host header");
+      return;
+    }
+    HttpService service = routes.lookup(host);
+    if (service == null) {
+      fail(ex, ErrorCode.UNKNOWN_HOST, "no service for host " + RouteTable.hostOnly(host));
+      return;
+    }
+    ex.service = service;
+    if (request.headers().contains(HttpHeaders.CONTENT_LENGTH) && request.headers().contains(HttpHeaders.TRANSFER_ENCODING)) {
+      // ambiguous framing (request smuggling): refuse, and never reuse this connection
+      response.putHeader(HttpHeaders.CONNECTION, "close");
+      fail(ex, ErrorCode.BAD_REQUEST, "both Content-Length and Transfer-Encoding");
+      return;
+    }
+    if (redirected(ex, service, RouteTable.hostOnly(host))) {
+      return;
+    }
+    String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    if (length != null) {
+      long declared;
+      try {
+        declared = Long.parseLong(length.trim());
+      } catch (NumberFormatException e) {
+        declared = -1;
+      }
+      if (declared < 0) {
+        response.putHeader(HttpHeaders.CONNECTION, "close");
+        fail(ex, ErrorCode.BAD_REQUEST, "invalid Content-Length");
+        return;
+      }
+      if (declared > service.maxBodyBytes()) {
+        response.putHeader(HttpHeaders.CONNECTION, "close");
+        fail(ex, ErrorCode.BODY_TOO_LARGE, "request body larger than " + service.maxBodyBytes() + " bytes");
+        return;
+      }
+    }
+    ex.balancer = balancers.get(service.name());
+    int index = ex.balancer.select(this::isUp, -1);
+    if (index < 0) {
+      fail(ex, ErrorCode.NO_HEALTHY_BACKEND, "no healthy backend for " + service.name());
+      return;
+    }
+    ex.hasBody = length != null ? !length.equals("0") : request.headers().contains(HttpHeaders.TRANSFER_ENCODING);
+    if (ex.hasBody) {
+      // hold the body until a backend is connected, so a refused connection can still be retried
+      request.pause();
+    }
+    forward(ex, index);
+  }
+
+  /** The {@code https-redirect} and {@code strip-www} middlewares: 308 keeps method and body. */
+  private boolean redirected(Exchange ex, HttpService service, String host) {
+    if (service.middlewares().isEmpty()) {
+      return false;
+    }
+    boolean https = ex.request.isSSL();
+    String target = null;
+    if (service.middlewares().contains(Middleware.STRIP_WWW) && host.startsWith("www.")) {
+      target = (https ? "https://" : "http://") + host.substring(4) + ex.request.uri();
+    }
+    if (service.middlewares().contains(Middleware.HTTPS_REDIRECT) && !https) {
+      String h = target == null ? host : host.startsWith("www.") && target != null ? host.substring(4) : host;
+      target = "https://" + h + ex.request.uri();
+    }
+    if (target == null) {
+      return false;
+    }
+    ex.request.response().setStatusCode(308).putHeader(HttpHeaders.LOCATION, target).end();
+    finish(ex, 308, null);
+    return true;
+  }
+
+  private void forward(Exchange ex, int index) {
+    Backend backend = ex.balancer.backend(index);
+    ex.backendIndex = index;
+    ex.backend = backend;
+    ex.balancer.acquire(index);
+    HttpServerRequest request = ex.request;
+    HttpService service = ex.service;
+    RequestOptions options = new RequestOptions()
+        .setMethod(request.method())
+        .setHost(backend.host())
+        .setPort(backend.port())
+        .setSsl("https".equals(backend.scheme()))
+        .setURI(request.uri())
+        .setConnectTimeout(service.timeouts().connect().toMillis())
+        .setIdleTimeout(service.timeouts().upstream().toMillis());
+    var headers = options.getHeaders() == null ? io.vertx.core.MultiMap.caseInsensitiveMultiMap() : options.getHeaders();
+    ProxyHeaders.copyEndToEnd(request.headers(), headers);
+    String clientIp = request.remoteAddress() == null ? "" : request.remoteAddress().hostAddress();
+    String priorFor = request.getHeader(ProxyHeaders.X_FORWARDED_FOR);
+    headers.set(ProxyHeaders.X_FORWARDED_FOR, priorFor == null ? clientIp : priorFor + ", " + clientIp);
+    headers.set(ProxyHeaders.X_FORWARDED_PROTO, request.isSSL() ? "https" : "http");
+    headers.set(ProxyHeaders.X_FORWARDED_HOST, request.authority().toString());
+    headers.set(ProxyHeaders.X_REQUEST_ID, ex.requestId);
+    ex.upstreamStart = System.nanoTime();
+    options.setHeaders(headers);
+    client.request(options).onComplete(ar -> {
+      if (ar.failed()) {
+        connectFailed(ex, ar.cause());
+      } else {
+        send(ex, ar.result());
+      }
+    });
+  }
+
+  /** Nothing reached the backend: eject it and, for idempotent methods, try another one once. */
+  private void connectFailed(Exchange ex, Throwable cause) {
+    ex.balancer.release(ex.backendIndex);
+    Backend failed = ex.backend;
+    int failedIndex = ex.backendIndex;
+    ex.backend = null;
+    ex.backendIndex = -1;
+    String reason = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+    suspect(ex.service.name(), failed.url(), reason);
+    if (ex.attempt == 0 && IDEMPOTENT.contains(ex.request.method())) {
+      int next = ex.balancer.select(this::isUp, failedIndex);
+      if (next >= 0) {
+        ex.attempt++;
+        forward(ex, next);
+        return;
+      }
+    }
+    fail(ex, ErrorCode.BAD_GATEWAY, "cannot connect to a backend of " + ex.service.name());
+  }
+
+  private void suspect(String service, String url, String reason) {
+    // every edge instance of the node skips it, even for services without active checks
+    vertx.eventBus().publish(Addresses.EDGE_EJECTED, new JsonObject().put("service", service).put("url", url),
+        new DeliveryOptions().setLocalOnly(true));
+    ejectedUntil.put(service + ' ' + url, System.nanoTime() + LOCAL_EJECTION_NANOS);
+    vertx.eventBus().send(Addresses.HEALTH_SUSPECT, new JsonObject().put("service", service).put("url", url).put("reason", reason),
+        new DeliveryOptions().setLocalOnly(true));
+    LOG.warn("backend {} of {} refused a connection ({}); taken out", url, service, reason);
+  }
+
+  private void send(Exchange ex, HttpClientRequest upstream) {
+    HttpServerRequest request = ex.request;
+    String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    upstream.response().onComplete(ar -> {
+      if (ar.succeeded()) {
+        respond(ex, ar.result());
+      } else {
+        upstreamFailed(ex, ar.cause());
+      }
+    });
+    upstream.exceptionHandler(e -> { }); // reported through response()
+    if (!ex.hasBody) {
+      upstream.end();
+      return;
+    }
+    if (length == null) {
+      upstream.setChunked(true);
+    }
+    long max = ex.service.maxBodyBytes();
+    request.handler(chunk -> {
+      ex.bytesIn += chunk.length();
+      if (ex.bytesIn > max) {
+        request.handler(null);
+        upstream.reset();
+        ex.request.response().putHeader(HttpHeaders.CONNECTION, "close");
+        fail(ex, ErrorCode.BODY_TOO_LARGE, "request body larger than " + max + " bytes");
+        return;
+      }
+      upstream.write(chunk);
+      if (upstream.writeQueueFull()) {
+        request.pause();
+        upstream.drainHandler(v -> request.resume());
+      }
+    });
+    request.endHandler(v -> {
+      if (!ex.done) {
+        upstream.end();
+      }
+    });
+    request.exceptionHandler(e -> upstream.reset());
+    request.resume();
+  }
+
+  private void respond(Exchange ex, HttpClientResponse upstream) {
+    HttpServerResponse response = ex.request.response();
+    if (ex.done) {
+      upstream.request().reset();
+      return;
+    }
+    response.setStatusCode(upstream.statusCode());
+    String message = upstream.statusMessage();
+    if (message != null) {
+      response.setStatusMessage(message);
+    }
+    ProxyHeaders.copyEndToEnd(upstream.headers(), response.headers());
+    if (!upstream.headers().contains(HttpHeaders.CONTENT_LENGTH) && ex.request.method() != HttpMethod.HEAD
+        && upstream.statusCode() != 204 && upstream.statusCode() != 304) {
+      response.setChunked(true);
+    }
+    upstream.handler(chunk -> {
+      ex.bytesOut += chunk.length();
+      response.write(chunk);
+      if (response.writeQueueFull()) {
+        upstream.pause();
+        response.drainHandler(v -> upstream.resume());
+      }
+    });
+    upstream.exceptionHandler(e -> {
+      // the backend broke off mid-body: the client must not take a cut body as complete
+      if (!ex.done) {
+        response.reset();
+        finish(ex, upstream.statusCode(), e instanceof TimeoutException ? "upstream timeout mid-body" : "upstream reset");
+      }
+    });
+    upstream.endHandler(v -> {
+      if (!ex.done) {
+        response.end();
+        finish(ex, upstream.statusCode(), null);
+      }
+    });
+    response.closeHandler(v -> {
+      if (!ex.done) {
+        upstream.request().reset();
+        finish(ex, 499, "client closed");
+      }
+    });
+  }
+
+  private void upstreamFailed(Exchange ex, Throwable cause) {
+    if (ex.done) {
+      return;
+    }
+    if (cause instanceof TimeoutException || (cause.getMessage() != null && cause.getMessage().contains("timeout"))) {
+      fail(ex, ErrorCode.UPSTREAM_TIMEOUT, ex.service.name() + " did not answer within "
+          + ex.service.timeouts().upstream().toMillis() + " ms");
+    } else if (cause instanceof ConnectException) {
+      connectFailed(ex, cause);
+    } else {
+      fail(ex, ErrorCode.BAD_GATEWAY, "backend of " + ex.service.name() + " failed: " + cause.getMessage());
+    }
+  }
+
+  /**
+   * WebSocket: route the handshake like a request, connect to a backend first (a refused connection is
+   * retried once elsewhere, as nothing was sent), then accept the client's upgrade and relay frames both
+   * ways, keeping text, binary, ping and close as they are.
+   */
+  private void webSocketHandshake(ServerWebSocketHandshake handshake) {
+    String host = handshake.authority() == null ? null : handshake.authority().host();
+    HttpService service = host == null ? null : routes.lookup(host);
+    if (service == null) {
+      metrics.request("-", 404);
+      handshake.reject(404);
+      return;
+    }
+    ServiceBalancer balancer = balancers.get(service.name());
+    String requestId = handshake.headers().get(ProxyHeaders.X_REQUEST_ID);
+    connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, -1), 0,
+        requestId == null || requestId.isEmpty() ? newRequestId() : requestId);
+  }
+
+  private void connectWebSocket(ServerWebSocketHandshake handshake, HttpService service, ServiceBalancer balancer,
+      int index, int attempt, String requestId) {
+    if (index < 0) {
+      metrics.request(service.name(), 503);
+      handshake.reject(503);
+      return;
+    }
+    Backend backend = balancer.backend(index);
+    WebSocketConnectOptions options = new WebSocketConnectOptions()
+        .setHost(backend.host()).setPort(backend.port()).setSsl("https".equals(backend.scheme()))
+        .setURI(handshake.uri())
+        .setConnectTimeout(service.timeouts().connect().toMillis());
+    io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
+    ProxyHeaders.copyEndToEnd(handshake.headers(), headers);
+    for (var header : headers) {
+      String name = header.getKey();
+      if (!name.regionMatches(true, 0, "sec-websocket-", 0, 14) && !name.equalsIgnoreCase("host")) {
+        options.addHeader(name, header.getValue());
+      }
+    }
+    String clientIp = handshake.remoteAddress() == null ? "" : handshake.remoteAddress().hostAddress();
+    String priorFor = handshake.headers().get(ProxyHeaders.X_FORWARDED_FOR);
+    options.addHeader(ProxyHeaders.X_FORWARDED_FOR, priorFor == null ? clientIp : priorFor + ", " + clientIp)
+        .addHeader(ProxyHeaders.X_FORWARDED_PROTO, handshake.isSsl() ? "https" : "http")
+        .addHeader(ProxyHeaders.X_FORWARDED_HOST, handshake.authority().toString())
+        .addHeader(ProxyHeaders.X_REQUEST_ID, requestId);
+    String protocols = handshake.headers().get("sec-websocket-protocol");
+    if (protocols != null) {
+      for (String p : protocols.split(",")) {
+        options.addSubProtocol(p.trim());
+      }
+    }
+    webSockets.connect(options).onComplete(ar -> {
+      if (ar.failed()) {
+        if (!(ar.cause() instanceof UpgradeRejectedException) && attempt == 0) {
+          suspect(service.name(), backend.url(), String.valueOf(ar.cause().getMessage()));
+          connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, index), 1, requestId);
+          return;
+        }
+        metrics.request(service.name(), 502);
+        handshake.reject(502);
+        return;
+      }
+      WebSocket upstream = ar.result();
+      handshake.accept().onComplete(accepted -> {
+        if (accepted.failed()) {
+          upstream.close();
+          return;
+        }
+        metrics.request(service.name(), 101);
+        relay(accepted.result(), upstream);
+        relay(upstream, accepted.result());
+      });
+    });
+  }
+
+  private static void relay(WebSocketBase from, WebSocketBase to) {
+    from.frameHandler(frame -> {
+      if (!to.isClosed()) {
+        to.writeFrame(frame);
+        if (to.writeQueueFull()) {
+          from.pause();
+          to.drainHandler(v -> from.resume());
+        }
+      }
+    });
+    from.closeHandler(v -> {
+      if (!to.isClosed()) {
+        to.close(from.closeStatusCode() == null ? (short) 1000 : from.closeStatusCode(), from.closeReason());
+      }
+    });
+    from.exceptionHandler(e -> to.close());
+  }
+
+  private void fail(Exchange ex, ErrorCode code, String message) {
+    if (ex.done) {
+      return;
+    }
+    ErrorResponses.send(ex.request.response(), code, message, ex.requestId);
+    finish(ex, code.status(), message);
+  }
+
+  private void finish(Exchange ex, int status, String error) {
+    if (ex.done) {
+      return;
+    }
+    ex.done = true;
+    if (ex.hasBody && !ex.request.isEnded()) {
+      // a paused request would stall its keep-alive connection: let the rest of it flow (and be dropped)
+      ex.request.handler(null);
+      ex.request.resume();
+    }
+    if (ex.backend != null) {
+      ex.balancer.release(ex.backendIndex);
+      if (ex.upstreamStart != 0) {
+        metrics.upstream(ex.service.name(), ex.backend.node() == null ? "-" : ex.backend.node(), System.nanoTime() - ex.upstreamStart);
+      }
+    }
+    String service = ex.service == null ? "-" : ex.service.name();
+    metrics.request(service, status);
+    if (config.accessLog()) {
+      ACCESS.info("{} {} {} {} host={} service={} backend={} status={} in={} out={} ms={}{}", ex.requestId,
+          ex.request.remoteAddress() == null ? "-" : ex.request.remoteAddress().hostAddress(),
+          ex.request.method(), ex.request.path(), ex.request.authority() == null ? "-" : ex.request.authority().host(),
+          service, ex.backend == null ? "-" : ex.backend.url(), status, ex.bytesIn, ex.bytesOut,
+          (System.nanoTime() - ex.startNanos) / 1_000_000, error == null ? "" : " error=\"" + error + "\"");
+    }
+  }
+
+  private String newRequestId() {
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    return Long.toHexString(r.nextLong() | Long.MIN_VALUE) + Long.toHexString(r.nextLong() | Long.MIN_VALUE);
+  }
+
+  /** One request on its way through the edge; touched only on this verticle's event loop. */
+  private static final class Exchange {
+    final HttpServerRequest request;
+    final long startNanos;
+    String requestId;
+    HttpService service;
+    ServiceBalancer balancer;
+    Backend backend;
+    int backendIndex = -1;
+    int attempt;
+    boolean hasBody;
+    long upstreamStart;
+    long bytesIn;
+    long bytesOut;
+    boolean done;
+
+    Exchange(HttpServerRequest request, long startNanos) {
+      this.request = request;
+      this.startNanos = startNanos;
+    }
+  }
+}

@@ -1,0 +1,337 @@
+package io.ceiba.health;
+
+import io.ceiba.bus.Addresses;
+import io.ceiba.node.NodeContext;
+import io.ceiba.observability.MetricNames;
+import io.ceiba.registry.Backend;
+import io.ceiba.registry.HealthSpec;
+import io.ceiba.registry.HttpService;
+import io.ceiba.registry.Registry;
+import io.ceiba.registry.TcpBackend;
+import io.ceiba.registry.TcpHealthSpec;
+import io.ceiba.registry.TcpService;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.Promise;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Active health checks of every backend in the registry, from this node's vantage point. A backend goes
+ * down after {@code unhealthy_after} failed checks in a row and up again after {@code healthy_after}
+ * good ones; only these transitions are published ({@link Addresses#HEALTH_CHANGED}), so every edge
+ * instance of the node shares one view. Each check is re-armed after it completes, with jitter, so
+ * checks never pile up and never fire in lockstep. An edge that fails to connect reports the backend
+ * ({@link Addresses#HEALTH_SUSPECT}): it is taken out at once and checked right away.
+ */
+public final class HealthVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(HealthVerticle.class);
+  static final String BACKEND_UP = "ceiba.backend.up";
+  static final String CHECK_FAILURES = "ceiba.health.check.failures";
+  private static final Buffer REDIS_ROLE = Buffer.buffer("*1\r\n$4\r\nROLE\r\n");
+
+  /** One backend of one service, checked on its own schedule. */
+  private static final class Target {
+    final String service;
+    final String url;
+    final String kind; // http | tcp | redis-primary
+    final String host;
+    final int port;
+    final boolean ssl;
+    final String path;
+    final Duration interval;
+    final Duration timeout;
+    final int unhealthyAfter;
+    final int healthyAfter;
+    final AtomicInteger upGauge = new AtomicInteger(1);
+    final List<Meter> meters = new ArrayList<>();
+    Counter failures;
+    boolean up = true;
+    int goodInARow;
+    int badInARow;
+    String lastError;
+    Instant lastCheck;
+    long timer = -1;
+    boolean removed;
+
+    Target(String service, String url, String kind, String host, int port, boolean ssl, String path,
+        Duration interval, Duration timeout, int unhealthyAfter, int healthyAfter) {
+      this.service = service;
+      this.url = url;
+      this.kind = kind;
+      this.host = host;
+      this.port = port;
+      this.ssl = ssl;
+      this.path = path;
+      this.interval = interval;
+      this.timeout = timeout;
+      this.unhealthyAfter = unhealthyAfter;
+      this.healthyAfter = healthyAfter;
+    }
+
+    String key() {
+      return service + " " + url;
+    }
+
+    /** Same check as {@code other}: then its state carries over a registry change. */
+    boolean sameCheck(Target other) {
+      return kind.equals(other.kind) && host.equals(other.host) && port == other.port && path.equals(other.path)
+          && interval.equals(other.interval) && timeout.equals(other.timeout)
+          && unhealthyAfter == other.unhealthyAfter && healthyAfter == other.healthyAfter;
+    }
+  }
+
+  private final NodeContext node;
+  private final Map<String, Target> targets = new LinkedHashMap<>();
+  private HttpClient http;
+  private NetClient net;
+  private boolean stopped;
+
+  public HealthVerticle(NodeContext node) {
+    this.node = node;
+  }
+
+  @Override
+  public Future<?> start() {
+    http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false).setTrustAll(true).setVerifyHost(false));
+    net = vertx.createNetClient(new NetClientOptions());
+    var bus = vertx.eventBus();
+    List<MessageConsumer<?>> consumers = List.of(
+        bus.<Registry>localConsumer(Addresses.REGISTRY_CHANGED, msg -> sync(msg.body())),
+        bus.<Object>localConsumer(Addresses.HEALTH_SNAPSHOT, msg -> msg.reply(snapshot())),
+        bus.<JsonObject>localConsumer(Addresses.HEALTH_SUSPECT, msg -> suspect(msg.body())),
+        bus.<Object>consumer(Addresses.healthView(node.nodeId()), msg -> msg.reply(new JsonObject()
+            .put("node", node.nodeId()).put("backends", snapshot()))));
+    return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
+        .compose(v -> bus.<Registry>request(Addresses.REGISTRY_CURRENT, null, new DeliveryOptions().setLocalOnly(true)))
+        .onSuccess(reply -> sync(reply.body()));
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopped = true;
+    targets.values().forEach(this::retire);
+    targets.clear();
+    return Future.all(http.close(), net.close());
+  }
+
+  /** Brings the target set in line with a registry; unchanged checks keep their state and schedule. */
+  private void sync(Registry registry) {
+    Map<String, Target> wanted = new LinkedHashMap<>();
+    for (HttpService service : registry.http().values()) {
+      HealthSpec spec = service.health();
+      if (!spec.enabled()) {
+        continue;
+      }
+      List<Backend> all = new ArrayList<>(service.backends());
+      all.addAll(service.fallback());
+      for (Backend b : all) {
+        Target t = new Target(service.name(), b.url(), "http", b.host(), b.port(), "https".equals(b.scheme()), spec.path(),
+            spec.interval(), spec.timeout(), spec.unhealthyAfter(), spec.healthyAfter());
+        wanted.put(t.key(), t);
+      }
+    }
+    for (TcpService service : registry.tcp().values()) {
+      TcpHealthSpec spec = service.health();
+      String kind = spec.kind() == TcpHealthSpec.Kind.REDIS_PRIMARY ? "redis-primary" : "tcp";
+      for (TcpBackend b : service.backends()) {
+        Target t = new Target(service.name(), b.address(), kind, b.host(), b.port(), false, "",
+            spec.interval(), spec.timeout(), spec.unhealthyAfter(), spec.healthyAfter());
+        wanted.put(t.key(), t);
+      }
+    }
+    for (Map.Entry<String, Target> e : new HashMap<>(targets).entrySet()) {
+      Target existing = e.getValue();
+      Target replacement = wanted.get(e.getKey());
+      if (replacement != null && existing.sameCheck(replacement)) {
+        wanted.put(e.getKey(), existing);
+      } else {
+        retire(existing);
+        targets.remove(e.getKey());
+      }
+    }
+    for (Target t : wanted.values()) {
+      if (targets.putIfAbsent(t.key(), t) == null) {
+        register(t);
+        // first check soon, spread over the interval so a big registry does not check all at once
+        schedule(t, ThreadLocalRandom.current().nextLong(Math.max(1, Math.min(t.interval.toMillis(), 1000))));
+      }
+    }
+  }
+
+  private void register(Target t) {
+    t.meters.add(Gauge.builder(BACKEND_UP, t.upGauge, AtomicInteger::get)
+        .tag("service", t.service).tag("backend", t.url)
+        .description("1 when the backend passes its health checks from this node").register(node.meters()));
+    t.failures = Counter.builder(CHECK_FAILURES).tag("service", t.service).tag("backend", t.url)
+        .description("Failed active health checks").register(node.meters());
+    t.meters.add(t.failures);
+  }
+
+  private void retire(Target t) {
+    t.removed = true;
+    vertx.cancelTimer(t.timer);
+    t.meters.forEach(node.meters()::remove);
+    if (!t.up) {
+      // a backend that leaves the registry is no longer down anywhere
+      publish(t, true);
+    }
+  }
+
+  private void schedule(Target t, long delayMs) {
+    if (!stopped && !t.removed) {
+      vertx.cancelTimer(t.timer);
+      t.timer = vertx.setTimer(Math.max(1, delayMs), id -> check(t));
+    }
+  }
+
+  private long nextDelay(Target t) {
+    long interval = t.interval.toMillis();
+    long jitter = interval / 10;
+    return interval + (jitter > 0 ? ThreadLocalRandom.current().nextLong(-jitter, jitter + 1) : 0);
+  }
+
+  private void check(Target t) {
+    t.timer = -1;
+    Future<Void> probe = switch (t.kind) {
+      case "http" -> probeHttp(t);
+      case "redis-primary" -> probeRedisPrimary(t);
+      default -> probeTcp(t);
+    };
+    probe.timeout(t.timeout.toMillis(), TimeUnit.MILLISECONDS).onComplete(ar -> {
+      if (t.removed) {
+        return;
+      }
+      t.lastCheck = Instant.now();
+      record(t, ar.succeeded(), ar.succeeded() ? null : describe(ar.cause()));
+      schedule(t, nextDelay(t));
+    });
+  }
+
+  private Future<Void> probeHttp(Target t) {
+    RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setHost(t.host).setPort(t.port).setSsl(t.ssl)
+        .setURI(t.path).setConnectTimeout(t.timeout.toMillis()).setIdleTimeout(t.timeout.toMillis())
+        .putHeader("user-agent", "ceiba-health/" + node.nodeId());
+    return http.request(options)
+        .compose(req -> req.send())
+        .compose(resp -> resp.body().compose(body -> resp.statusCode() < 400
+            ? Future.<Void>succeededFuture() : Future.failedFuture("HTTP " + resp.statusCode())));
+  }
+
+  private Future<Void> probeTcp(Target t) {
+    return net.connect(t.port, t.host).compose(NetSocket::close);
+  }
+
+  /** Up only when Redis answers ROLE with {@code master}: a replica must not take writes. */
+  private Future<Void> probeRedisPrimary(Target t) {
+    return net.connect(t.port, t.host).compose(socket -> {
+      Promise<Void> answer = Promise.promise();
+      Buffer received = Buffer.buffer();
+      socket.handler(chunk -> {
+        received.appendBuffer(chunk);
+        String text = received.toString();
+        if (text.contains("master")) {
+          answer.tryComplete();
+        } else if (text.contains("slave") || text.contains("sentinel") || text.startsWith("-")) {
+          answer.tryFail("not a primary: " + text.lines().findFirst().orElse(""));
+        }
+      });
+      socket.closeHandler(v -> answer.tryFail("connection closed"));
+      socket.write(REDIS_ROLE);
+      return answer.future().eventually(socket::close);
+    });
+  }
+
+  private void record(Target t, boolean ok, String error) {
+    if (ok) {
+      t.goodInARow++;
+      t.badInARow = 0;
+      t.lastError = null;
+      if (!t.up && t.goodInARow >= t.healthyAfter) {
+        setUp(t, true, "passed " + t.goodInARow + " checks");
+      }
+    } else {
+      t.badInARow++;
+      t.goodInARow = 0;
+      t.lastError = error;
+      t.failures.increment();
+      if (t.up && t.badInARow >= t.unhealthyAfter) {
+        setUp(t, false, "failed " + t.badInARow + " checks, last: " + error);
+      }
+    }
+  }
+
+  private void suspect(JsonObject body) {
+    Target t = targets.get(body.getString("service") + " " + body.getString("url"));
+    if (t == null || !t.up) {
+      return;
+    }
+    t.badInARow = t.unhealthyAfter;
+    t.goodInARow = 0;
+    t.lastError = body.getString("reason", "connect failed");
+    setUp(t, false, "edge could not connect: " + t.lastError);
+    schedule(t, 0);
+  }
+
+  private void setUp(Target t, boolean up, String why) {
+    t.up = up;
+    t.upGauge.set(up ? 1 : 0);
+    if (up) {
+      LOG.info("backend {} of {} is up ({})", t.url, t.service, why);
+    } else {
+      LOG.warn("backend {} of {} is down ({})", t.url, t.service, why);
+    }
+    publish(t, up);
+  }
+
+  private void publish(Target t, boolean up) {
+    vertx.eventBus().publish(Addresses.HEALTH_CHANGED,
+        new JsonObject().put("service", t.service).put("url", t.url).put("up", up), new DeliveryOptions().setLocalOnly(true));
+  }
+
+  private JsonArray snapshot() {
+    JsonArray out = new JsonArray();
+    for (Target t : targets.values()) {
+      JsonObject o = new JsonObject().put("service", t.service).put("backend", t.url).put("check", t.kind).put("up", t.up);
+      if (t.lastCheck != null) {
+        o.put("last_check", t.lastCheck.toString());
+      }
+      if (t.lastError != null) {
+        o.put("last_error", t.lastError);
+      }
+      out.add(o);
+    }
+    return out;
+  }
+
+  private static String describe(Throwable e) {
+    String message = e.getMessage();
+    return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
+  }
+}

@@ -1,0 +1,400 @@
+package io.ceiba.edge;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.ceiba.node.CeibaNode;
+import io.ceiba.testkit.Eventually;
+import io.ceiba.testkit.Origin;
+import io.ceiba.testkit.Ports;
+import io.ceiba.testkit.Registries;
+import io.ceiba.testkit.TestNodes;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetClient;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** One real node (edge, health, control) in front of real HTTP origins. */
+class EdgeIT {
+
+  @TempDir
+  Path dir;
+
+  private final Vertx vertx = Vertx.vertx();
+  private final List<Origin> origins = new ArrayList<>();
+  private HttpClient http;
+  private CeibaNode node;
+  private int edgePort;
+  private Path registryFile;
+
+  /** What a client saw: status, headers of interest, body. */
+  record Answer(int status, String origin, String node, String requestId, String body) {
+    JsonObject json() {
+      return new JsonObject(body);
+    }
+
+    String code() {
+      return json().getJsonObject("error").getString("code");
+    }
+  }
+
+  @BeforeEach
+  void setUp() {
+    http = vertx.createHttpClient(new HttpClientOptions());
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    TestNodes.stopQuietly(node);
+    for (Origin o : origins) {
+      o.close();
+    }
+    vertx.close().await(10, TimeUnit.SECONDS);
+  }
+
+  private Origin origin(String name) throws Exception {
+    Origin o = Origin.start(vertx, name);
+    origins.add(o);
+    return o;
+  }
+
+  private void startNode(String registryYaml) {
+    registryFile = Registries.write(dir.resolve("registry.yaml"), registryYaml);
+    TestNodes.Spec spec = TestNodes.write(dir, "node1", null, null, registryFile, "roles: [edge, health, control]\n");
+    edgePort = spec.edgePort();
+    node = TestNodes.start(spec);
+  }
+
+  static {
+    // the JDK client refuses to set Host and Connection unless told; a proxy test needs both
+    System.setProperty("jdk.httpclient.allowRestrictedHeaders", "host,connection");
+  }
+
+  /** The JDK's own HTTP client, so the edge is checked against a client independent of Vert.x. */
+  private final java.net.http.HttpClient jdk = java.net.http.HttpClient.newBuilder()
+      .version(java.net.http.HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
+
+  private Future<Answer> call(HttpMethod method, String host, String path, Map<String, String> headers, Buffer body) {
+    var builder = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + edgePort + path))
+        .timeout(Duration.ofSeconds(15))
+        .header("host", host)
+        .method(method.name(), body == null ? java.net.http.HttpRequest.BodyPublishers.noBody()
+            : java.net.http.HttpRequest.BodyPublishers.ofByteArray(body.getBytes()));
+    headers.forEach(builder::header);
+    return Future.fromCompletionStage(jdk.sendAsync(builder.build(), java.net.http.HttpResponse.BodyHandlers.ofString()))
+        .map(r -> new Answer(r.statusCode(), r.headers().firstValue("x-origin").orElse(null),
+            r.headers().firstValue("x-ceiba-node").orElse(null), r.headers().firstValue("x-request-id").orElse(null), r.body()));
+  }
+
+  private Answer get(String host, String path) throws Exception {
+    return call(HttpMethod.GET, host, path, Map.of(), null).await(20, TimeUnit.SECONDS);
+  }
+
+  private static String service(String name, String host, String backends, String extra) {
+    return "  " + name + ":\n    hosts: [" + host + "]\n    backends:\n" + backends + extra;
+  }
+
+  private static String backend(Origin o, String node) {
+    return "      - { url: \"" + o.url() + "\"" + (node == null ? "" : ", node: " + node) + " }\n";
+  }
+
+  private static final String FAST_HEALTH = "    health: { path: /healthz, interval: 300ms, timeout: 250ms, unhealthy_after: 2, healthy_after: 2 }\n";
+
+  @Test
+  void should_route_by_host_and_pass_the_right_headers() throws Exception {
+    Origin a = origin("a");
+    startNode("version: 1\nhttp:\n" + service("api", "api.test", backend(a, "node1"), ""));
+
+    Answer answer = call(HttpMethod.GET, "API.test:8080", "/x?q=1", Map.of("x-request-id", "req-42", "connection", "keep-alive, x-secret-hop",
+        "x-secret-hop", "drop me", "te", "trailers"), null).await(10, TimeUnit.SECONDS);
+    assertThat(answer.status()).isEqualTo(200);
+    assertThat(answer.node()).isEqualTo("node1");
+    assertThat(answer.requestId()).isEqualTo("req-42");
+    JsonObject seen = answer.json();
+    assertThat(seen.getString("uri")).isEqualTo("/x?q=1");
+    JsonObject headers = seen.getJsonObject("headers");
+    assertThat(headers.getString("host")).isEqualTo("API.test:8080");
+    assertThat(headers.getString("x-request-id")).isEqualTo("req-42");
+    assertThat(headers.getString("x-forwarded-for")).isEqualTo("127.0.0.1");
+    assertThat(headers.getString("x-forwarded-proto")).isEqualTo("http");
+    assertThat(headers.getString("x-forwarded-host")).isEqualTo("API.test:8080");
+    assertThat(headers.fieldNames()).doesNotContain("x-secret-hop", "te");
+
+    Answer generated = get("api.test", "/");
+    assertThat(generated.requestId()).hasSize(32);
+    assertThat(generated.json().getJsonObject("headers").getString("x-request-id")).isEqualTo(generated.requestId());
+
+    Answer unknown = get("nope.test", "/");
+    assertThat(unknown.status()).isEqualTo(404);
+    assertThat(unknown.code()).isEqualTo("unknown_host");
+    assertThat(unknown.node()).isEqualTo("node1");
+    assertThat(unknown.json().getJsonObject("error").getString("request_id")).isEqualTo(unknown.requestId());
+  }
+
+  @Test
+  void should_prefer_local_backends_and_use_remote_ones_only_when_local_are_down() throws Exception {
+    Origin local = origin("local");
+    Origin remote = origin("remote");
+    startNode("version: 1\nhttp:\n" + service("api", "api.test", backend(remote, "node2") + backend(local, "node1"), FAST_HEALTH));
+    for (int i = 0; i < 20; i++) {
+      assertThat(get("api.test", "/").origin()).isEqualTo("local");
+    }
+    local.healthy(false);
+    Eventually.until(vertx, Duration.ofSeconds(10), "remote serves once local is down",
+        () -> call(HttpMethod.GET, "api.test", "/", Map.of(), null).map(a -> "remote".equals(a.origin()))).await(15, TimeUnit.SECONDS);
+    local.healthy(true);
+    Eventually.until(vertx, Duration.ofSeconds(10), "local back after healthy_after",
+        () -> call(HttpMethod.GET, "api.test", "/", Map.of(), null).map(a -> "local".equals(a.origin()))).await(15, TimeUnit.SECONDS);
+    String metrics = vertx.createHttpClient().request(HttpMethod.GET, node.config().control().port(), "127.0.0.1", "/metrics")
+        .compose(r -> r.send()).compose(r -> r.body()).await(10, TimeUnit.SECONDS).toString();
+    assertThat(metrics).contains("ceiba_backend_up{backend=\"" + local.url() + "\",node=\"node1\",service=\"api\"} 1.0");
+    assertThat(metrics).contains("ceiba_health_check_failures_total{backend=\"" + local.url() + "\",node=\"node1\",service=\"api\"}");
+    assertThat(metrics).contains("ceiba_edge_requests_total{code=\"200\",node=\"node1\",service=\"api\"}");
+    assertThat(metrics).contains("ceiba_upstream_duration_seconds_count{backend_node=\"node1\",node=\"node1\",service=\"api\"}");
+  }
+
+  @Test
+  void should_lose_no_get_when_a_backend_dies_and_not_retry_posts() throws Exception {
+    Origin a = origin("a");
+    Origin b = origin("b");
+    startNode("version: 1\nhttp:\n" + service("api", "api.test", backend(a, null) + backend(b, null), FAST_HEALTH));
+    int failures = 0;
+    for (int i = 0; i < 200; i++) {
+      if (i == 50) {
+        b.close(); // killed: connections refused from now on
+      }
+      if (get("api.test", "/").status() != 200) {
+        failures++;
+      }
+    }
+    assertThat(failures).isZero();
+
+    // a POST is never replayed: with its only backend gone it fails fast with 502
+    Origin c = origin("c");
+    int cPort = c.port();
+    c.close();
+    Registries.write(registryFile, "version: 2\nhttp:\n" + service("solo", "solo.test", "      - { url: \"http://127.0.0.1:" + cPort + "\" }\n", "    health: { enabled: false }\n"));
+    Eventually.until(vertx, Duration.ofSeconds(10), "version 2 routes solo.test",
+        () -> call(HttpMethod.GET, "solo.test", "/", Map.of(), null).map(x -> x.status() != 404)).await(15, TimeUnit.SECONDS);
+    Answer post = call(HttpMethod.POST, "solo.test", "/", Map.of(), Buffer.buffer("payload")).await(10, TimeUnit.SECONDS);
+    assertThat(post.status()).isIn(502, 503);
+  }
+
+  @Test
+  void should_not_retry_a_post_on_another_backend() throws Exception {
+    Origin alive = origin("alive");
+    int deadPort = Ports.free();
+    startNode("version: 1\nhttp:\n" + service("api", "api.test",
+        "      - { url: \"http://127.0.0.1:" + deadPort + "\" }\n" + backend(alive, null), "    health: { enabled: false }\n"));
+    // round-robin starts with the dead backend: the POST reached no backend, yet it is not replayed
+    Answer post = call(HttpMethod.POST, "api.test", "/", Map.of(), Buffer.buffer("x")).await(10, TimeUnit.SECONDS);
+    assertThat(post.status()).isEqualTo(502);
+    assertThat(post.code()).isEqualTo("bad_gateway");
+    assertThat(alive.requests()).isZero();
+    // the refused backend is now skipped by every edge instance of the node: nothing fails any more
+    Map<Integer, Integer> statuses = new HashMap<>();
+    for (int i = 0; i < 20; i++) {
+      HttpMethod method = i % 2 == 0 ? HttpMethod.POST : HttpMethod.GET;
+      statuses.merge(call(method, "api.test", "/", Map.of(), method == HttpMethod.POST ? Buffer.buffer("x") : null)
+          .await(10, TimeUnit.SECONDS).status(), 1, Integer::sum);
+    }
+    assertThat(statuses).containsOnlyKeys(200);
+  }
+
+  @Test
+  void should_use_the_fallback_pool_only_when_no_primary_is_healthy() throws Exception {
+    Origin primary = origin("primary");
+    Origin spare = origin("spare");
+    startNode("version: 1\nhttp:\n" + service("api", "api.test", backend(primary, "node2"),
+        "    fallback:\n" + backend(spare, "node1") + FAST_HEALTH));
+    for (int i = 0; i < 20; i++) {
+      assertThat(get("api.test", "/").origin()).isEqualTo("primary");
+    }
+    primary.healthy(false);
+    Eventually.until(vertx, Duration.ofSeconds(10), "fallback serves",
+        () -> call(HttpMethod.GET, "api.test", "/", Map.of(), null).map(a -> "spare".equals(a.origin()))).await(15, TimeUnit.SECONDS);
+    spare.healthy(false);
+    Eventually.until(vertx, Duration.ofSeconds(10), "503 when nothing is healthy",
+        () -> call(HttpMethod.GET, "api.test", "/", Map.of(), null).map(a -> a.status() == 503)).await(15, TimeUnit.SECONDS);
+    assertThat(get("api.test", "/").code()).isEqualTo("no_healthy_backend");
+  }
+
+  @Test
+  void should_split_traffic_by_weight_within_5_percent() throws Exception {
+    Origin stable = origin("stable");
+    Origin canary = origin("canary");
+    startNode("version: 1\nhttp:\n" + service("api", "api.test",
+        "      - { url: \"" + stable.url() + "\", weight: 9 }\n      - { url: \"" + canary.url() + "\", weight: 1 }\n",
+        "    lb: weighted\n    health: { enabled: false }\n"));
+    int canaryHits = 0;
+    for (int i = 0; i < 1000; i++) {
+      if ("canary".equals(get("api.test", "/").origin())) {
+        canaryHits++;
+      }
+    }
+    // each edge instance balances on its own; the ratio still holds per instance and overall
+    assertThat(canaryHits).isBetween(50, 150);
+  }
+
+  @Test
+  void should_answer_limits_and_upstream_failures_with_json_codes() throws Exception {
+    Origin a = origin("a");
+    int deadPort = Ports.free();
+    startNode("version: 1\nhttp:\n"
+        + service("api", "api.test", backend(a, null), "    max_body: 1KB\n    timeouts: { upstream: 300ms }\n    health: { enabled: false }\n")
+        + service("dead", "dead.test", "      - { url: \"http://127.0.0.1:" + deadPort + "\" }\n", "    health: { enabled: false }\n"));
+    assertThat(call(HttpMethod.POST, "api.test", "/", Map.of(), Buffer.buffer(new byte[2048])).await(10, TimeUnit.SECONDS).code())
+        .isEqualTo("body_too_large");
+    assertThat(call(HttpMethod.POST, "api.test", "/", Map.of(), Buffer.buffer(new byte[512])).await(10, TimeUnit.SECONDS).status())
+        .isEqualTo(200);
+    Answer slow = get("api.test", "/slow");
+    assertThat(slow.status()).isEqualTo(504);
+    assertThat(slow.code()).isEqualTo("upstream_timeout");
+    Answer dead = get("dead.test", "/");
+    assertThat(dead.status()).isEqualTo(502);
+    assertThat(dead.code()).isEqualTo("bad_gateway");
+    Answer huge = call(HttpMethod.GET, "api.test", "/", Map.of("x-big", "v".repeat(20_000)), null).await(10, TimeUnit.SECONDS);
+    assertThat(huge.status()).isEqualTo(431);
+    assertThat(huge.code()).isEqualTo("headers_too_large");
+  }
+
+  /** Sends raw bytes on a plain socket and returns what came back until the edge closed or went quiet. */
+  private String raw(String request) throws Exception {
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", edgePort)) {
+      socket.setSoTimeout(1500);
+      socket.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      return readUntil(socket, null);
+    }
+  }
+
+  private static String readUntil(java.net.Socket socket, String marker) throws java.io.IOException {
+    StringBuilder got = new StringBuilder();
+    byte[] buffer = new byte[8192];
+    try {
+      int n;
+      while ((n = socket.getInputStream().read(buffer)) > 0) {
+        got.append(new String(buffer, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1));
+        if (marker != null && got.indexOf(marker) >= 0) {
+          break;
+        }
+      }
+    } catch (java.net.SocketTimeoutException e) {
+      // quiet for a while: take what arrived
+    }
+    return got.toString();
+  }
+
+  @Test
+  void should_never_pass_ambiguous_framing_to_an_origin() throws Exception {
+    Origin a = origin("a");
+    startNode("version: 1\nhttp:\n" + service("api", "api.test", backend(a, null), "    health: { enabled: false }\n"));
+    // Content-Length and Transfer-Encoding together: the codec keeps chunked framing only (RFC 9112 6.3),
+    // so the origin sees one unambiguous request and the bytes after the last chunk are a request of
+    // their own, routed by the edge like any other, never glued onto the first one's body
+    String smuggle = "POST / HTTP/1.1\r\nHost: api.test\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: nope.test\r\n\r\n";
+    String reply = raw(smuggle);
+    assertThat(reply).contains("\"body_bytes\":0").doesNotContain("content-length\":\"4");
+    assertThat(reply).contains("HTTP/1.1 404").contains("unknown_host");
+    assertThat(a.requests()).isEqualTo(1);
+    // two different Content-Length values, broken chunk sizes, a missing Host: 400, the origin sees nothing
+    assertThat(raw("POST / HTTP/1.1\r\nHost: api.test\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcd")).startsWith("HTTP/1.1 400");
+    assertThat(raw("POST / HTTP/1.1\r\nHost: api.test\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"))
+        .doesNotContain("HTTP/1.1 200");
+    assertThat(raw("GET / HTTP/1.1\r\n\r\n")).startsWith("HTTP/1.1 400");
+    assertThat(a.requests()).isEqualTo(1);
+    // the node keeps serving others
+    assertThat(get("api.test", "/").status()).isEqualTo(200);
+  }
+
+  @Test
+  void should_stream_websockets_and_server_sent_events() throws Exception {
+    Origin a = origin("a");
+    startNode("version: 1\nhttp:\n" + service("api", "api.test", backend(a, null), "    health: { enabled: false }\n"));
+    // a WebSocket handshake and one masked text frame, byte by byte as a browser sends them
+    String handshake = "GET /ws HTTP/1.1\r\nHost: api.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    byte[] payload = "hello through ceiba".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] mask = {1, 2, 3, 4};
+    Buffer frame = Buffer.buffer().appendByte((byte) 0x81).appendByte((byte) (0x80 | payload.length)).appendBytes(mask);
+    for (int i = 0; i < payload.length; i++) {
+      frame.appendByte((byte) (payload[i] ^ mask[i % 4]));
+    }
+    String exchange;
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", edgePort)) {
+      socket.setSoTimeout(5000);
+      socket.getOutputStream().write(handshake.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+      String head = readUntil(socket, "\r\n\r\n");
+      socket.getOutputStream().write(frame.getBytes());
+      exchange = head + readUntil(socket, "hello through ceiba");
+    }
+    assertThat(exchange).startsWith("HTTP/1.1 101").containsIgnoringCase("sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+        .contains("hello through ceiba");
+
+    Answer sse = get("api.test", "/sse");
+    assertThat(sse.status()).isEqualTo(200);
+    assertThat(sse.body()).isEqualTo("data: event-0\n\ndata: event-1\n\ndata: event-2\n\n");
+  }
+
+  @Test
+  void should_drop_no_request_while_20_registry_versions_are_applied() throws Exception {
+    Origin a = origin("a");
+    Origin b = origin("b");
+    startNode(Registries.yaml(1).replace("svc1.example.test", "api.test").replace("http://127.0.0.1:9001", a.url()));
+    int[] failures = {0};
+    int[] done = {0};
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    List<Future<Void>> loops = new ArrayList<>();
+    for (int c = 0; c < 4; c++) {
+      loops.add(loop(failures, done, deadline));
+    }
+    for (int v = 2; v <= 21; v++) {
+      Origin target = v % 2 == 0 ? b : a;
+      Registries.write(registryFile, "version: " + v + "\nhttp:\n" + service("svc" + v, "api.test", backend(target, null),
+          "    health: { enabled: false }\n"));
+      Eventually.until(vertx, Duration.ofSeconds(10), "version " + v + " applied",
+          () -> call(HttpMethod.GET, "api.test", "/", Map.of(), null).map(x -> target.name().equals(x.origin()))).await(15, TimeUnit.SECONDS);
+    }
+    stopLoops[0] = true;
+    Future.all(loops).await(30, TimeUnit.SECONDS);
+    assertThat(done[0]).isGreaterThan(100);
+    assertThat(failures[0]).isZero();
+  }
+
+  private final boolean[] stopLoops = {false};
+
+  private Future<Void> loop(int[] failures, int[] done, long deadline) {
+    if (stopLoops[0] || System.nanoTime() > deadline) {
+      return Future.succeededFuture();
+    }
+    return call(HttpMethod.GET, "api.test", "/", Map.of(), null)
+        .map(a -> {
+          done[0]++;
+          if (a.status() != 200) {
+            failures[0]++;
+          }
+          return null;
+        })
+        .recover(e -> {
+          failures[0]++;
+          return Future.succeededFuture();
+        })
+        .compose(v -> loop(failures, done, deadline));
+  }
+}

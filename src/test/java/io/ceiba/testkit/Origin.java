@@ -1,0 +1,99 @@
+package io.ceiba.testkit;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonObject;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A real HTTP backend on a free loopback port. Every answer names the origin ({@code x-origin}) and
+ * echoes what it received (method, path, headers, body size) as JSON; {@code /healthz} answers 200 or
+ * 503 as the test decides; {@code /slow} never answers; {@code /sse} streams three events; WebSocket
+ * upgrades echo every frame.
+ */
+public final class Origin implements AutoCloseable {
+
+  private final Vertx vertx;
+  private final String name;
+  private final HttpServer server;
+  private final AtomicBoolean healthy = new AtomicBoolean(true);
+  private final AtomicInteger requests = new AtomicInteger();
+
+  private Origin(Vertx vertx, String name, HttpServer server) {
+    this.vertx = vertx;
+    this.name = name;
+    this.server = server;
+  }
+
+  public static Origin start(Vertx vertx, String name) throws Exception {
+    return start(vertx, name, 0);
+  }
+
+  public static Origin start(Vertx vertx, String name, int port) throws Exception {
+    Origin[] self = new Origin[1];
+    HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(port))
+        .webSocketHandler(ws -> ws.handler(ws::write))
+        .requestHandler(req -> self[0].handle(req));
+    self[0] = new Origin(vertx, name, server);
+    server.listen().await(10, TimeUnit.SECONDS);
+    return self[0];
+  }
+
+  private void handle(io.vertx.core.http.HttpServerRequest req) {
+    var response = req.response().putHeader("x-origin", name);
+    if (req.path().equals("/healthz")) {
+      response.setStatusCode(healthy.get() ? 200 : 503).end();
+      return;
+    }
+    requests.incrementAndGet();
+    switch (req.path()) {
+      case "/slow" -> { } // never answers: the edge's upstream timeout must
+      case "/sse" -> {
+        response.setChunked(true).putHeader("content-type", "text/event-stream");
+        long[] n = {0};
+        vertx.setPeriodic(50, id -> {
+          response.write("data: event-" + n[0]++ + "\n\n");
+          if (n[0] == 3) {
+            vertx.cancelTimer(id);
+            response.end();
+          }
+        });
+      }
+      default -> req.body().onSuccess(body -> {
+        JsonObject headers = new JsonObject();
+        req.headers().forEach(e -> headers.put(e.getKey().toLowerCase(), e.getValue()));
+        response.putHeader("content-type", "application/json").end(new JsonObject()
+            .put("origin", name).put("method", req.method().name()).put("uri", req.uri())
+            .put("headers", headers).put("body_bytes", body.length()).encode());
+      });
+    }
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public int port() {
+    return server.actualPort();
+  }
+
+  public String url() {
+    return "http://127.0.0.1:" + port();
+  }
+
+  public void healthy(boolean up) {
+    healthy.set(up);
+  }
+
+  public int requests() {
+    return requests.get();
+  }
+
+  @Override
+  public void close() throws Exception {
+    server.close().await(10, TimeUnit.SECONDS);
+  }
+}
