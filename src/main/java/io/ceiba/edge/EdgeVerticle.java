@@ -112,6 +112,9 @@ public final class EdgeVerticle extends VerticleBase {
         .setIdleTimeout((int) config.idleTimeout().toSeconds())
         .setTcpNoDelay(true)
         .setCompressionSupported(false)
+        // no permessage-deflate: keeps the WebSocket extension handler out of every connection's pipeline
+        .setPerMessageWebSocketCompressionSupported(false)
+        .setPerFrameWebSocketCompressionSupported(false)
         .setHandle100ContinueAutomatically(false);
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
         .compose(v -> bus.<Registry>request(Addresses.REGISTRY_CURRENT, null, local))
@@ -295,12 +298,7 @@ public final class EdgeVerticle extends VerticleBase {
         .setIdleTimeout(service.timeouts().upstream().toMillis());
     var headers = options.getHeaders() == null ? io.vertx.core.MultiMap.caseInsensitiveMultiMap() : options.getHeaders();
     ProxyHeaders.copyEndToEnd(request.headers(), headers);
-    String clientIp = request.remoteAddress() == null ? "" : request.remoteAddress().hostAddress();
-    String priorFor = request.getHeader(ProxyHeaders.X_FORWARDED_FOR);
-    headers.set(ProxyHeaders.X_FORWARDED_FOR, priorFor == null ? clientIp : priorFor + ", " + clientIp);
-    headers.set(ProxyHeaders.X_FORWARDED_PROTO, request.isSSL() ? "https" : "http");
-    headers.set(ProxyHeaders.X_FORWARDED_HOST, request.authority().toString());
-    headers.set(ProxyHeaders.X_REQUEST_ID, ex.requestId);
+    ProxyHeaders.setForwarded(headers, request.remoteAddress(), request.isSSL(), request.authority(), ex.requestId);
     ex.upstreamStart = System.nanoTime();
     options.setHeaders(headers);
     client.request(options).onComplete(ar -> {
@@ -477,18 +475,14 @@ public final class EdgeVerticle extends VerticleBase {
         .setConnectTimeout(service.timeouts().connect().toMillis());
     io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
     ProxyHeaders.copyEndToEnd(handshake.headers(), headers);
+    ProxyHeaders.setForwarded(headers, handshake.remoteAddress(), handshake.isSsl(), handshake.authority(), requestId);
     for (var header : headers) {
       String name = header.getKey();
+      // the client's handshake keys are its own; the WebSocket client negotiates with the backend afresh
       if (!name.regionMatches(true, 0, "sec-websocket-", 0, 14) && !name.equalsIgnoreCase("host")) {
         options.addHeader(name, header.getValue());
       }
     }
-    String clientIp = handshake.remoteAddress() == null ? "" : handshake.remoteAddress().hostAddress();
-    String priorFor = handshake.headers().get(ProxyHeaders.X_FORWARDED_FOR);
-    options.addHeader(ProxyHeaders.X_FORWARDED_FOR, priorFor == null ? clientIp : priorFor + ", " + clientIp)
-        .addHeader(ProxyHeaders.X_FORWARDED_PROTO, handshake.isSsl() ? "https" : "http")
-        .addHeader(ProxyHeaders.X_FORWARDED_HOST, handshake.authority().toString())
-        .addHeader(ProxyHeaders.X_REQUEST_ID, requestId);
     String protocols = handshake.headers().get("sec-websocket-protocol");
     if (protocols != null) {
       for (String p : protocols.split(",")) {

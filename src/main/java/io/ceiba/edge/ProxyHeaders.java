@@ -2,8 +2,8 @@ package io.ceiba.edge;
 
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
-import java.util.Locale;
-import java.util.Set;
+import io.vertx.core.net.HostAndPort;
+import io.vertx.core.net.SocketAddress;
 
 /** Header rules of a reverse proxy: hop-by-hop headers stay on their hop (RFC 9110 7.6.1). */
 final class ProxyHeaders {
@@ -14,14 +14,21 @@ final class ProxyHeaders {
   static final CharSequence X_FORWARDED_PROTO = HttpHeaders.createOptimized("x-forwarded-proto");
   static final CharSequence X_FORWARDED_HOST = HttpHeaders.createOptimized("x-forwarded-host");
 
-  private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "te", "trailer",
-      "transfer-encoding", "upgrade", "proxy-authenticate", "proxy-authorization");
-
   private ProxyHeaders() {
   }
 
+  /** Case-insensitive without allocating: this runs for every header of every request and response. */
   static boolean isHopByHop(String name) {
-    return HOP_BY_HOP.contains(name.toLowerCase(Locale.ROOT));
+    return switch (name.length()) {
+      case 2 -> name.equalsIgnoreCase("te");
+      case 7 -> name.equalsIgnoreCase("trailer") || name.equalsIgnoreCase("upgrade");
+      case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
+      case 16 -> name.equalsIgnoreCase("proxy-connection");
+      case 17 -> name.equalsIgnoreCase("transfer-encoding");
+      case 18 -> name.equalsIgnoreCase("proxy-authenticate");
+      case 19 -> name.equalsIgnoreCase("proxy-authorization");
+      default -> false;
+    };
   }
 
   /**
@@ -46,6 +53,16 @@ final class ProxyHeaders {
       }
     }
     return false;
+  }
+
+  /** Sets {@code X-Forwarded-For/Proto/Host} (appending to a client-sent For) and {@code X-Request-Id}. */
+  static void setForwarded(MultiMap headers, SocketAddress client, boolean ssl, HostAndPort authority, String requestId) {
+    String clientIp = client == null ? "" : client.hostAddress();
+    String priorFor = headers.get(X_FORWARDED_FOR);
+    headers.set(X_FORWARDED_FOR, priorFor == null ? clientIp : priorFor + ", " + clientIp);
+    headers.set(X_FORWARDED_PROTO, ssl ? "https" : "http");
+    headers.set(X_FORWARDED_HOST, authority.toString());
+    headers.set(X_REQUEST_ID, requestId);
   }
 
   /** An HTTP/1.1 upgrade request, e.g. to WebSocket: {@code Connection: upgrade} plus {@code Upgrade}. */

@@ -13,6 +13,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
 import io.vertx.ext.healthchecks.HealthChecks;
+import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
@@ -79,6 +80,12 @@ public final class CeibaNode {
         .setPreferNativeTransport(true)
         .setMetricsOptions(new MicrometerMetricsOptions()
             .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true))
+            // per-request HTTP and socket meters of Vert.x itself cost the proxy path measurable CPU;
+            // the edge keeps its own bounded ones (ceiba_edge_requests_total, ceiba_upstream_duration_seconds)
+            .addDisabledMetricsCategory(MetricsDomain.HTTP_SERVER)
+            .addDisabledMetricsCategory(MetricsDomain.HTTP_CLIENT)
+            .addDisabledMetricsCategory(MetricsDomain.NET_SERVER)
+            .addDisabledMetricsCategory(MetricsDomain.NET_CLIENT)
             .setEnabled(true));
     VertxBuilder builder = Vertx.builder().with(options).withMetrics(new MicrometerMetricsFactory(meters));
     if (clusterManager == null) {
