@@ -1,121 +1,253 @@
 #!/usr/bin/env bash
-# Start, stop and inspect the 3-node loopback cluster of node-configs/node1.yaml … node3.yaml.
+# Start, stop and inspect the 3-node loopback cluster of node-configs/node1.yaml, node2.yaml, node3.yaml.
 #
-#   ops/cluster-local.sh start [node…]    # node1 first (it hosts the embedded PostgreSQL), then the others
-#   ops/cluster-local.sh stop [node…]     # SIGTERM, wait for the drain, SIGKILL only if it hangs
-#   ops/cluster-local.sh status           # pid, /ready and cluster size per node
-#   ops/cluster-local.sh restart [node…]
+#   ops/cluster-local.sh start   [node...]  node1 first (it hosts the embedded PostgreSQL on
+#                                           127.0.0.1:54329), wait for its /ready, then the others
+#   ops/cluster-local.sh stop    [node...]  SIGTERM (the node drains and exits 0), wait, then SIGKILL
+#                                           that pid only if it hangs; node1 last
+#   ops/cluster-local.sh restart [node...]
+#   ops/cluster-local.sh status  [node...]  pid, GET /ready status and cluster size (GET /v1/cluster);
+#                                           exits 1 unless every listed node runs and is ready
 #
-# Run from anywhere; needs target/ceiba.jar (mvn -q -DskipTests package) and curl. Pid files and logs
-# go to data/local/. Admin token: $CEIBA_ADMIN_TOKEN, default change-me (as in the node configs).
+# Nodes: node1 node2 node3 (default: all three). Works from any folder; paths are the repository's.
+# Builds nothing: needs target/ceiba.jar (mvn -q -DskipTests package), java 17+ and curl.
+# Pid files and logs: data/local/<node>.pid and data/local/<node>.log (the previous log: <node>.log.1).
+# Node data (node1's embedded PostgreSQL, usage journals, last-known-good registry): data/node1..3.
+# Loopback only: edges 127.0.0.1:8081-8083, control 127.0.0.1:9091-9093, Hazelcast 5701-5703.
+#
+# Environment: CEIBA_ADMIN_TOKEN  admin token for /v1/cluster (default change-me, as in the node
+#                                 configs; when set, the nodes inherit it and use it too)
+#              JAVA_OPTS          extra JVM options, e.g. "-Xmx512m"
+#              READY_TIMEOUT      seconds to wait for a node's /ready (default 60)
+#              STOP_TIMEOUT       seconds to wait for a node to exit after SIGTERM (default 30)
+# Other CEIBA_*, DATABASE_URL and REDIS_URL variables reach all three nodes and override their
+# configs; the script warns when any is set.
 set -euo pipefail
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jar="$root/target/ceiba.jar"
 state="$root/data/local"
 token=${CEIBA_ADMIN_TOKEN:-change-me}
+ready_timeout=${READY_TIMEOUT:-60}
+stop_timeout=${STOP_TIMEOUT:-30}
 all_nodes=(node1 node2 node3)
-ready_wait=${READY_WAIT_SECONDS:-90}
-stop_wait=${STOP_WAIT_SECONDS:-30}
+
+usage() {
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
+}
 
 control_port() { echo $((9090 + ${1#node})); }
-pid_of() { [ -f "$state/$1.pid" ] && cat "$state/$1.pid" || true; }
-running() { local pid; pid=$(pid_of "$1"); [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
+config_of() { echo "$root/node-configs/$1.yaml"; }
+pid_file() { echo "$state/$1.pid"; }
+
+# The pid from the pid file when that process is alive.
+alive_pid() {
+  local pid
+  [ -f "$(pid_file "$1")" ] || return 1
+  pid=$(<"$(pid_file "$1")")
+  if [[ $pid =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+    echo "$pid"
+  else
+    return 1
+  fi
+}
+
+# ... and still runs this node's config (a stale pid file may name a reused pid).
+live_pid() {
+  local pid args
+  pid=$(alive_pid "$1") || return 1
+  args=$(ps -o args= -p "$pid" 2>/dev/null) || return 1
+  [[ $args == *"node-configs/$1.yaml"* ]] || return 1
+  echo "$pid"
+}
+
+http_code() {
+  curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$1" 2>/dev/null || true
+}
 
 wait_ready() {
   local node=$1 port deadline
   port=$(control_port "$node")
-  deadline=$((SECONDS + ready_wait))
-  until curl -fsS -o /dev/null "http://127.0.0.1:$port/ready" 2>/dev/null; do
-    if ! running "$node"; then
-      echo "$node exited; last log lines:" >&2
-      tail -n 20 "$state/$node.log" >&2
+  deadline=$((SECONDS + ready_timeout))
+  until [ "$(http_code "http://127.0.0.1:$port/ready")" = 200 ]; do
+    if ! alive_pid "$node" >/dev/null; then
+      echo "$node exited during start; last lines of $state/$node.log:" >&2
+      tail -n 20 "$state/$node.log" >&2 || true
       return 1
     fi
-    if [ $SECONDS -ge $deadline ]; then
-      echo "$node not ready after ${ready_wait}s (see $state/$node.log)" >&2
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "$node not ready after ${ready_timeout}s: see $state/$node.log and" \
+        "curl -s http://127.0.0.1:$port/ready" >&2
       return 1
     fi
-    sleep 0.5
+    sleep 1
   done
-  echo "$node ready (control 127.0.0.1:$port)"
+  echo "$node ready (edge http://127.0.0.1:$((8080 + ${node#node})), control http://127.0.0.1:$port)"
 }
 
 start_node() {
-  local node=$1
-  if running "$node"; then
-    echo "$node already running (pid $(pid_of "$node"))"
+  local node=$1 pid port java_opts=()
+  if pid=$(live_pid "$node"); then
+    echo "$node already running (pid $pid)"
     return 0
   fi
+  port=$(control_port "$node")
+  if [ "$(http_code "http://127.0.0.1:$port/health")" != 000 ]; then
+    echo "$node: 127.0.0.1:$port is answering but not from a node this script started;" \
+      "stop that process first" >&2
+    return 1
+  fi
+  if [ "$node" != node1 ] && ! live_pid node1 >/dev/null; then
+    echo "warning: node1 (the embedded PostgreSQL) is not running: $node stays unready until it is" >&2
+  fi
   mkdir -p "$state"
-  nohup java -jar "$jar" --config "$root/node-configs/$node.yaml" >"$state/$node.log" 2>&1 &
-  echo $! >"$state/$node.pid"
-  echo "$node started (pid $!)"
+  [ ! -f "$state/$node.log" ] || mv -f "$state/$node.log" "$state/$node.log.1"
+  read -r -a java_opts <<<"${JAVA_OPTS:-}"
+  (cd "$root" && exec nohup java ${java_opts[@]+"${java_opts[@]}"} -jar "$jar" --config "$(config_of "$node")" \
+    </dev/null >"$state/$node.log" 2>&1) &
+  echo $! >"$(pid_file "$node")"
+  echo "$node started (pid $!, log $state/$node.log)"
 }
 
 stop_node() {
   local node=$1 pid deadline
-  pid=$(pid_of "$node")
-  if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
-    echo "$node not running"
-    rm -f "$state/$node.pid"
+  if ! pid=$(live_pid "$node"); then
+    rm -f "$(pid_file "$node")"
+    if [ "$(http_code "http://127.0.0.1:$(control_port "$node")/health")" != 000 ]; then
+      echo "$node: no pid file, but 127.0.0.1:$(control_port "$node") answers (started by hand?);" \
+        "left alone" >&2
+    else
+      echo "$node not running"
+    fi
     return 0
   fi
-  kill -TERM "$pid"
-  deadline=$((SECONDS + stop_wait))
+  echo "$node: SIGTERM to pid $pid (drains for up to shutdown.grace)"
+  kill -TERM "$pid" 2>/dev/null || true
+  deadline=$((SECONDS + stop_timeout))
   while kill -0 "$pid" 2>/dev/null; do
-    if [ $SECONDS -ge $deadline ]; then
-      echo "$node did not stop within ${stop_wait}s: SIGKILL" >&2
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "$node still running ${stop_timeout}s after SIGTERM: SIGKILL to pid $pid" >&2
       kill -KILL "$pid" 2>/dev/null || true
+      sleep 1
+      warn_orphan_postgres "$node"
       break
     fi
-    sleep 0.2
+    sleep 0.5
   done
-  rm -f "$state/$node.pid"
+  rm -f "$(pid_file "$node")"
   echo "$node stopped"
 }
 
-status_node() {
-  local node=$1 port ready nodes
-  port=$(control_port "$node")
-  if ! running "$node"; then
-    printf '%-6s %-8s\n' "$node" "stopped"
-    return 0
+# node1's embedded PostgreSQL is a child process; it outlives a SIGKILLed JVM and blocks the next start.
+warn_orphan_postgres() {
+  local pidfile="$root/data/$1/postgres/postmaster.pid" pg
+  [ -f "$pidfile" ] || return 0
+  pg=$(head -n 1 "$pidfile")
+  if [[ $pg =~ ^[0-9]+$ ]] && kill -0 "$pg" 2>/dev/null; then
+    echo "$1's embedded PostgreSQL (pid $pg) is still running; stop it with: kill -INT $pg" >&2
   fi
-  ready=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/ready" || echo "---")
-  nodes=$(curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v1/cluster" | grep -o '"id":"[^"]*"' | wc -l || true)
-  printf '%-6s pid %-8s ready %s  cluster nodes %s\n' "$node" "$(pid_of "$node")" "$ready" "$nodes"
 }
 
-cmd=${1:-status}
-shift || true
-nodes=("$@")
-[ ${#nodes[@]} -gt 0 ] || nodes=("${all_nodes[@]}")
+cluster_size() {
+  local body
+  body=$(curl -fs --max-time 5 -H @- "http://127.0.0.1:$1/v1/cluster" 2>/dev/null \
+    <<<"Authorization: Bearer $token") || { echo "?"; return 0; }
+  if command -v jq >/dev/null; then
+    jq -r '.nodes | length' <<<"$body" 2>/dev/null || echo "?"
+  elif [[ $body == *'"nodes"'* ]]; then
+    grep -o '"id":"' <<<"$body" | wc -l | tr -d ' '
+  else
+    echo "?"
+  fi
+}
+
+status_node() {
+  local node=$1 pid port ready
+  port=$(control_port "$node")
+  if ! pid=$(live_pid "$node"); then
+    printf '%-6s  %-8s  %-5s  %s\n' "$node" "-" "-" "stopped"
+    return 1
+  fi
+  ready=$(http_code "http://127.0.0.1:$port/ready")
+  printf '%-6s  %-8s  %-5s  %s\n' "$node" "$pid" "$ready" "$(cluster_size "$port")"
+  [ "$ready" = 200 ]
+}
+
+warn_env() {
+  local name found=()
+  for name in $(compgen -e); do
+    case $name in
+      CEIBA_ADMIN_TOKEN | CEIBA_LOG_FORMAT) ;;
+      CEIBA_* | DATABASE_URL | REDIS_URL | DB_*) found+=("$name") ;;
+    esac
+  done
+  if [ ${#found[@]} -gt 0 ]; then
+    echo "warning: these variables override the configs of all three nodes: ${found[*]}" >&2
+  fi
+}
+
+cmd=${1:-}
+[ $# -eq 0 ] || shift
+case $cmd in
+  start | stop | restart | status) ;;
+  -h | --help | help) usage; exit 0 ;;
+  *) usage >&2; exit 2 ;;
+esac
+
+# the nodes asked for, in cluster order (node1 first), without duplicates
+if [ $# -gt 0 ]; then args=("$@"); else args=("${all_nodes[@]}"); fi
+for arg in "${args[@]}"; do
+  case " ${all_nodes[*]} " in
+    *" $arg "*) ;;
+    *) echo "unknown node '$arg' (known: ${all_nodes[*]})" >&2; exit 2 ;;
+  esac
+done
+nodes=()
+for node in "${all_nodes[@]}"; do
+  case " ${args[*]} " in *" $node "*) nodes+=("$node") ;; esac
+done
+
+do_start() {
+  local node failed=0 others=()
+  if [ ! -f "$jar" ]; then
+    echo "$jar is missing: build it first with  mvn -q -DskipTests package" >&2
+    exit 1
+  fi
+  command -v java >/dev/null || { echo "java (17+) is not on PATH" >&2; exit 1; }
+  command -v curl >/dev/null || { echo "curl is not on PATH" >&2; exit 1; }
+  warn_env
+  for node in "${nodes[@]}"; do
+    if [ "$node" = node1 ]; then
+      # node2 and node3 use node1's embedded PostgreSQL: they start once it is ready
+      start_node node1 || exit 1
+      wait_ready node1 || exit 1
+    else
+      if start_node "$node"; then others+=("$node"); else failed=1; fi
+    fi
+  done
+  for node in ${others[@]+"${others[@]}"}; do
+    alive_pid "$node" >/dev/null || continue
+    wait_ready "$node" || failed=1
+  done
+  return "$failed"
+}
+
+do_stop() {
+  local i
+  # reverse order: node1, which holds the database the others use, goes last
+  for ((i = ${#nodes[@]} - 1; i >= 0; i--)); do
+    stop_node "${nodes[i]}"
+  done
+}
 
 case $cmd in
-  start)
-    [ -f "$jar" ] || { echo "missing $jar: run 'mvn -q -DskipTests package' first" >&2; exit 1; }
-    command -v curl >/dev/null || { echo "curl is needed" >&2; exit 1; }
-    for node in "${nodes[@]}"; do
-      start_node "$node"
-      # node1 hosts the embedded PostgreSQL the others use: they start once it is ready
-      if [ "$node" = node1 ]; then wait_ready node1; fi
-    done
-    for node in "${nodes[@]}"; do [ "$node" = node1 ] || wait_ready "$node"; done
-    ;;
-  stop)
-    # reverse order: node1 (the database) last
-    for ((i = ${#nodes[@]} - 1; i >= 0; i--)); do stop_node "${nodes[i]}"; done
-    ;;
-  restart)
-    "$0" stop "${nodes[@]}"
-    "$0" start "${nodes[@]}"
-    ;;
+  start) do_start ;;
+  stop) do_stop ;;
+  restart) do_stop; do_start ;;
   status)
-    for node in "${nodes[@]}"; do status_node "$node"; done
-    ;;
-  *)
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
-    exit 2
+    printf '%-6s  %-8s  %-5s  %s\n' node pid ready "cluster nodes"
+    failed=0
+    for node in "${nodes[@]}"; do status_node "$node" || failed=1; done
+    exit "$failed"
     ;;
 esac

@@ -3,6 +3,7 @@ package io.ceiba.edge;
 import io.ceiba.bus.Addresses;
 import io.ceiba.config.EdgeConfig;
 import io.ceiba.edge.lb.ServiceBalancer;
+import io.ceiba.edge.tcp.TcpProxy;
 import io.ceiba.error.ErrorCode;
 import io.ceiba.error.ErrorResponses;
 import io.ceiba.node.NodeContext;
@@ -73,6 +74,7 @@ public final class EdgeVerticle extends VerticleBase {
   private final Map<String, Long> ejectedUntil = new HashMap<>();
   private HttpClient client;
   private WebSocketClient webSockets;
+  private TcpProxy tcp;
   private HttpServer server;
   private EdgeMetrics metrics;
 
@@ -95,6 +97,7 @@ public final class EdgeVerticle extends VerticleBase {
             .setVerifyHost(false)
             .setKeepAliveTimeout(30),
         new PoolOptions().setHttp1MaxSize(256));
+    tcp = new TcpProxy(vertx, config.host(), nodeId, this::isUp, this::suspect);
     webSockets = vertx.createWebSocketClient(new WebSocketClientOptions().setTrustAll(true).setVerifyHost(false)
         .setMaxFrameSize(1024 * 1024).setMaxMessageSize(16 * 1024 * 1024));
     var bus = vertx.eventBus();
@@ -137,7 +140,7 @@ public final class EdgeVerticle extends VerticleBase {
   public Future<?> stop() {
     // stop accepting first; the client closes after in-flight exchanges had their chance
     Future<Void> closing = server == null ? Future.succeededFuture() : server.shutdown(node.config().shutdown().grace().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-    return closing.eventually(() -> Future.all(client.close(), webSockets.close()));
+    return closing.eventually(() -> Future.all(client.close(), webSockets.close(), tcp.close()));
   }
 
   private void apply(Registry registry) {
@@ -148,6 +151,7 @@ public final class EdgeVerticle extends VerticleBase {
     }
     routes = table;
     balancers = next;
+    tcp.apply(registry);
   }
 
   private void onHealth(JsonObject change) {
