@@ -138,13 +138,15 @@ stop_node() {
   echo "$node stopped"
 }
 
-# node1's embedded PostgreSQL is a child process; it outlives a SIGKILLed JVM and blocks the next start.
+# node1's embedded PostgreSQL is a child process and outlives a SIGKILLed JVM (the next start of node1
+# takes it over, and a clean stop ends it).
 warn_orphan_postgres() {
   local pidfile="$root/data/$1/postgres/postmaster.pid" pg
   [ -f "$pidfile" ] || return 0
   pg=$(head -n 1 "$pidfile")
   if [[ $pg =~ ^[0-9]+$ ]] && kill -0 "$pg" 2>/dev/null; then
-    echo "$1's embedded PostgreSQL (pid $pg) is still running; stop it with: kill -INT $pg" >&2
+    echo "$1's embedded PostgreSQL (pid $pg) is still running: the next start of $1 takes it over;" \
+      "to stop it now: kill -INT $pg" >&2
   fi
 }
 

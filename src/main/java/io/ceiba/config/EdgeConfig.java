@@ -9,8 +9,10 @@ import java.time.Duration;
  * @param maxHeaderSize largest request head (all header lines) accepted; {@code 431} beyond
  * @param idleTimeout   a client connection with no traffic for this long is closed
  * @param accessLog     one log line per request (logger {@code ceiba.access})
+ * @param tls           TLS termination, or null for plain HTTP only
  */
-public record EdgeConfig(String host, int port, String advertise, int maxHeaderSize, Duration idleTimeout, boolean accessLog) {
+public record EdgeConfig(String host, int port, String advertise, int maxHeaderSize, Duration idleTimeout, boolean accessLog,
+    TlsConfig tls) {
 
   public static final String DEFAULT_HOST = "0.0.0.0";
   public static final int DEFAULT_PORT = 8080;

@@ -203,6 +203,7 @@ public final class NodeConfigLoader {
     int maxHeaderSize = edgeMap.integer("max_header_size", EdgeConfig.DEFAULT_MAX_HEADER_SIZE, 1024, 1024 * 1024);
     var idleTimeout = edgeMap.duration("idle_timeout", EdgeConfig.DEFAULT_IDLE_TIMEOUT);
     boolean accessLog = edgeMap.bool("access_log", EdgeConfig.DEFAULT_ACCESS_LOG);
+    TlsConfig tls = edgeMap.has("tls") ? readTls(edgeMap.mapping("tls"), baseDir) : null;
     edgeMap.finish();
 
     MappingReader controlMap = root.mapping("control");
@@ -241,7 +242,7 @@ public final class NodeConfigLoader {
       String host = edgeHost.equals("0.0.0.0") || edgeHost.equals("::") ? "127.0.0.1" : edgeHost;
       advertise = "http://" + host + ":" + edgePort;
     }
-    return new NodeConfig(nodeId, roles, instances, new EdgeConfig(edgeHost, edgePort, advertise, maxHeaderSize, idleTimeout, accessLog), control, cluster,
+    return new NodeConfig(nodeId, roles, instances, new EdgeConfig(edgeHost, edgePort, advertise, maxHeaderSize, idleTimeout, accessLog, tls), control, cluster,
         registry, postgres, new RedisConfig(redisUrl), shutdown, dataDir, configFile);
   }
 
@@ -280,6 +281,35 @@ public final class NodeConfigLoader {
     }
     map.finish();
     return out;
+  }
+
+  /** {@code edge.tls: {port, certificates: [{cert, key}, ...]}}; every file must be readable. */
+  private static TlsConfig readTls(MappingReader map, Path baseDir) {
+    int port = map.port("port", 8443, true);
+    List<TlsConfig.CertificatePair> pairs = new ArrayList<>();
+    for (MappingReader pair : map.mappingList("certificates")) {
+      String cert = pair.string("cert", null);
+      String key = pair.string("key", null);
+      if (cert == null || key == null) {
+        pair.problem(cert == null ? "cert" : "key", "required: a PEM file");
+      } else {
+        Path certPath = resolve(baseDir, cert, pair.sourceOf("cert"));
+        Path keyPath = resolve(baseDir, key, pair.sourceOf("key"));
+        if (!java.nio.file.Files.isReadable(certPath)) {
+          pair.problem("cert", "cannot read " + certPath);
+        }
+        if (!java.nio.file.Files.isReadable(keyPath)) {
+          pair.problem("key", "cannot read " + keyPath);
+        }
+        pairs.add(new TlsConfig.CertificatePair(certPath, keyPath));
+      }
+      pair.finish();
+    }
+    if (pairs.isEmpty() && map.sizeOf("certificates") <= 0) {
+      map.problem("certificates", "at least one {cert, key} pair is needed for TLS");
+    }
+    map.finish();
+    return new TlsConfig(port, pairs);
   }
 
   private static ClusterConfig readCluster(MappingReader map) {

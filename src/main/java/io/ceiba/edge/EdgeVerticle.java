@@ -2,6 +2,7 @@ package io.ceiba.edge;
 
 import io.ceiba.bus.Addresses;
 import io.ceiba.config.EdgeConfig;
+import io.ceiba.config.TlsConfig;
 import io.ceiba.edge.lb.ServiceBalancer;
 import io.ceiba.edge.tcp.TcpProxy;
 import io.ceiba.error.ErrorCode;
@@ -27,6 +28,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
@@ -76,6 +78,7 @@ public final class EdgeVerticle extends VerticleBase {
   private WebSocketClient webSockets;
   private TcpProxy tcp;
   private HttpServer server;
+  private HttpServer tlsServer;
   private EdgeMetrics metrics;
 
   public EdgeVerticle(NodeContext node) {
@@ -125,21 +128,38 @@ public final class EdgeVerticle extends VerticleBase {
         .compose(v -> bus.<JsonArray>request(Addresses.HEALTH_SNAPSHOT, null, local)
             .onSuccess(reply -> reply.body().forEach(o -> onHealth(((JsonObject) o).copy().put("url", ((JsonObject) o).getString("backend")))))
             .otherwise(e -> null)) // no health verticle on this node: every backend counts as up
-        .compose(v -> vertx.createHttpServer(options)
-            .requestHandler(this::handle)
-            .webSocketHandshakeHandler(this::webSocketHandshake)
-            .invalidRequestHandler(this::invalid)
-            .listen())
-        .onSuccess(s -> {
-          server = s;
-          LOG.info("edge listening on {}:{}", config.host(), s.actualPort());
-        });
+        .compose(v -> listen(options))
+        .onSuccess(s -> server = s)
+        .compose(s -> config.tls() == null ? Future.succeededFuture() : listen(tlsOptions(options, config.tls()))
+            .onSuccess(t -> tlsServer = t));
+  }
+
+  private Future<HttpServer> listen(HttpServerOptions options) {
+    return vertx.createHttpServer(options)
+        .requestHandler(this::handle)
+        .webSocketHandshakeHandler(this::webSocketHandshake)
+        .invalidRequestHandler(this::invalid)
+        .listen()
+        .onSuccess(s -> LOG.info("edge listening on {}:{}{}", config.host(), s.actualPort(), options.isSsl() ? " (TLS)" : ""));
+  }
+
+  /** The same listener with TLS; SNI picks the certificate whose names match the requested host. */
+  private static HttpServerOptions tlsOptions(HttpServerOptions plain, TlsConfig tls) {
+    PemKeyCertOptions certificates = new PemKeyCertOptions();
+    for (TlsConfig.CertificatePair pair : tls.certificates()) {
+      certificates.addCertPath(pair.cert().toString()).addKeyPath(pair.key().toString());
+    }
+    return new HttpServerOptions(plain).setPort(tls.port()).setSsl(true).setSni(true).setKeyCertOptions(certificates)
+        .setUseAlpn(false);
   }
 
   @Override
   public Future<?> stop() {
     // stop accepting first; the client closes after in-flight exchanges had their chance
-    Future<Void> closing = server == null ? Future.succeededFuture() : server.shutdown(node.config().shutdown().grace().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    long grace = node.config().shutdown().grace().toMillis();
+    Future<Void> closing = Future.join(
+        server == null ? Future.succeededFuture() : server.shutdown(grace, java.util.concurrent.TimeUnit.MILLISECONDS),
+        tlsServer == null ? Future.succeededFuture() : tlsServer.shutdown(grace, java.util.concurrent.TimeUnit.MILLISECONDS)).mapEmpty();
     return closing.eventually(() -> Future.all(client.close(), webSockets.close(), tcp.close()));
   }
 

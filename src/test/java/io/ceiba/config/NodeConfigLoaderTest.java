@@ -196,4 +196,22 @@ class NodeConfigLoaderTest {
       assertThat(config.nodeId()).as(file.toString()).isNotBlank();
     }
   }
+
+  @Test
+  void should_read_tls_pairs_relative_to_the_config_and_refuse_missing_files() throws IOException {
+    Files.writeString(dir.resolve("a.pem"), "x");
+    Files.writeString(dir.resolve("a.key"), "x");
+    NodeConfig config = load("edge: { tls: { port: 8443, certificates: [{ cert: a.pem, key: a.key }] } }\n");
+    assertThat(config.edge().tls().port()).isEqualTo(8443);
+    assertThat(config.edge().tls().certificates().get(0).cert()).isEqualTo(dir.resolve("a.pem"));
+    List<Problem> problems = problemsOf(write("edge:\n  tls:\n    certificates:\n      - { cert: a.pem, key: missing.key }\n"),
+        Map.of(), CliOverrides.NONE);
+    assertThat(problems).singleElement().satisfies(p -> {
+      assertThat(p.field()).isEqualTo("edge.tls.certificates[0].key");
+      assertThat(p.line()).isEqualTo(4);
+      assertThat(p.reason()).contains("cannot read");
+    });
+    assertThat(problemsOf(write("edge: { tls: { port: 8443 } }\n"), Map.of(), CliOverrides.NONE)).extracting(Problem::field)
+        .containsExactly("edge.tls.certificates");
+  }
 }

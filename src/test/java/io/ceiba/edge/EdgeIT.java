@@ -418,4 +418,47 @@ class EdgeIT {
     }
     echo.close();
   }
+
+  @Test
+  void should_terminate_tls_and_pick_the_certificate_by_sni() throws Exception {
+    Origin a = origin("a");
+    Path[] first = io.ceiba.testkit.TestCertificates.selfSigned(dir, "api.test");
+    Path[] second = io.ceiba.testkit.TestCertificates.selfSigned(dir, "other.test");
+    int tlsPort = Ports.free();
+    registryFile = Registries.write(dir.resolve("registry.yaml"), "version: 1\nhttp:\n"
+        + service("api", "api.test", backend(a, null), "    health: { enabled: false }\n    middlewares: [https-redirect]\n"));
+    TestNodes.Spec spec = TestNodes.write(dir, "node1", null, null, registryFile, "roles: [edge, health, control]\n",
+        ", tls: { port: " + tlsPort + ", certificates: [{ cert: " + first[0] + ", key: " + first[1] + " }, { cert: "
+            + second[0] + ", key: " + second[1] + " }] }");
+    edgePort = spec.edgePort();
+    node = TestNodes.start(spec);
+
+    // plain HTTP is redirected to https by the middleware
+    Answer redirect = get("api.test", "/x");
+    assertThat(redirect.status()).isEqualTo(308);
+
+    for (String host : List.of("api.test", "other.test")) {
+      // a context per connection: a resumed TLS session would skip SNI and show the first certificate again
+      javax.net.ssl.SSLContext trustAll = javax.net.ssl.SSLContext.getInstance("TLS");
+      trustAll.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
+        public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a) { }
+        public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a) { }
+        public java.security.cert.X509Certificate[] getAcceptedIssuers() { return new java.security.cert.X509Certificate[0]; }
+      }}, null);
+      try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) trustAll.getSocketFactory().createSocket("127.0.0.1", tlsPort)) {
+        javax.net.ssl.SSLParameters parameters = socket.getSSLParameters();
+        parameters.setServerNames(List.of(new javax.net.ssl.SNIHostName(host)));
+        socket.setSSLParameters(parameters);
+        socket.setSoTimeout(5000);
+        socket.startHandshake();
+        var presented = (java.security.cert.X509Certificate) socket.getSession().getPeerCertificates()[0];
+        assertThat(presented.getSubjectX500Principal().getName()).isEqualTo("CN=" + host);
+        if (host.equals("api.test")) {
+          socket.getOutputStream().write("GET /tls HTTP/1.1\r\nHost: api.test\r\nConnection: close\r\n\r\n".getBytes());
+          String reply = readUntil(socket, null);
+          assertThat(reply).startsWith("HTTP/1.1 200").contains("\"x-forwarded-proto\":\"https\"");
+        }
+      }
+    }
+  }
 }

@@ -41,13 +41,19 @@ public final class TestNodes {
    * @param clusterPorts null for an unclustered node; else every member's Hazelcast port (this node's first)
    */
   public static Spec write(Path dir, String nodeId, String clusterName, List<Integer> clusterPorts, Path registryFile, String extraYaml) {
+    return write(dir, nodeId, clusterName, clusterPorts, registryFile, extraYaml, "");
+  }
+
+  /** As above; {@code edgeExtra} is added inside the flow mapping of {@code edge}, e.g. {@code , tls: {...}}. */
+  public static Spec write(Path dir, String nodeId, String clusterName, List<Integer> clusterPorts, Path registryFile, String extraYaml,
+      String edgeExtra) {
     int control = Ports.free();
     int edge = Ports.free();
     int clusterPort = clusterPorts == null ? 0 : clusterPorts.get(0);
     StringBuilder yaml = new StringBuilder()
         .append("node: { id: ").append(nodeId).append(" }\n")
         .append(extraYaml != null && extraYaml.contains("roles:") ? "" : "roles: [control]\n")
-        .append("edge: { host: 127.0.0.1, port: ").append(edge).append(", access_log: false }\n")
+        .append("edge: { host: 127.0.0.1, port: ").append(edge).append(", access_log: false").append(edgeExtra).append(" }\n")
         .append("control: { host: 127.0.0.1, port: ").append(control).append(", token: ").append(TOKEN).append(" }\n")
         .append("registry: { file: ").append(registryFile.toAbsolutePath()).append(", watch_interval: 100ms }\n")
         .append("data_dir: data-").append(nodeId).append('\n');
