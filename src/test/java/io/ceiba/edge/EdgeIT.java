@@ -461,4 +461,22 @@ class EdgeIT {
       }
     }
   }
+
+  @Test
+  void should_let_in_flight_requests_finish_when_the_node_stops() throws Exception {
+    Origin a = origin("a");
+    startNode("version: 1\nhttp:\n" + service("api", "api.test", backend(a, null), "    health: { enabled: false }\n"));
+    Future<Answer> inFlight = call(HttpMethod.GET, "api.test", "/delay", Map.of(), null);
+    Eventually.until(vertx, Duration.ofSeconds(5), "request reached the origin", () -> Future.succeededFuture(a.requests() == 1))
+        .await(10, TimeUnit.SECONDS);
+    Future<Void> stopping = node.stop();
+    Answer answer = inFlight.await(10, TimeUnit.SECONDS);
+    assertThat(answer.status()).isEqualTo(200);
+    assertThat(answer.body()).isEqualTo("late but whole");
+    stopping.await(30, TimeUnit.SECONDS);
+    node = null;
+    // and the edge took no new connection once stopping
+    assertThat(call(HttpMethod.GET, "api.test", "/", Map.of(), null).transform(ar -> Future.succeededFuture(ar.failed()))
+        .await(10, TimeUnit.SECONDS)).isTrue();
+  }
 }

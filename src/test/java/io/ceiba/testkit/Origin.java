@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A real HTTP backend on a free loopback port. Every answer names the origin ({@code x-origin}) and
  * echoes what it received (method, path, headers, body size) as JSON; {@code /healthz} answers 200 or
- * 503 as the test decides; {@code /slow} never answers; {@code /sse} streams three events; WebSocket
+ * 503 as the test decides; {@code /slow} never answers; {@code /delay} answers after 800 ms; {@code /sse} streams three events; WebSocket
  * upgrades echo every frame.
  */
 public final class Origin implements AutoCloseable {
@@ -51,6 +51,7 @@ public final class Origin implements AutoCloseable {
     requests.incrementAndGet();
     switch (req.path()) {
       case "/slow" -> { } // never answers: the edge's upstream timeout must
+      case "/delay" -> vertx.setTimer(800, t -> response.end("late but whole"));
       case "/sse" -> {
         response.setChunked(true).putHeader("content-type", "text/event-stream");
         long[] n = {0};
