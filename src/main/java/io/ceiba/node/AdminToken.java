@@ -44,10 +44,9 @@ final class AdminToken {
     Files.createDirectories(file.getParent());
     Path tmp = file.resolveSibling(FILE_NAME + ".tmp");
     Files.writeString(tmp, token + "\n", StandardCharsets.UTF_8);
-    try {
+    // on a non-POSIX file system the data dir's own permissions apply
+    if (tmp.getFileSystem().supportedFileAttributeViews().contains("posix")) {
       Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-    } catch (UnsupportedOperationException e) {
-      // not a POSIX file system; the data dir's own permissions apply
     }
     Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     LOG.info("control.token is not set: generated an admin token into {}", file);
