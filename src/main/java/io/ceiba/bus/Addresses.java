@@ -35,6 +35,10 @@ public final class Addresses {
 
   /** Local publish: the node starts to stop; readiness turns 503 so load balancers move away. */
   public static final String NODE_DRAINING = "ceiba.node.draining";
+  /** Clustered: a key hash (hex) in, a {@code KeyRecord} (or {@code found: false}) out; answered by auth verticles. */
+  public static final String AUTH_LOOKUP = "ceiba.auth.lookup";
+  /** Published cluster-wide after a change to keys, plans or subscriptions: {@code hashes}, {@code projects}. */
+  public static final String ACCESS_CHANGED = "ceiba.access.changed";
 
   private Addresses() {
   }

@@ -10,7 +10,7 @@ import java.util.stream.Collectors;
 /** What a node does. One jar, any mix; {@code combined} means every role this build has. */
 public enum Role {
   EDGE(true, false),
-  AUTH(false, true),
+  AUTH(true, true),
   USAGE(false, true),
   HEALTH(true, false),
   CONTROL(true, true);

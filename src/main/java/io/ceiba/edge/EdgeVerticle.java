@@ -1,5 +1,9 @@
 package io.ceiba.edge;
 
+import io.ceiba.access.AccessGate;
+import io.ceiba.access.Decision;
+import io.ceiba.access.Reason;
+import io.ceiba.access.limit.LimitResult;
 import io.ceiba.bus.Addresses;
 import io.ceiba.config.EdgeConfig;
 import io.ceiba.config.TlsConfig;
@@ -8,6 +12,7 @@ import io.ceiba.edge.tcp.TcpProxy;
 import io.ceiba.error.ErrorCode;
 import io.ceiba.error.ErrorResponses;
 import io.ceiba.node.NodeContext;
+import io.ceiba.registry.AccessSpec;
 import io.ceiba.registry.Backend;
 import io.ceiba.registry.HttpService;
 import io.ceiba.registry.Middleware;
@@ -80,6 +85,7 @@ public final class EdgeVerticle extends VerticleBase {
   private HttpServer server;
   private HttpServer tlsServer;
   private EdgeMetrics metrics;
+  private AccessGate access;
 
   public EdgeVerticle(NodeContext node) {
     this.node = node;
@@ -90,6 +96,7 @@ public final class EdgeVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     metrics = new EdgeMetrics(node.meters());
+    access = node.access();
     client = vertx.createHttpClient(new HttpClientOptions()
             .setKeepAlive(true)
             .setTcpNoDelay(true)
@@ -269,16 +276,88 @@ public final class EdgeVerticle extends VerticleBase {
         return;
       }
     }
-    ex.balancer = balancers.get(service.name());
-    int index = ex.balancer.select(this::isUp, -1);
-    if (index < 0) {
-      fail(ex, ErrorCode.NO_HEALTHY_BACKEND, "no healthy backend for " + service.name());
-      return;
-    }
     ex.hasBody = length != null ? !length.equals("0") : request.headers().contains(HttpHeaders.TRANSFER_ENCODING);
     if (ex.hasBody) {
-      // hold the body until a backend is connected, so a refused connection can still be retried
+      // hold the body until access is decided and a backend connected, so a refused connection can be retried
       request.pause();
+    }
+    if (service.access().policy() == AccessSpec.Policy.PUBLIC && service.rateLimit().perIp() == null) {
+      route(ex);
+      return;
+    }
+    String key = request.getHeader(ProxyHeaders.X_API_KEY);
+    if (key == null) {
+      String authorization = request.getHeader(HttpHeaders.AUTHORIZATION);
+      if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+        key = authorization.substring(7).trim();
+        ex.keyInAuthorization = true;
+      }
+    }
+    Future<Decision> decided = access.authorize(service, key,
+        request.remoteAddress() == null ? null : request.remoteAddress().hostAddress());
+    if (decided.isComplete()) {
+      admit(ex, decided.result());
+    } else {
+      decided.onComplete(ar -> admit(ex, ar.succeeded() ? ar.result() : null));
+    }
+  }
+
+  /** Goes on with an allowed request; answers a refused one with its code and the limit headers. */
+  private void admit(Exchange ex, Decision decision) {
+    if (ex.done) {
+      return;
+    }
+    if (decision == null) {
+      fail(ex, ErrorCode.AUTH_UNAVAILABLE, "authorization failed");
+      return;
+    }
+    ex.decision = decision;
+    LimitResult limits = decision.limits();
+    HttpServerResponse response = ex.request.response();
+    if (limits != null) {
+      setLimitHeaders(response.headers(), limits);
+    }
+    if (decision.allowed()) {
+      route(ex);
+      return;
+    }
+    if (limits != null && !limits.allowed()) {
+      response.putHeader(ProxyHeaders.RETRY_AFTER, Long.toString(limits.retryAfterSeconds()));
+    }
+    fail(ex, decision.reason().refusal(), refusalMessage(ex.service, decision));
+  }
+
+  private static void setLimitHeaders(io.vertx.core.MultiMap headers, LimitResult limits) {
+    headers.set(ProxyHeaders.RATELIMIT_LIMIT, Long.toString(limits.limit()));
+    headers.set(ProxyHeaders.RATELIMIT_REMAINING, Long.toString(limits.remaining()));
+    headers.set(ProxyHeaders.RATELIMIT_RESET, Long.toString(limits.resetSeconds()));
+  }
+
+  private static String refusalMessage(HttpService service, Decision d) {
+    return switch (d.reason()) {
+      case MISSING_KEY -> "an API key is required: send Authorization: Bearer <key> or X-API-Key: <key>";
+      case INVALID_KEY -> "the API key is not valid";
+      case KEY_REVOKED -> "the API key has been revoked";
+      case KEY_EXPIRED -> "the API key has expired";
+      case PLAN_REQUIRED -> "the key's project has no active subscription to a plan granting " + service.name();
+      case RATE_LIMITED -> d.plan() == null ? "too many requests from this address" : "rate limit of plan " + d.plan().name() + " exceeded";
+      case QUOTA_EXCEEDED -> "quota of plan " + d.plan().name() + " is spent until " + d.limits().resetAt();
+      case AUTH_UNAVAILABLE -> "authorization is unavailable; try again shortly";
+      default -> d.reason().label();
+    };
+  }
+
+  private void route(Exchange ex) {
+    ex.balancer = balancers.get(ex.service.name());
+    if (ex.balancer == null) {
+      // the service went away with a registry change while its access was being decided
+      fail(ex, ErrorCode.NO_HEALTHY_BACKEND, "service " + ex.service.name() + " is no longer routed");
+      return;
+    }
+    int index = ex.balancer.select(this::isUp, -1);
+    if (index < 0) {
+      fail(ex, ErrorCode.NO_HEALTHY_BACKEND, "no healthy backend for " + ex.service.name());
+      return;
     }
     forward(ex, index);
   }
@@ -323,6 +402,9 @@ public final class EdgeVerticle extends VerticleBase {
     var headers = options.getHeaders() == null ? io.vertx.core.MultiMap.caseInsensitiveMultiMap() : options.getHeaders();
     ProxyHeaders.copyEndToEnd(request.headers(), headers);
     ProxyHeaders.setForwarded(headers, request.remoteAddress(), request.isSSL(), request.authority(), ex.requestId);
+    if (ex.decision != null) {
+      passAccess(headers, ex);
+    }
     ex.upstreamStart = System.nanoTime();
     options.setHeaders(headers);
     client.request(options).onComplete(ar -> {
@@ -332,6 +414,24 @@ public final class EdgeVerticle extends VerticleBase {
         send(ex, ar.result());
       }
     });
+  }
+
+  /** The key never goes upstream; who is calling does, in headers the backend can trust (clients' own are dropped). */
+  private static void passAccess(io.vertx.core.MultiMap headers, Exchange ex) {
+    Decision d = ex.decision;
+    headers.remove(ProxyHeaders.X_API_KEY);
+    if (ex.keyInAuthorization) {
+      headers.remove(HttpHeaders.AUTHORIZATION);
+    }
+    if (d.key() != null) {
+      headers.set(ProxyHeaders.X_CEIBA_PROJECT, d.key().projectId());
+      headers.set(ProxyHeaders.X_CEIBA_KEY_ID, d.key().keyId());
+      if (d.plan() != null) {
+        headers.set(ProxyHeaders.X_CEIBA_PLAN, d.plan().name());
+      }
+    } else if (d.reason() == Reason.FAIL_OPEN) {
+      headers.set(ProxyHeaders.X_CEIBA_AUTH, "unverified");
+    }
   }
 
   /** Nothing reached the backend: eject it and, for idempotent methods, try another one once. */
@@ -419,6 +519,9 @@ public final class EdgeVerticle extends VerticleBase {
       response.setStatusMessage(message);
     }
     ProxyHeaders.copyEndToEnd(upstream.headers(), response.headers());
+    if (ex.decision != null && ex.decision.limits() != null) {
+      setLimitHeaders(response.headers(), ex.decision.limits());
+    }
     if (!upstream.headers().contains(HttpHeaders.CONTENT_LENGTH) && ex.request.method() != HttpMethod.HEAD
         && upstream.statusCode() != 204 && upstream.statusCode() != 304) {
       response.setChunked(true);
@@ -582,11 +685,15 @@ public final class EdgeVerticle extends VerticleBase {
     String service = ex.service == null ? "-" : ex.service.name();
     metrics.request(service, status);
     if (config.accessLog()) {
-      ACCESS.info("{} {} {} {} host={} service={} backend={} status={} in={} out={} ms={}{}", ex.requestId,
+      Decision d = ex.decision;
+      ACCESS.info("{} {} {} {} host={} service={} backend={} status={} in={} out={} ms={}{}{}", ex.requestId,
           ex.request.remoteAddress() == null ? "-" : ex.request.remoteAddress().hostAddress(),
           ex.request.method(), ex.request.path(), ex.request.authority() == null ? "-" : ex.request.authority().host(),
           service, ex.backend == null ? "-" : ex.backend.url(), status, ex.bytesIn, ex.bytesOut,
-          (System.nanoTime() - ex.startNanos) / 1_000_000, error == null ? "" : " error=\"" + error + "\"");
+          (System.nanoTime() - ex.startNanos) / 1_000_000,
+          d == null ? "" : " auth=" + d.reason().label() + (d.key() == null ? "" : " project=" + d.key().projectId()
+              + " key=" + d.key().keyId() + " plan=" + (d.plan() == null ? "-" : d.plan().name())) + (d.stale() ? " stale=true" : ""),
+          error == null ? "" : " error=\"" + error + "\"");
     }
   }
 
@@ -606,6 +713,9 @@ public final class EdgeVerticle extends VerticleBase {
     int backendIndex = -1;
     int attempt;
     boolean hasBody;
+    /** The API key came in {@code Authorization: Bearer}, which is then not passed upstream. */
+    boolean keyInAuthorization;
+    Decision decision;
     long upstreamStart;
     long bytesIn;
     long bytesOut;

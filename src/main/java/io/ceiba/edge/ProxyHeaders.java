@@ -13,6 +13,15 @@ final class ProxyHeaders {
   static final CharSequence X_FORWARDED_FOR = HttpHeaders.createOptimized("x-forwarded-for");
   static final CharSequence X_FORWARDED_PROTO = HttpHeaders.createOptimized("x-forwarded-proto");
   static final CharSequence X_FORWARDED_HOST = HttpHeaders.createOptimized("x-forwarded-host");
+  static final CharSequence X_API_KEY = HttpHeaders.createOptimized("x-api-key");
+  static final CharSequence X_CEIBA_PROJECT = HttpHeaders.createOptimized("x-ceiba-project");
+  static final CharSequence X_CEIBA_PLAN = HttpHeaders.createOptimized("x-ceiba-plan");
+  static final CharSequence X_CEIBA_KEY_ID = HttpHeaders.createOptimized("x-ceiba-key-id");
+  static final CharSequence X_CEIBA_AUTH = HttpHeaders.createOptimized("x-ceiba-auth");
+  static final CharSequence RATELIMIT_LIMIT = HttpHeaders.createOptimized("ratelimit-limit");
+  static final CharSequence RATELIMIT_REMAINING = HttpHeaders.createOptimized("ratelimit-remaining");
+  static final CharSequence RATELIMIT_RESET = HttpHeaders.createOptimized("ratelimit-reset");
+  static final CharSequence RETRY_AFTER = HttpHeaders.createOptimized("retry-after");
 
   private ProxyHeaders() {
   }
@@ -31,15 +40,20 @@ final class ProxyHeaders {
     };
   }
 
+  /** {@code X-Ceiba-*} headers are Ceiba's own: one arriving from outside could forge a project or a node. */
+  static boolean isCeibaHeader(String name) {
+    return name.length() > 8 && name.regionMatches(true, 0, "x-ceiba-", 0, 8);
+  }
+
   /**
-   * Copies end-to-end headers from {@code from} to {@code to}: hop-by-hop ones and any named in
-   * {@code Connection} are dropped.
+   * Copies end-to-end headers from {@code from} to {@code to}: hop-by-hop ones, any named in
+   * {@code Connection} and {@code X-Ceiba-*} ones are dropped.
    */
   static void copyEndToEnd(MultiMap from, MultiMap to) {
     String connection = from.get(HttpHeaders.CONNECTION);
     for (var entry : from) {
       String name = entry.getKey();
-      if (isHopByHop(name) || (connection != null && listed(connection, name))) {
+      if (isHopByHop(name) || isCeibaHeader(name) || (connection != null && listed(connection, name))) {
         continue;
       }
       to.add(name, entry.getValue());

@@ -1,17 +1,23 @@
 package io.ceiba.node;
 
+import io.ceiba.access.AccessGate;
+import io.ceiba.access.limit.Limiter;
+import io.ceiba.bus.Addresses;
 import io.ceiba.bus.LocalObjectCodec;
 import io.ceiba.cluster.HazelcastConfigFactory;
 import io.ceiba.config.NodeConfig;
+import io.ceiba.config.Role;
 import io.ceiba.observability.MetricNames;
 import io.ceiba.registry.Registry;
 import io.ceiba.store.pg.PostgresService;
+import io.ceiba.store.redis.RedisService;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsFactory;
@@ -19,6 +25,7 @@ import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import java.time.Instant;
+import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,11 +64,17 @@ public final class CeibaNode {
           : Future.succeededFuture(null);
       return postgres.compose(pg -> AdminToken.resolve(vertx, config)
           .map(token -> {
+            RedisService redis = RedisService.create(vertx, config.redis(), meters);
+            Limiter limiter = new Limiter(redis, liveNodes(clusterManager), meters);
+            AccessGate access = new AccessGate(vertx, limiter, config.has(Role.AUTH), meters);
+            // every node drops the cached key records a change touched (revocation within milliseconds)
+            vertx.eventBus().<JsonObject>consumer(Addresses.ACCESS_CHANGED, msg -> access.invalidate(msg.body()));
             NodeContext context = new NodeContext(config, meters, HealthChecks.create(vertx), HealthChecks.create(vertx),
-                pg, clusterManager, token, startedAt);
+                pg, redis, access, clusterManager, token, startedAt);
             if (pg != null) {
               pg.registerReadiness(context.readiness());
             }
+            redis.registerReadiness(context.readiness());
             return context;
           })
           .compose(context -> {
@@ -73,6 +86,32 @@ public final class CeibaNode {
     }).onSuccess(node -> LOG.info("node {} started in {} ms (roles {}, cluster {})", config.nodeId(),
         java.time.Duration.between(startedAt, Instant.now()).toMillis(), config.roles(),
         config.cluster().enabled() ? config.cluster().name() : "off"));
+  }
+
+  /**
+   * Nodes that share a limit when counting without Redis: the cluster's members, read at most once a
+   * second (a Hazelcast call, cheap but not free).
+   */
+  private static IntSupplier liveNodes(HazelcastClusterManager clusterManager) {
+    if (clusterManager == null) {
+      return () -> 1;
+    }
+    long[] readAt = {0};
+    int[] count = {1};
+    return () -> {
+      long now = System.nanoTime();
+      synchronized (readAt) {
+        if (now - readAt[0] > 1_000_000_000L || readAt[0] == 0) {
+          readAt[0] = now;
+          try {
+            count[0] = Math.max(1, clusterManager.getNodes().size());
+          } catch (RuntimeException e) {
+            // leaving or not yet joined: keep the last count
+          }
+        }
+        return count[0];
+      }
+    };
   }
 
   private static Future<Vertx> buildVertx(NodeConfig config, PrometheusMeterRegistry meters, HazelcastClusterManager clusterManager) {
@@ -107,6 +146,7 @@ public final class CeibaNode {
           return Future.succeededFuture();
         })
         .compose(v -> context.postgres() == null ? Future.succeededFuture() : context.postgres().close())
+        .eventually(() -> context.redis().close())
         .eventually(() -> vertx.close())
         .onComplete(ar -> LOG.info("node {} stopped", config.nodeId()));
   }

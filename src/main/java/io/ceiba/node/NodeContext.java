@@ -1,7 +1,9 @@
 package io.ceiba.node;
 
+import io.ceiba.access.AccessGate;
 import io.ceiba.config.NodeConfig;
 import io.ceiba.store.pg.PostgresService;
+import io.ceiba.store.redis.RedisService;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.ext.healthchecks.HealthChecks;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
@@ -15,6 +17,9 @@ import java.time.Instant;
  * @param readiness      checks behind {@code /ready}; each role registers its own at start
  * @param liveness       checks behind {@code /health}
  * @param postgres       null when no role of this node needs Postgres
+ * @param redis          Redis for counters and the key cache; {@link RedisService#available()} false when absent or down
+ * @param access         the edge's access gate (key cache and limiter), shared by the node's edge instances and
+ *                       {@code /v1/verify}
  * @param clusterManager null when the node is not clustered
  * @param adminToken     bearer token of {@code /v1/*}
  */
@@ -24,6 +29,8 @@ public record NodeContext(
     HealthChecks readiness,
     HealthChecks liveness,
     PostgresService postgres,
+    RedisService redis,
+    AccessGate access,
     HazelcastClusterManager clusterManager,
     String adminToken,
     Instant startedAt) {

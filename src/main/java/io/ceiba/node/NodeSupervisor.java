@@ -1,5 +1,6 @@
 package io.ceiba.node;
 
+import io.ceiba.access.auth.AuthVerticle;
 import io.ceiba.bus.Addresses;
 import io.ceiba.cluster.MembershipVerticle;
 import io.ceiba.config.Role;
@@ -63,6 +64,9 @@ final class NodeSupervisor {
     if (node.config().has(Role.HEALTH)) {
       // one checker per node: more instances would only check every backend more often
       steps.add(new Step("health", () -> new HealthVerticle(node), 1));
+    }
+    if (node.config().has(Role.AUTH)) {
+      steps.add(new Step("auth", () -> new AuthVerticle(node), node.config().instancesOf(Role.AUTH)));
     }
     if (node.config().has(Role.EDGE)) {
       steps.add(new Step("edge", () -> new EdgeVerticle(node), node.config().instancesOf(Role.EDGE)));

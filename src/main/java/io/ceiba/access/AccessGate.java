@@ -1,0 +1,184 @@
+package io.ceiba.access;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.ceiba.access.limit.Limiter;
+import io.ceiba.bus.Addresses;
+import io.ceiba.bus.Contexts;
+import io.ceiba.registry.AccessSpec;
+import io.ceiba.registry.HttpService;
+import io.ceiba.registry.Rate;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The edge's side of access control, one per node and shared by its edge instances (thread-safe: a
+ * Caffeine cache, a concurrent map of lookups in flight, and the thread-safe {@link Limiter}).
+ *
+ * <p>Key records are cached by key hash, found and not found alike. A fresh entry answers with no
+ * round trip at all; past its freshness the record is looked up again through an auth verticle (this
+ * node's when it has the role, any node's otherwise), and while authorization cannot answer a stale
+ * record keeps serving for up to {@link #STALE} (Kong's {@code db_resurrect_ttl}). Changes to keys, plans
+ * and subscriptions arrive on {@link Addresses#ACCESS_CHANGED} and drop exactly the entries they touch,
+ * which is how a revocation reaches every node in milliseconds rather than a TTL.
+ */
+public final class AccessGate {
+
+  static final Duration FRESH = Duration.ofSeconds(30);
+  static final Duration FRESH_NOT_FOUND = Duration.ofSeconds(10);
+  static final Duration STALE = Duration.ofMinutes(10);
+  static final long LOOKUP_TIMEOUT_MS = 1000;
+
+  private final Vertx vertx;
+  private final Limiter limiter;
+  private final DeliveryOptions lookupOptions;
+  private final Cache<String, Cached> keys = Caffeine.newBuilder()
+      .maximumSize(100_000).expireAfterWrite(STALE).build();
+  private final Map<String, Future<KeyRecord>> inFlight = new ConcurrentHashMap<>();
+  private final Map<Reason, Counter> decisions = new EnumMap<>(Reason.class);
+  private final Counter staleServed;
+
+  /** A key record (null: no such key) and when it was fetched. */
+  private record Cached(KeyRecord record, long fetchedNanos) {
+
+    boolean fresh(long now) {
+      return now - fetchedNanos < (record == null ? FRESH_NOT_FOUND : FRESH).toNanos();
+    }
+  }
+
+  /** Thrown (stackless) when no auth verticle answered. */
+  static final class AuthUnavailable extends RuntimeException {
+    AuthUnavailable(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /**
+   * @param localAuth whether this node runs the auth role, so lookups stay on the node
+   */
+  public AccessGate(Vertx vertx, Limiter limiter, boolean localAuth, MeterRegistry meters) {
+    this.vertx = vertx;
+    this.limiter = limiter;
+    this.lookupOptions = new DeliveryOptions().setSendTimeout(LOOKUP_TIMEOUT_MS).setLocalOnly(localAuth);
+    for (Reason reason : Reason.values()) {
+      decisions.put(reason, Counter.builder("ceiba.auth.decisions")
+          .tag("decision", reason.allows() ? "allowed" : "denied").tag("reason", reason.label())
+          .description("access decisions at the edge").register(meters));
+    }
+    staleServed = Counter.builder("ceiba.auth.stale.served")
+        .description("keyed requests decided from a stale cached key because authorization did not answer").register(meters);
+  }
+
+  /**
+   * Decides one request. Call on the edge's event loop; the future completes there, already complete
+   * when the key is cached and its limit has a local lease.
+   */
+  public Future<Decision> authorize(HttpService service, String presentedKey, String clientIp) {
+    return decide(service, presentedKey, clientIp, true).andThen(ar -> {
+      if (ar.succeeded()) {
+        decisions.get(ar.result().reason()).increment();
+      }
+    });
+  }
+
+  /** What {@link #authorize} would answer, without counting against any limit ({@code POST /v1/verify}). */
+  public Future<Decision> verify(HttpService service, String presentedKey) {
+    return decide(service, presentedKey, null, false);
+  }
+
+  private Future<Decision> decide(HttpService service, String presentedKey, String clientIp, boolean take) {
+    AccessSpec access = service.access();
+    if (access.policy() == AccessSpec.Policy.PUBLIC) {
+      Rate perIp = service.rateLimit().perIp();
+      if (perIp == null || clientIp == null) {
+        return Future.succeededFuture(Decision.PUBLIC);
+      }
+      Plan.RateLimit limit = new Plan.RateLimit(perIp.requests(), perIp.per(), perIp.requests());
+      String bucket = "ip:" + service.name() + ":" + clientIp;
+      return (take ? limiter.acquire(bucket, limit, null) : limiter.peek(bucket, limit, null))
+          .map(l -> new Decision(l.allowed() ? Reason.PUBLIC : l.refusal(), null, null, l, false));
+    }
+    if (presentedKey == null) {
+      return Future.succeededFuture(Decision.of(Reason.MISSING_KEY));
+    }
+    if (!ApiKeys.plausible(presentedKey)) {
+      return Future.succeededFuture(Decision.of(Reason.INVALID_KEY));
+    }
+    String hash = ApiKeys.hex(ApiKeys.hash(presentedKey));
+    Cached cached = keys.getIfPresent(hash);
+    if (cached != null && cached.fresh(System.nanoTime())) {
+      return withLimits(service, cached.record(), take, false);
+    }
+    return lookup(hash)
+        .compose(record -> withLimits(service, record, take, false))
+        .recover(e -> {
+          if (cached != null && cached.record() != null) {
+            staleServed.increment();
+            return withLimits(service, cached.record(), take, true);
+          }
+          return Future.succeededFuture(Decision.of(access.onUnavailable() == AccessSpec.OnUnavailable.FAIL_OPEN
+              ? Reason.FAIL_OPEN : Reason.AUTH_UNAVAILABLE));
+        });
+  }
+
+  private Future<Decision> withLimits(HttpService service, KeyRecord record, boolean take, boolean stale) {
+    if (record == null) {
+      return Future.succeededFuture(Decision.of(Reason.INVALID_KEY));
+    }
+    AccessPolicy.Verdict verdict = AccessPolicy.evaluate(record, service.name(), service.access(), Instant.now());
+    Plan plan = verdict.plan();
+    if (verdict.reason() != Reason.VALID_KEY || plan == null || (plan.rateLimit() == null && plan.quota() == null)) {
+      return Future.succeededFuture(new Decision(verdict.reason(), record, plan, null, stale));
+    }
+    // limits and quotas count per project and plan: a project's keys share them
+    String bucket = record.projectId() + ":" + plan.name();
+    return (take ? limiter.acquire(bucket, plan.rateLimit(), plan.quota()) : limiter.peek(bucket, plan.rateLimit(), plan.quota()))
+        .map(l -> new Decision(l.allowed() ? Reason.VALID_KEY : l.refusal(), record, plan, l, stale));
+  }
+
+  /** One lookup per key hash at a time, whichever edge instance asks; the answer is cached. */
+  private Future<KeyRecord> lookup(String hash) {
+    var caller = vertx.getOrCreateContext();
+    Future<KeyRecord> shared = inFlight.computeIfAbsent(hash, h -> vertx.eventBus()
+        .<JsonObject>request(Addresses.AUTH_LOOKUP, h, lookupOptions)
+        .<KeyRecord>transform(ar -> {
+          if (ar.failed()) {
+            return Future.failedFuture(new AuthUnavailable(String.valueOf(ar.cause().getMessage())));
+          }
+          JsonObject body = ar.result().body();
+          KeyRecord record = body.getBoolean("found", false) ? KeyRecord.fromJson(body.getJsonObject("key")) : null;
+          keys.put(h, new Cached(record, System.nanoTime()));
+          return Future.succeededFuture(record);
+        })
+        .andThen(ar -> inFlight.remove(h)));
+    return Contexts.onContext(caller, shared);
+  }
+
+  /** Drops cached records named by a change: {@code hashes} (hex) and {@code projects}, or {@code all}. */
+  public void invalidate(JsonObject change) {
+    if (change.getBoolean("all", false)) {
+      keys.invalidateAll();
+      return;
+    }
+    JsonArray hashes = change.getJsonArray("hashes", new JsonArray());
+    hashes.forEach(h -> keys.invalidate(String.valueOf(h)));
+    JsonArray projects = change.getJsonArray("projects", new JsonArray());
+    if (!projects.isEmpty()) {
+      Set<String> ids = new HashSet<>();
+      projects.forEach(p -> ids.add(String.valueOf(p)));
+      keys.asMap().values().removeIf(c -> c.record() != null && ids.contains(c.record().projectId()));
+    }
+  }
+}

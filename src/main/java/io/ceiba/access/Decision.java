@@ -1,0 +1,25 @@
+package io.ceiba.access;
+
+import io.ceiba.access.limit.LimitResult;
+
+/**
+ * The answer for one request: why it is allowed or refused, and what the edge passes on (project, plan
+ * and key id upstream, {@code RateLimit-*} headers to the client).
+ *
+ * @param key    the key's record when one was found, else null
+ * @param plan   the plan whose limits applied, or null
+ * @param limits the limit outcome when the plan (or a per-IP limit) counted this request, else null
+ * @param stale  decided from a cached key record past its freshness because authorization could not answer
+ */
+public record Decision(Reason reason, KeyRecord key, Plan plan, LimitResult limits, boolean stale) {
+
+  static final Decision PUBLIC = new Decision(Reason.PUBLIC, null, null, null, false);
+
+  public boolean allowed() {
+    return reason.allows();
+  }
+
+  static Decision of(Reason reason) {
+    return new Decision(reason, null, null, null, false);
+  }
+}

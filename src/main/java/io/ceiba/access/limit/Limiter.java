@@ -1,0 +1,288 @@
+package io.ceiba.access.limit;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.ceiba.access.Plan;
+import io.ceiba.access.Reason;
+import io.ceiba.store.redis.RedisService;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Request;
+import io.vertx.redis.client.Response;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.function.IntSupplier;
+
+/**
+ * Rate limits and quotas for the whole node, shared by its edge instances (thread-safe: buckets live in
+ * a Caffeine cache and each is guarded by its own monitor, held for a few field updates only).
+ *
+ * <p>With Redis available, counters are cluster-wide: a node takes a <em>lease</em> of several requests
+ * at once from Redis ({@code redis/take.lua}, atomic) and serves them from memory, asking for the next
+ * lease before this one runs out. A lease is at most a fair share of what is left (left / (2 x nodes)),
+ * so near a limit every node asks for one request at a time; the cluster never admits more than the
+ * limit, and admits less only by leases left unused when their node's traffic stops (they lapse after
+ * {@link #LEASE_TTL}). A refusal is remembered until the next token is due, so a client hammering a
+ * spent limit costs no Redis round trip.
+ *
+ * <p>Without Redis, or while its breaker is open, each node counts alone and enforces its share of the
+ * limit: rate, burst and quota divided by the number of live nodes.
+ */
+public final class Limiter {
+
+  static final Duration LEASE_TTL = Duration.ofSeconds(1);
+  static final int MIN_LEASE = 1;
+  static final int MAX_LEASE = 1000;
+  private static final String SCRIPT = loadScript();
+  private static final String SCRIPT_SHA = sha1(SCRIPT);
+
+  private final RedisService redis;
+  private final IntSupplier liveNodes;
+  private final Cache<String, Bucket> buckets = Caffeine.newBuilder()
+      .maximumSize(200_000).expireAfterAccess(Duration.ofMinutes(10)).build();
+  private final Counter redisDecisions;
+  private final Counter localDecisions;
+
+  public Limiter(RedisService redis, IntSupplier liveNodes, MeterRegistry meters) {
+    this.redis = redis;
+    this.liveNodes = liveNodes;
+    this.redisDecisions = Counter.builder("ceiba.ratelimit.decisions").tag("counting", "cluster")
+        .description("limit decisions by where they were counted").register(meters);
+    this.localDecisions = Counter.builder("ceiba.ratelimit.decisions").tag("counting", "node")
+        .description("limit decisions by where they were counted").register(meters);
+  }
+
+  /** Takes one request from {@code bucket}; at least one of {@code rate} and {@code quota} is set. */
+  public Future<LimitResult> acquire(String bucketKey, Plan.RateLimit rate, Plan.Quota quota) {
+    Bucket bucket = buckets.get(bucketKey, k -> new Bucket());
+    if (!redis.available()) {
+      return Future.succeededFuture(local(bucket, rate, quota, true));
+    }
+    long now = System.nanoTime();
+    boolean prefetch = false;
+    LimitResult served = null;
+    synchronized (bucket) {
+      if (bucket.leased > 0 && now - bucket.leaseExpires < 0) {
+        bucket.leased--;
+        served = bucket.fromLease(rate, quota);
+        if (bucket.leased <= bucket.want / 4 && !bucket.prefetching) {
+          bucket.prefetching = true;
+          bucket.want = Math.min(MAX_LEASE, bucket.want * 2);
+          prefetch = true;
+        }
+      } else {
+        if (bucket.leased > 0) {
+          // a lease that lapsed unused: this node asked for too much
+          bucket.leased = 0;
+          bucket.want = Math.max(MIN_LEASE, bucket.want / 2);
+        }
+        if (bucket.refusal != null && now - bucket.refusedUntil < 0) {
+          served = bucket.refused(rate, quota);
+        }
+      }
+    }
+    if (prefetch) {
+      take(bucketKey, bucket, rate, quota, bucket.want)
+          .onComplete(ar -> {
+            synchronized (bucket) {
+              bucket.prefetching = false;
+              if (ar.succeeded() && ar.result() > 0) {
+                bucket.leased += ar.result();
+                bucket.leaseExpires = System.nanoTime() + LEASE_TTL.toNanos();
+              }
+            }
+          });
+    }
+    if (served != null) {
+      redisDecisions.increment();
+      return Future.succeededFuture(served);
+    }
+    return take(bucketKey, bucket, rate, quota, Math.max(MIN_LEASE, bucket.want)).map(granted -> {
+      redisDecisions.increment();
+      synchronized (bucket) {
+        if (granted > 0) {
+          bucket.leased += granted - 1;
+          bucket.leaseExpires = System.nanoTime() + LEASE_TTL.toNanos();
+          return bucket.fromLease(rate, quota);
+        }
+        return bucket.refused(rate, quota);
+      }
+    }).recover(e -> Future.succeededFuture(local(bucket, rate, quota, true)));
+  }
+
+  /** What {@link #acquire} would answer now, without taking anything ({@code POST /v1/verify}). */
+  public Future<LimitResult> peek(String bucketKey, Plan.RateLimit rate, Plan.Quota quota) {
+    Bucket bucket = buckets.get(bucketKey, k -> new Bucket());
+    if (!redis.available()) {
+      return Future.succeededFuture(local(bucket, rate, quota, false));
+    }
+    return take(bucketKey, bucket, rate, quota, 0).map(none -> {
+      synchronized (bucket) {
+        if (bucket.leased > 0 && System.nanoTime() - bucket.leaseExpires < 0) {
+          return bucket.fromLease(rate, quota);
+        }
+        return bucket.refusal != null ? bucket.refused(rate, quota) : bucket.fromLease(rate, quota);
+      }
+    }).recover(e -> Future.succeededFuture(local(bucket, rate, quota, false)));
+  }
+
+  /** Runs the lease script; records what Redis said in the bucket and returns the number granted. */
+  private Future<Long> take(String bucketKey, Bucket bucket, Plan.RateLimit rate, Plan.Quota quota, long want) {
+    Instant now = Instant.now();
+    String quotaKey = "ceiba:q:" + bucketKey + (quota == null ? "" : ":" + quota.per().start(now).getEpochSecond());
+    long quotaTtl = quota == null ? 0 : Duration.between(now, quota.per().end(now)).toMillis() + 3_600_000;
+    Object[] args = {2, "ceiba:rl:" + bucketKey, quotaKey, want, liveNodes.getAsInt(),
+        rate == null ? 0 : rate.perMilli(), rate == null ? 0 : rate.burst(), quota == null ? 0 : quota.requests(), quotaTtl};
+    return redis.send(command(Command.EVALSHA, SCRIPT_SHA, args))
+        .recover(e -> String.valueOf(e.getMessage()).startsWith("NOSCRIPT")
+            ? redis.send(command(Command.EVAL, SCRIPT, args)) : Future.failedFuture(e))
+        .map(reply -> {
+          long granted = reply.get(0).toLong();
+          synchronized (bucket) {
+            bucket.rateLeft = reply.get(1).toLong();
+            bucket.quotaLeft = reply.get(3).toLong();
+            bucket.rateFullMs = reply.get(4).toLong();
+            int refusedBy = reply.get(5).toInteger();
+            if (refusedBy == 0) {
+              bucket.refusal = null;
+            } else {
+              bucket.refusal = refusedBy == 1 ? Reason.RATE_LIMITED : Reason.QUOTA_EXCEEDED;
+              long waitMs = refusedBy == 1 ? reply.get(2).toLong() : Duration.between(now, quota.per().end(now)).toMillis();
+              // remembered at most a second: a quota raised by the operator takes effect soon
+              bucket.refusedUntil = System.nanoTime() + Math.min(Math.max(waitMs, 1), 1000) * 1_000_000L;
+              bucket.retryAfterMs = Math.max(waitMs, 1);
+            }
+          }
+          return granted;
+        });
+  }
+
+  private static Request command(Command command, String script, Object[] args) {
+    Request request = Request.cmd(command).arg(script);
+    for (Object a : args) {
+      request.arg(String.valueOf(a));
+    }
+    return request;
+  }
+
+  /** Per-node counting: this node enforces its share of the limit. */
+  private LimitResult local(Bucket bucket, Plan.RateLimit rate, Plan.Quota quota, boolean take) {
+    localDecisions.increment();
+    int nodes = Math.max(1, liveNodes.getAsInt());
+    Instant now = Instant.now();
+    synchronized (bucket) {
+      return bucket.local(rate, quota, nodes, now, System.nanoTime(), take);
+    }
+  }
+
+  private static String loadScript() {
+    try (InputStream in = Limiter.class.getResourceAsStream("/redis/take.lua")) {
+      if (in == null) {
+        throw new IllegalStateException("redis/take.lua missing from the jar");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static String sha1(String text) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** One plan-and-project (or client IP) counter on this node; every field guarded by the bucket's monitor. */
+  static final class Bucket {
+    // cluster-wide counting
+    long leased;
+    long leaseExpires;
+    long want = 8;
+    boolean prefetching;
+    long rateLeft = -1;
+    long quotaLeft = -1;
+    long rateFullMs;
+    Reason refusal;
+    long refusedUntil;
+    long retryAfterMs;
+    // per-node counting
+    double tokens = Double.NaN;
+    long tokensAt;
+    long periodStart = Long.MIN_VALUE;
+    long quotaUsed;
+
+    LimitResult fromLease(Plan.RateLimit rate, Plan.Quota quota) {
+      long rateRemaining = rateLeft < 0 ? Long.MAX_VALUE : rateLeft + leased;
+      long quotaRemaining = quotaLeft < 0 ? Long.MAX_VALUE : quotaLeft + leased;
+      return report(rate, quota, rateRemaining, quotaRemaining, rateFullMs, null, 0, true);
+    }
+
+    LimitResult refused(Plan.RateLimit rate, Plan.Quota quota) {
+      long rateRemaining = refusal == Reason.RATE_LIMITED ? 0 : Math.max(rateLeft, 0);
+      long quotaRemaining = refusal == Reason.QUOTA_EXCEEDED ? 0 : Math.max(quotaLeft, 0);
+      return report(rate, quota, rateRemaining, quotaRemaining, rateFullMs, refusal, retryAfterMs, true);
+    }
+
+    LimitResult local(Plan.RateLimit rate, Plan.Quota quota, int nodes, Instant wallNow, long now, boolean take) {
+      double capacity = 0;
+      double perNano = 0;
+      if (rate != null) {
+        capacity = Math.max(1.0, (double) rate.burst() / nodes);
+        perNano = rate.perMilli() / nodes / 1_000_000.0;
+        tokens = Double.isNaN(tokens) ? capacity : Math.min(capacity, tokens + (now - tokensAt) * perNano);
+        tokensAt = now;
+      }
+      long quotaShare = 0;
+      if (quota != null) {
+        quotaShare = Math.max(1, (quota.requests() + nodes - 1) / nodes);
+        long start = quota.per().start(wallNow).getEpochSecond();
+        if (start != periodStart) {
+          periodStart = start;
+          // carry over what Redis last said was used, so losing Redis does not hand out a fresh quota
+          quotaUsed = quotaLeft >= 0 ? (quota.requests() - quotaLeft) / nodes : 0;
+        }
+      }
+      Reason refusedBy = null;
+      long retryMs = 0;
+      if (rate != null && tokens < 1) {
+        refusedBy = Reason.RATE_LIMITED;
+        retryMs = (long) Math.ceil((1 - tokens) / perNano / 1_000_000.0);
+      } else if (quota != null && quotaUsed >= quotaShare) {
+        refusedBy = Reason.QUOTA_EXCEEDED;
+        retryMs = Duration.between(wallNow, quota.per().end(wallNow)).toMillis();
+      } else if (take) {
+        if (rate != null) {
+          tokens -= 1;
+        }
+        quotaUsed++;
+      }
+      long fullMs = rate == null ? 0 : (long) Math.ceil((capacity - tokens) / perNano / 1_000_000.0);
+      return report(rate, quota, rate == null ? Long.MAX_VALUE : (long) Math.floor(tokens),
+          quota == null ? Long.MAX_VALUE : Math.max(0, quotaShare - quotaUsed), fullMs, refusedBy, retryMs, false);
+    }
+
+    private static LimitResult report(Plan.RateLimit rate, Plan.Quota quota, long rateRemaining, long quotaRemaining,
+        long rateFullMs, Reason refusal, long retryAfterMs, boolean clusterWide) {
+      long retryAfter = refusal == null ? 0 : Math.max(1, (retryAfterMs + 999) / 1000);
+      boolean reportQuota = quota != null && (rate == null || refusal == Reason.QUOTA_EXCEEDED
+          || (refusal == null && quotaRemaining < rateRemaining));
+      if (reportQuota) {
+        return new LimitResult(refusal, quota.requests(), Math.min(quotaRemaining, quota.requests()),
+            quota.per().end(Instant.now()), retryAfter, clusterWide);
+      }
+      return new LimitResult(refusal, rate.requests(), Math.max(0, Math.min(rateRemaining, rate.burst())),
+          Instant.now().plusMillis(Math.max(0, rateFullMs)), retryAfter, clusterWide);
+    }
+  }
+}

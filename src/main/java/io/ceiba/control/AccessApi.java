@@ -1,0 +1,221 @@
+package io.ceiba.control;
+
+import io.ceiba.access.AccessGate;
+import io.ceiba.access.Decision;
+import io.ceiba.access.Plan;
+import io.ceiba.access.QuotaPeriod;
+import io.ceiba.access.auth.AuthVerticle;
+import io.ceiba.access.store.AccessStore;
+import io.ceiba.bus.Addresses;
+import io.ceiba.error.CeibaException;
+import io.ceiba.error.ErrorCode;
+import io.ceiba.node.NodeContext;
+import io.ceiba.registry.HttpService;
+import io.ceiba.registry.Registry;
+import io.ceiba.yaml.Durations;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Request;
+import io.vertx.sqlclient.DatabaseException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The access part of {@code /v1}: plans, projects, subscriptions, keys and {@code POST /v1/verify}.
+ * Each change is one transaction with its audit row; once committed, the keys it touched are dropped
+ * from the Redis key cache and every node's edge cache ({@link Addresses#ACCESS_CHANGED}), and again a
+ * second later, which closes the window where a lookup that read the old row re-fills a cache.
+ */
+final class AccessApi {
+
+  private static final Logger LOG = LoggerFactory.getLogger(AccessApi.class);
+  static final long REANNOUNCE_MS = 1000;
+  private static final Set<String> PLAN_FIELDS = Set.of("name", "rate_limit", "quota", "services");
+
+  private final Vertx vertx;
+  private final NodeContext node;
+  private final AccessStore store;
+  private final AccessGate gate;
+
+  AccessApi(Vertx vertx, NodeContext node) {
+    this.vertx = vertx;
+    this.node = node;
+    this.store = new AccessStore(node.postgres().pool());
+    this.gate = node.access();
+  }
+
+  void mount(Router router, Function<RoutingContext, String> body) {
+    router.post("/plans").handler(ctx -> created(ctx, call(() -> store.createPlan(plan(body.apply(ctx), null), actor(ctx)))
+        .map(Plan::toJson)));
+    router.get("/plans").handler(ctx -> ok(ctx, store.plans().map(plans -> {
+      JsonArray out = new JsonArray();
+      plans.forEach(p -> out.add(p.toJson()));
+      return new JsonObject().put("plans", out);
+    })));
+    router.put("/plans/:name").handler(ctx -> ok(ctx, call(() -> store.updatePlan(plan(body.apply(ctx), ctx.pathParam("name")), actor(ctx)))
+        .map(this::announce).map(Plan::toJson)));
+    router.post("/projects").handler(ctx -> created(ctx, call(() -> {
+      JsonInput in = JsonInput.parse(body.apply(ctx), Set.of("name"));
+      return store.createProject(in.name("name"), actor(ctx));
+    })));
+    router.get("/projects/:id").handler(ctx -> ok(ctx, store.project(ctx.pathParam("id"))));
+    router.post("/projects/:id/subscriptions").handler(ctx -> created(ctx, call(() -> {
+      JsonInput in = JsonInput.parse(body.apply(ctx), Set.of("plan", "active_from", "active_until"));
+      return store.subscribe(ctx.pathParam("id"), in.name("plan"), in.instant("active_from"), in.instant("active_until"), actor(ctx));
+    }).map(this::announce)));
+    router.post("/projects/:id/keys").handler(ctx -> created(ctx, call(() -> {
+      JsonInput in = JsonInput.parse(body.apply(ctx), Set.of("name", "expires_at"));
+      String name = in.has("name") ? in.string("name", true) : "default";
+      if (name.isBlank() || name.length() > 128) {
+        throw in.invalid("name", "must be 1-128 characters");
+      }
+      return store.createKey(ctx.pathParam("id"), name, in.instant("expires_at"), actor(ctx));
+    }).map(this::announce)));
+    router.get("/projects/:id/keys").handler(ctx -> ok(ctx, store.keys(ctx.pathParam("id")).map(keys -> new JsonObject().put("keys", keys))));
+    router.delete("/keys/:id").handler(ctx -> call(() -> store.revokeKey(ctx.pathParam("id"), actor(ctx)))
+        .map(this::announce)
+        .onSuccess(v -> ctx.response().setStatusCode(204).end())
+        .onFailure(e -> ctx.fail(storeFailure(e))));
+    router.post("/verify").handler(ctx -> ok(ctx, call(() -> verify(body.apply(ctx)))));
+  }
+
+  // --- plans ---------------------------------------------------------------------------------------
+
+  /** A plan from a request body; {@code pathName} is the name a PUT addresses (the body may repeat it). */
+  private static Plan plan(String body, String pathName) {
+    JsonInput in = JsonInput.parse(body, PLAN_FIELDS);
+    String name = pathName != null && !in.has("name") ? pathName : in.name("name");
+    if (pathName != null && !pathName.equals(name)) {
+      throw in.invalid("name", "must match the plan in the path ('" + pathName + "'); plans cannot be renamed");
+    }
+    Plan.RateLimit rate = null;
+    JsonInput r = in.object("rate_limit", Set.of("requests", "per", "burst"));
+    if (r != null) {
+      long requests = r.positiveLong("requests");
+      Duration per;
+      try {
+        per = Durations.parse(r.string("per", true));
+      } catch (IllegalArgumentException e) {
+        throw r.invalid("per", e.getMessage());
+      }
+      if (per.toMillis() < 1) {
+        throw r.invalid("per", "must be at least 1ms");
+      }
+      long burst = r.has("burst") ? r.positiveLong("burst") : requests;
+      if (requests > Integer.MAX_VALUE || burst > Integer.MAX_VALUE) {
+        throw r.invalid("requests", "must be at most " + Integer.MAX_VALUE);
+      }
+      rate = new Plan.RateLimit(requests, per, burst);
+    }
+    Plan.Quota quota = null;
+    JsonInput q = in.object("quota", Set.of("requests", "per"));
+    if (q != null) {
+      long requests = q.positiveLong("requests");
+      String per = q.string("per", true);
+      QuotaPeriod period = QuotaPeriod.byName(per).orElseThrow(() -> q.invalid("per", "must be 'day' or 'month', got '" + per + "'"));
+      quota = new Plan.Quota(requests, period);
+    }
+    return new Plan(name, rate, quota, in.strings("services"));
+  }
+
+  // --- verify ------------------------------------------------------------------------------------
+
+  private Future<JsonObject> verify(String body) {
+    JsonInput in = JsonInput.parse(body, Set.of("key", "service"));
+    String key = in.string("key", false);
+    String serviceName = in.string("service", true);
+    return vertx.eventBus().<Registry>request(Addresses.REGISTRY_CURRENT, null, new DeliveryOptions().setLocalOnly(true))
+        .compose(reply -> {
+          HttpService service = reply.body().http().get(serviceName);
+          if (service == null) {
+            return Future.failedFuture(new CeibaException(ErrorCode.NOT_FOUND, "no http service '" + serviceName + "' in the registry"));
+          }
+          return gate.verify(service, key).map(d -> describe(d, service));
+        });
+  }
+
+  private static JsonObject describe(Decision d, HttpService service) {
+    JsonObject out = new JsonObject()
+        .put("allowed", d.allowed())
+        .put("code", d.reason().label())
+        .put("service", service.name())
+        .put("policy", service.access().policy().yamlName())
+        .put("project", d.key() == null ? null : d.key().projectId())
+        .put("key_id", d.key() == null ? null : d.key().keyId())
+        .put("plan", d.plan() == null ? null : d.plan().name());
+    if (d.limits() != null) {
+      out.put("limit", d.limits().limit()).put("remaining", d.limits().remaining())
+          .put("reset", d.limits().resetAt().toString())
+          .put("counting", d.limits().clusterWide() ? "cluster" : "node");
+    } else {
+      out.put("remaining", null).put("reset", null);
+    }
+    return out;
+  }
+
+  // --- plumbing ------------------------------------------------------------------------------------
+
+  /** Drops what a committed change touched from the Redis key cache and every node's edge cache, twice. */
+  private <T> T announce(AccessStore.Change<T> change) {
+    JsonObject message = new JsonObject().put("hashes", new JsonArray(change.keyHashes())).put("projects", new JsonArray(change.projects()));
+    Runnable once = () -> {
+      dropFromRedis(change.keyHashes());
+      vertx.eventBus().publish(Addresses.ACCESS_CHANGED, message);
+    };
+    once.run();
+    vertx.setTimer(REANNOUNCE_MS, t -> once.run());
+    return change.result();
+  }
+
+  private void dropFromRedis(List<String> hashes) {
+    if (hashes.isEmpty() || !node.redis().available()) {
+      return;
+    }
+    Request del = Request.cmd(Command.DEL);
+    hashes.forEach(h -> del.arg(AuthVerticle.REDIS_KEY_PREFIX + h));
+    node.redis().send(del).onFailure(e -> LOG.warn("could not drop {} cached keys from redis: {}", hashes.size(), e.getMessage()));
+  }
+
+  private static AccessStore.Actor actor(RoutingContext ctx) {
+    var remote = ctx.request().remoteAddress();
+    return new AccessStore.Actor("admin from " + (remote == null ? "?" : remote.hostAddress()), "");
+  }
+
+  /** Runs a handler body, turning a validation exception thrown while reading input into a failed future. */
+  private static <T> Future<T> call(java.util.function.Supplier<Future<T>> body) {
+    try {
+      return body.get();
+    } catch (CeibaException e) {
+      return Future.failedFuture(e);
+    }
+  }
+
+  private static void created(RoutingContext ctx, Future<JsonObject> result) {
+    result.onSuccess(json -> ctx.response().setStatusCode(201).putHeader("content-type", "application/json").end(json.encode()))
+        .onFailure(e -> ctx.fail(storeFailure(e)));
+  }
+
+  private static void ok(RoutingContext ctx, Future<JsonObject> result) {
+    result.onSuccess(json -> ctx.response().putHeader("content-type", "application/json").end(json.encode()))
+        .onFailure(e -> ctx.fail(storeFailure(e)));
+  }
+
+  /** A database that does not answer is a 503, not a 500: the request can be repeated later. */
+  private static Throwable storeFailure(Throwable e) {
+    if (e instanceof CeibaException || e instanceof DatabaseException) {
+      return e;
+    }
+    LOG.warn("access store unavailable: {}", e.getMessage());
+    return new CeibaException(ErrorCode.UNAVAILABLE, "database unavailable, try again: " + e.getMessage());
+  }
+}

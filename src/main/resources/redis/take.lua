@@ -1,0 +1,75 @@
+-- Takes a lease of up to ARGV[1] requests from a plan's (or client IP's) counters, atomically, on the
+-- Redis server's clock so node clocks do not matter. Redis 6.2 compatible (no FUNCTION, no EXPIRE NX).
+--
+-- KEYS[1]  rate bucket (hash: t = tokens, ts = ms of last update); used when ARGV[3] > 0
+-- KEYS[2]  quota counter of the current period; used when ARGV[5] > 0
+-- ARGV     want (0 = only look), live nodes, rate tokens per ms, burst, quota limit, quota ttl ms
+--
+-- A lease never exceeds the caller's fair share (what is left / (2 x nodes), at least 1), so nodes
+-- leasing at the same time cannot take it all, and close to the limit every node asks for 1 at a time.
+-- Returns {granted, rate tokens left (-1: no rate limit), ms until the next token, quota left
+-- (-1: no quota), ms until the bucket is full, refused by (0 none, 1 rate, 2 quota)}.
+local want = tonumber(ARGV[1])
+local nodes = math.max(1, tonumber(ARGV[2]))
+local rate = tonumber(ARGV[3])
+local burst = tonumber(ARGV[4])
+local qlimit = tonumber(ARGV[5])
+local qttl = tonumber(ARGV[6])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+
+local grant = want
+local refused = 0
+local tokens = -1
+if rate > 0 then
+  local b = redis.call('HMGET', KEYS[1], 't', 'ts')
+  tokens = tonumber(b[1])
+  local ts = tonumber(b[2])
+  if tokens == nil or ts == nil then
+    tokens = burst
+    ts = now
+  end
+  tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+  if tokens < 1 then
+    refused = 1
+    grant = 0
+  else
+    grant = math.max(1, math.min(grant, math.floor(tokens / (2 * nodes))))
+  end
+end
+
+local left = -1
+if qlimit > 0 then
+  local used = tonumber(redis.call('GET', KEYS[2]) or '0')
+  left = qlimit - used
+  if left < 1 then
+    refused = 2
+    grant = 0
+  else
+    grant = math.min(grant, math.max(1, math.floor(left / (2 * nodes))))
+  end
+end
+
+if want == 0 then
+  grant = 0
+end
+if grant > 0 then
+  if qlimit > 0 then
+    left = qlimit - redis.call('INCRBY', KEYS[2], grant)
+    redis.call('PEXPIRE', KEYS[2], qttl)
+  end
+  if rate > 0 then
+    tokens = tokens - grant
+  end
+end
+local wait = 0
+local full = 0
+if rate > 0 then
+  redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', tostring(now))
+  redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate) + 1000)
+  if tokens < 1 then
+    wait = math.ceil((1 - tokens) / rate)
+  end
+  full = math.ceil((burst - tokens) / rate)
+end
+return {grant, math.floor(tokens), wait, left, full, refused}

@@ -1,0 +1,325 @@
+package io.ceiba.access;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.ceiba.node.CeibaNode;
+import io.ceiba.store.pg.EmbeddedPostgresServer;
+import io.ceiba.testkit.ControlClient;
+import io.ceiba.testkit.Origin;
+import io.ceiba.testkit.Ports;
+import io.ceiba.testkit.Registries;
+import io.ceiba.testkit.TestNodes;
+import io.ceiba.testkit.TestRedis;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three clustered nodes (edge, auth, health, control) sharing one Postgres and one Redis, with the only
+ * origin next to node1: keys, plans, limits, quotas, revocation and outages seen through every node.
+ * Postgres and Redis are this test's own, so it can stop them.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class AccessClusterIT {
+
+  static {
+    System.setProperty("jdk.httpclient.allowRestrictedHeaders", "host");
+  }
+
+  private final Vertx vertx = Vertx.vertx();
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(5)).build();
+  private final List<CeibaNode> nodes = new ArrayList<>();
+  private final List<TestNodes.Spec> specs = new ArrayList<>();
+  private Path dir;
+  private int postgresPort;
+  private EmbeddedPostgresServer postgres;
+  private TestRedis redis;
+  private Origin origin;
+  private ControlClient control;
+  private String acme;
+  private String acmeKey;
+  private String otherKey;
+
+  @BeforeAll
+  void start(@TempDir Path dir) throws Exception {
+    this.dir = dir;
+    postgresPort = Ports.free();
+    postgres = EmbeddedPostgresServer.start(dir.resolve("pg"), postgresPort);
+    redis = TestRedis.start();
+    origin = Origin.start(vertx, "origin");
+    String backend = "    backends: [{ url: \"" + origin.url() + "\", node: node1 }]\n";
+    String registry = "version: 1\nhttp:\n"
+        + "  api:\n    hosts: [api.test]\n" + backend + "    access: { policy: api-key }\n"
+        + "  open:\n    hosts: [open.test]\n" + backend + "    access: { policy: api-key, on_unavailable: fail-open }\n"
+        + "  pro:\n    hosts: [pro.test]\n" + backend + "    access: { policy: plan, plans: [pro] }\n"
+        + "  slow:\n    hosts: [slow.test]\n" + backend + "    access: { policy: plan, plans: [slow] }\n"
+        + "  tiny:\n    hosts: [tiny.test]\n" + backend + "    access: { policy: plan, plans: [tiny] }\n"
+        + "  pub:\n    hosts: [pub.test]\n" + backend + "    rate_limit: { per_ip: \"4/1m\" }\n";
+    String cluster = TestNodes.clusterName();
+    List<Integer> ports = List.of(Ports.free(), Ports.free(), Ports.free());
+    String shared = "roles: [edge, auth, health, control]\n"
+        + "postgres: { url: \"postgres://postgres@127.0.0.1:" + postgresPort + "/postgres\" }\n"
+        + "redis: { url: \"" + redis.url() + "\" }\n";
+    for (int i = 0; i < 3; i++) {
+      List<Integer> own = new ArrayList<>(ports);
+      own.add(0, own.remove(i));
+      Path file = Registries.write(dir.resolve("registry-" + (i + 1) + ".yaml"), registry);
+      TestNodes.Spec spec = TestNodes.write(dir, "node" + (i + 1), cluster, own, file, shared);
+      specs.add(spec);
+      nodes.add(TestNodes.start(spec));
+    }
+    control = new ControlClient(vertx, specs.get(0).controlPort(), TestNodes.TOKEN);
+    waitForSchema();
+    post("/v1/plans", "{\"name\": \"pro\", \"rate_limit\": {\"requests\": 1000, \"per\": \"1s\", \"burst\": 1000},"
+        + " \"services\": [\"api\", \"pro\", \"open\"]}", 201);
+    post("/v1/plans", "{\"name\": \"slow\", \"rate_limit\": {\"requests\": 5, \"per\": \"1m\"}, \"services\": [\"slow\"]}", 201);
+    post("/v1/plans", "{\"name\": \"tiny\", \"quota\": {\"requests\": 30, \"per\": \"day\"}, \"services\": [\"tiny\"]}", 201);
+    acme = post("/v1/projects", "{\"name\": \"acme\"}", 201).getString("id");
+    String other = post("/v1/projects", "{\"name\": \"other\"}", 201).getString("id");
+    for (String plan : List.of("pro", "slow", "tiny")) {
+      post("/v1/projects/" + acme + "/subscriptions", "{\"plan\": \"" + plan + "\"}", 201);
+    }
+    acmeKey = newKey(acme, null);
+    otherKey = newKey(other, null);
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    nodes.forEach(TestNodes::stopQuietly);
+    origin.close();
+    redis.close();
+    if (postgres != null) {
+      postgres.close();
+    }
+    vertx.close().await(10, TimeUnit.SECONDS);
+  }
+
+  private void waitForSchema() throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (control.get("/ready").await(5, TimeUnit.SECONDS).statusCode() != 200) {
+      assertThat(System.nanoTime()).as("node1 ready").isLessThan(deadline);
+      Thread.sleep(200);
+    }
+  }
+
+  private JsonObject post(String path, String body, int expected) throws Exception {
+    var response = control.send(HttpMethod.POST, path, body, "application/json").await(10, TimeUnit.SECONDS);
+    assertThat(response.statusCode()).as(path + " -> " + response.bodyAsString()).isEqualTo(expected);
+    return response.bodyAsJsonObject();
+  }
+
+  private String newKey(String project, String expiresAt) throws Exception {
+    JsonObject key = post("/v1/projects/" + project + "/keys",
+        "{\"name\": \"k\"" + (expiresAt == null ? "" : ", \"expires_at\": \"" + expiresAt + "\"") + "}", 201);
+    assertThat(key.getString("key")).startsWith(key.getString("prefix"));
+    return key.getString("key");
+  }
+
+  private HttpRequest request(int node, String host, String key, boolean bearer) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + specs.get(node - 1).edgePort() + "/x"))
+        .timeout(Duration.ofSeconds(10)).header("host", host);
+    if (key != null) {
+      b.header(bearer ? "authorization" : "x-api-key", bearer ? "Bearer " + key : key);
+    }
+    return b.GET().build();
+  }
+
+  private HttpResponse<String> call(int node, String host, String key) throws Exception {
+    return http.send(request(node, host, key, true), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private static String code(HttpResponse<String> r) {
+    return r.statusCode() == 200 ? "ok" : new JsonObject(r.body()).getJsonObject("error").getString("code");
+  }
+
+  @Test
+  @Order(1)
+  void should_answer_each_kind_of_key_with_its_code_on_every_node() throws Exception {
+    String expired = newKey(acme, Instant.now().minusSeconds(60).toString());
+    for (int node = 1; node <= 3; node++) {
+      assertThat(code(call(node, "api.test", null))).isEqualTo("missing_key");
+      assertThat(call(node, "api.test", null).statusCode()).isEqualTo(401);
+      assertThat(code(call(node, "api.test", "ck_notarealkey000000000000000000000"))).isEqualTo("invalid_key");
+      assertThat(code(call(node, "api.test", expired))).isEqualTo("key_expired");
+      assertThat(call(node, "api.test", expired).statusCode()).isEqualTo(403);
+      assertThat(code(call(node, "pro.test", otherKey))).isEqualTo("plan_required");
+      // an api-key service with no applicable plan serves the key without limits
+      HttpResponse<String> unlimited = call(node, "api.test", otherKey);
+      assertThat(unlimited.statusCode()).isEqualTo(200);
+      assertThat(unlimited.headers().firstValue("ratelimit-limit")).isEmpty();
+
+      for (boolean bearer : new boolean[] {true, false}) {
+        HttpResponse<String> ok = http.send(request(node, "pro.test", acmeKey, bearer), HttpResponse.BodyHandlers.ofString());
+        assertThat(ok.statusCode()).isEqualTo(200);
+        assertThat(ok.headers().firstValue("ratelimit-limit")).contains("1000");
+        assertThat(ok.headers().firstValue("ratelimit-remaining")).isPresent();
+        assertThat(ok.headers().firstValue("ratelimit-reset")).isPresent();
+        JsonObject seen = new JsonObject(ok.body()).getJsonObject("headers");
+        assertThat(seen.getString("x-ceiba-project")).isEqualTo(acme);
+        assertThat(seen.getString("x-ceiba-plan")).isEqualTo("pro");
+        assertThat(seen.getString("x-ceiba-key-id")).startsWith("key_");
+        // the key never reaches the origin
+        assertThat(seen.getString("authorization")).isNull();
+        assertThat(seen.getString("x-api-key")).isNull();
+        assertThat(ok.body()).doesNotContain(acmeKey);
+      }
+    }
+    // a client cannot forge who it is
+    HttpResponse<String> forged = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + specs.get(0).edgePort() + "/"))
+        .header("host", "pub.test").header("x-ceiba-project", "prj_forged").GET().build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(new JsonObject(forged.body()).getJsonObject("headers").getString("x-ceiba-project")).isNull();
+    String metrics = control.get("/metrics").await(5, TimeUnit.SECONDS).bodyAsString();
+    assertThat(metrics).contains("ceiba_auth_decisions_total{decision=\"denied\",node=\"node1\",reason=\"key_expired\"}");
+    assertThat(metrics).contains("ceiba_auth_decisions_total{decision=\"allowed\",node=\"node1\",reason=\"valid_key\"}");
+  }
+
+  @Test
+  @Order(2)
+  void should_hold_a_rate_limit_across_nodes_and_say_when_to_retry() throws Exception {
+    int allowed = 0;
+    HttpResponse<String> refused = null;
+    for (int i = 0; i < 12; i++) {
+      HttpResponse<String> r = call(1 + i % 3, "slow.test", acmeKey);
+      if (r.statusCode() == 200) {
+        allowed++;
+        assertThat(r.headers().firstValue("ratelimit-limit")).contains("5");
+      } else {
+        assertThat(code(r)).isEqualTo("rate_limited");
+        refused = r;
+      }
+    }
+    assertThat(allowed).as("5 per minute over three nodes").isBetween(4, 5);
+    assertThat(refused).isNotNull();
+    assertThat(refused.statusCode()).isEqualTo(429);
+    assertThat(Long.parseLong(refused.headers().firstValue("retry-after").orElseThrow())).isBetween(1L, 60L);
+    assertThat(refused.headers().firstValue("ratelimit-remaining")).contains("0");
+
+    // public service: per-IP limit (4 a minute) from one client address
+    int publicAllowed = 0;
+    for (int i = 0; i < 8; i++) {
+      publicAllowed += call(1 + i % 3, "pub.test", null).statusCode() == 200 ? 1 : 0;
+    }
+    assertThat(publicAllowed).isBetween(3, 4);
+  }
+
+  @Test
+  @Order(3)
+  void should_allow_between_27_and_30_of_a_quota_of_30_hit_concurrently_through_all_nodes() throws Exception {
+    List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+    for (int i = 0; i < 90; i++) {
+      all.add(http.sendAsync(request(1 + i % 3, "tiny.test", acmeKey, false), HttpResponse.BodyHandlers.ofString()));
+    }
+    int allowed = 0;
+    for (var f : all) {
+      HttpResponse<String> r = f.get(30, TimeUnit.SECONDS);
+      if (r.statusCode() == 200) {
+        allowed++;
+      } else {
+        assertThat(code(r)).isEqualTo("quota_exceeded");
+        assertThat(r.headers().firstValue("retry-after")).isPresent();
+      }
+    }
+    System.out.println("quota of 30 over 3 nodes, 90 concurrent requests: " + allowed + " allowed");
+    assertThat(allowed).isBetween(27, 30);
+    JsonObject verify = post("/v1/verify", "{\"key\": \"" + acmeKey + "\", \"service\": \"tiny\"}", 200);
+    assertThat(verify.getBoolean("allowed")).isFalse();
+    assertThat(verify.getString("code")).isEqualTo("quota_exceeded");
+    assertThat(verify.getString("plan")).isEqualTo("tiny");
+    assertThat(verify.getLong("remaining")).isZero();
+    assertThat(verify.getString("reset")).endsWith("T00:00:00Z");
+  }
+
+  @Test
+  @Order(4)
+  void should_refuse_a_revoked_key_on_every_node_within_two_seconds() throws Exception {
+    JsonObject created = post("/v1/projects/" + acme + "/keys", "{\"name\": \"to-revoke\"}", 201);
+    String key = created.getString("key");
+    for (int node = 1; node <= 3; node++) {
+      assertThat(call(node, "api.test", key).statusCode()).isEqualTo(200); // now cached on every node
+    }
+    long start = System.nanoTime();
+    assertThat(control.send(HttpMethod.DELETE, "/v1/keys/" + created.getString("id"), null).await(5, TimeUnit.SECONDS).statusCode())
+        .isEqualTo(204);
+    long[] seenAfterMs = new long[3];
+    for (int node = 1; node <= 3; node++) {
+      while (call(node, "api.test", key).statusCode() == 200) {
+        assertThat(System.nanoTime() - start).as("node" + node + " still serves the revoked key").isLessThan(2_000_000_000L);
+        Thread.sleep(5);
+      }
+      seenAfterMs[node - 1] = (System.nanoTime() - start) / 1_000_000;
+      assertThat(code(call(node, "api.test", key))).isEqualTo("key_revoked");
+    }
+    System.out.println("revocation refused on node1..3 after " + seenAfterMs[0] + ", " + seenAfterMs[1] + ", " + seenAfterMs[2] + " ms");
+  }
+
+  @Test
+  @Order(5)
+  void should_serve_cached_keys_and_apply_the_posture_to_uncached_ones_while_postgres_is_down() throws Exception {
+    String uncached = newKey(acme, null);
+    for (int node = 1; node <= 3; node++) {
+      assertThat(call(node, "api.test", acmeKey).statusCode()).isEqualTo(200);
+    }
+    postgres.close();
+    postgres = null;
+    try {
+      for (int node = 1; node <= 3; node++) {
+        assertThat(call(node, "api.test", acmeKey).statusCode()).as("cached key on node" + node).isEqualTo(200);
+        HttpResponse<String> closed = call(node, "api.test", uncached);
+        assertThat(closed.statusCode()).isEqualTo(503);
+        assertThat(code(closed)).isEqualTo("auth_unavailable");
+        HttpResponse<String> open = call(node, "open.test", uncached);
+        assertThat(open.statusCode()).isEqualTo(200);
+        assertThat(new JsonObject(open.body()).getJsonObject("headers").getString("x-ceiba-auth")).isEqualTo("unverified");
+        assertThat(open.body()).doesNotContain(uncached);
+      }
+    } finally {
+      postgres = EmbeddedPostgresServer.start(dir.resolve("pg"), postgresPort);
+    }
+  }
+
+  @Test
+  @Order(6)
+  void should_keep_serving_with_per_node_limits_and_say_degraded_while_redis_is_down() throws Exception {
+    redis.stop();
+    try {
+      for (int i = 0; i < 30; i++) {
+        HttpResponse<String> r = call(1 + i % 3, "pro.test", acmeKey);
+        assertThat(r.statusCode()).as("request " + i + " with redis down: " + r.body()).isEqualTo(200);
+        assertThat(r.headers().firstValue("ratelimit-limit")).contains("1000");
+      }
+      for (TestNodes.Spec spec : specs) {
+        ControlClient c = new ControlClient(vertx, spec.controlPort(), TestNodes.TOKEN);
+        var ready = c.get("/ready").await(5, TimeUnit.SECONDS);
+        assertThat(ready.statusCode()).isEqualTo(200);
+        assertThat(ready.bodyAsString()).contains("\"degraded\":true").contains("per-node");
+        assertThat(c.get("/metrics").await(5, TimeUnit.SECONDS).bodyAsString())
+            .containsPattern("ceiba_ratelimit_decisions_total\\{counting=\"node\",node=\"" + spec.nodeId() + "\"\\} [1-9]")
+            .contains("ceiba_redis_up{node=\"" + spec.nodeId() + "\"} 0.0");
+        c.close();
+      }
+    } finally {
+      redis.startAgain();
+    }
+  }
+}
