@@ -39,6 +39,11 @@ public final class Addresses {
   public static final String AUTH_LOOKUP = "ceiba.auth.lookup";
   /** Published cluster-wide after a change to keys, plans or subscriptions: {@code hashes}, {@code projects}. */
   public static final String ACCESS_CHANGED = "ceiba.access.changed";
+  /**
+   * Clustered, fire-and-forget: one usage event (JSON) per request on a non-public service, sent by the
+   * edge to its own node's usage verticle when it has one (local-only send), else to any node's.
+   */
+  public static final String USAGE_RECORD = "ceiba.usage.record";
 
   private Addresses() {
   }
