@@ -86,6 +86,8 @@ public final class EdgeVerticle extends VerticleBase {
   private HttpServer tlsServer;
   private EdgeMetrics metrics;
   private AccessGate access;
+  /** Usage events stay on the node when it runs the usage role. */
+  private DeliveryOptions usageDelivery;
 
   public EdgeVerticle(NodeContext node) {
     this.node = node;
@@ -97,6 +99,7 @@ public final class EdgeVerticle extends VerticleBase {
   public Future<?> start() {
     metrics = new EdgeMetrics(node.meters());
     access = node.access();
+    usageDelivery = new DeliveryOptions().setLocalOnly(node.config().has(io.ceiba.config.Role.USAGE));
     client = vertx.createHttpClient(new HttpClientOptions()
             .setKeepAlive(true)
             .setTcpNoDelay(true)
@@ -125,6 +128,8 @@ public final class EdgeVerticle extends VerticleBase {
         .setIdleTimeout((int) config.idleTimeout().toSeconds())
         .setTcpNoDelay(true)
         .setCompressionSupported(false)
+        // HTTP/1.1 only: an h2c upgrade would be accepted and then fail on hop-by-hop headers; clients fall back
+        .setHttp2ClearTextEnabled(false)
         // no permessage-deflate: keeps the WebSocket extension handler out of every connection's pipeline
         .setPerMessageWebSocketCompressionSupported(false)
         .setPerFrameWebSocketCompressionSupported(false)
@@ -232,6 +237,7 @@ public final class EdgeVerticle extends VerticleBase {
     String requestId = request.getHeader(ProxyHeaders.X_REQUEST_ID);
     if (requestId == null || requestId.isEmpty() || requestId.length() > 200) {
       requestId = newRequestId();
+      ex.requestIdIsOurs = true;
     }
     ex.requestId = requestId;
     response.putHeader(ProxyHeaders.X_CEIBA_NODE, nodeId).putHeader(ProxyHeaders.X_REQUEST_ID, requestId);
@@ -285,14 +291,8 @@ public final class EdgeVerticle extends VerticleBase {
       route(ex);
       return;
     }
-    String key = request.getHeader(ProxyHeaders.X_API_KEY);
-    if (key == null) {
-      String authorization = request.getHeader(HttpHeaders.AUTHORIZATION);
-      if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
-        key = authorization.substring(7).trim();
-        ex.keyInAuthorization = true;
-      }
-    }
+    String key = presentedKey(request.headers());
+    ex.keyInAuthorization = key != null && request.getHeader(ProxyHeaders.X_API_KEY) == null;
     Future<Decision> decided = access.authorize(service, key,
         request.remoteAddress() == null ? null : request.remoteAddress().hostAddress());
     if (decided.isComplete()) {
@@ -403,7 +403,7 @@ public final class EdgeVerticle extends VerticleBase {
     ProxyHeaders.copyEndToEnd(request.headers(), headers);
     ProxyHeaders.setForwarded(headers, request.remoteAddress(), request.isSSL(), request.authority(), ex.requestId);
     if (ex.decision != null) {
-      passAccess(headers, ex);
+      passAccess(headers, ex.decision, ex.keyInAuthorization);
     }
     ex.upstreamStart = System.nanoTime();
     options.setHeaders(headers);
@@ -417,10 +417,9 @@ public final class EdgeVerticle extends VerticleBase {
   }
 
   /** The key never goes upstream; who is calling does, in headers the backend can trust (clients' own are dropped). */
-  private static void passAccess(io.vertx.core.MultiMap headers, Exchange ex) {
-    Decision d = ex.decision;
+  private static void passAccess(io.vertx.core.MultiMap headers, Decision d, boolean keyInAuthorization) {
     headers.remove(ProxyHeaders.X_API_KEY);
-    if (ex.keyInAuthorization) {
+    if (keyInAuthorization) {
       headers.remove(HttpHeaders.AUTHORIZATION);
     }
     if (d.key() != null) {
@@ -583,13 +582,39 @@ public final class EdgeVerticle extends VerticleBase {
       return;
     }
     ServiceBalancer balancer = balancers.get(service.name());
-    String requestId = handshake.headers().get(ProxyHeaders.X_REQUEST_ID);
-    connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, -1), 0,
-        requestId == null || requestId.isEmpty() ? newRequestId() : requestId);
+    String header = handshake.headers().get(ProxyHeaders.X_REQUEST_ID);
+    String requestId = header == null || header.isEmpty() ? newRequestId() : header;
+    if (service.access().policy() == AccessSpec.Policy.PUBLIC && service.rateLimit().perIp() == null) {
+      connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, -1), 0, requestId, null);
+      return;
+    }
+    // an upgrade is a request like any other: the same key, plan and limits apply
+    String key = presentedKey(handshake.headers());
+    access.authorize(service, key, handshake.remoteAddress() == null ? null : handshake.remoteAddress().hostAddress())
+        .onComplete(ar -> {
+          Decision d = ar.succeeded() ? ar.result() : null;
+          if (d == null || !d.allowed()) {
+            int status = d == null ? 503 : d.reason().refusal().status();
+            metrics.request(service.name(), status);
+            handshake.reject(status);
+            return;
+          }
+          connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, -1), 0, requestId, d);
+        });
+  }
+
+  /** The key from {@code X-API-Key}, else from {@code Authorization: Bearer}; null when neither is sent. */
+  private static String presentedKey(io.vertx.core.MultiMap headers) {
+    String key = headers.get(ProxyHeaders.X_API_KEY);
+    if (key != null) {
+      return key;
+    }
+    String authorization = headers.get(HttpHeaders.AUTHORIZATION);
+    return authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7) ? authorization.substring(7).trim() : null;
   }
 
   private void connectWebSocket(ServerWebSocketHandshake handshake, HttpService service, ServiceBalancer balancer,
-      int index, int attempt, String requestId) {
+      int index, int attempt, String requestId, Decision decision) {
     if (index < 0) {
       metrics.request(service.name(), 503);
       handshake.reject(503);
@@ -603,6 +628,9 @@ public final class EdgeVerticle extends VerticleBase {
     io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
     ProxyHeaders.copyEndToEnd(handshake.headers(), headers);
     ProxyHeaders.setForwarded(headers, handshake.remoteAddress(), handshake.isSsl(), handshake.authority(), requestId);
+    if (decision != null) {
+      passAccess(headers, decision, handshake.headers().get(ProxyHeaders.X_API_KEY) == null);
+    }
     for (var header : headers) {
       String name = header.getKey();
       // the client's handshake keys are its own; the WebSocket client negotiates with the backend afresh
@@ -620,7 +648,7 @@ public final class EdgeVerticle extends VerticleBase {
       if (ar.failed()) {
         if (!(ar.cause() instanceof UpgradeRejectedException) && attempt == 0) {
           suspect(service.name(), backend.url(), String.valueOf(ar.cause().getMessage()));
-          connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, index), 1, requestId);
+          connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, index), 1, requestId, decision);
           return;
         }
         metrics.request(service.name(), 502);
@@ -684,6 +712,9 @@ public final class EdgeVerticle extends VerticleBase {
     }
     String service = ex.service == null ? "-" : ex.service.name();
     metrics.request(service, status);
+    if (ex.decision != null && ex.decision.key() != null) {
+      recordUsage(ex, status);
+    }
     if (config.accessLog()) {
       Decision d = ex.decision;
       ACCESS.info("{} {} {} {} host={} service={} backend={} status={} in={} out={} ms={}{}{}", ex.requestId,
@@ -695,6 +726,27 @@ public final class EdgeVerticle extends VerticleBase {
               + " key=" + d.key().keyId() + " plan=" + (d.plan() == null ? "-" : d.plan().name())) + (d.stale() ? " stale=true" : ""),
           error == null ? "" : " error=\"" + error + "\"");
     }
+  }
+
+  /**
+   * One usage event per keyed request, handed to the usage role without waiting for anything. Its id is
+   * ours: a client-chosen {@code X-Request-Id} could repeat and would then be counted once.
+   */
+  private void recordUsage(Exchange ex, int status) {
+    Decision d = ex.decision;
+    JsonObject event = new JsonObject()
+        .put("request_id", ex.requestIdIsOurs ? ex.requestId : newRequestId())
+        .put("time", java.time.Instant.now().toString())
+        .put("project", d.key().projectId())
+        .put("key_id", d.key().keyId())
+        .put("plan", d.plan() == null ? null : d.plan().name())
+        .put("service", ex.service.name())
+        .put("status", status)
+        .put("latency_ms", (System.nanoTime() - ex.startNanos) / 1_000_000)
+        .put("bytes_in", ex.bytesIn)
+        .put("bytes_out", ex.bytesOut)
+        .put("node", nodeId);
+    vertx.eventBus().send(Addresses.USAGE_RECORD, event, usageDelivery);
   }
 
   private String newRequestId() {
@@ -715,6 +767,8 @@ public final class EdgeVerticle extends VerticleBase {
     boolean hasBody;
     /** The API key came in {@code Authorization: Bearer}, which is then not passed upstream. */
     boolean keyInAuthorization;
+    /** The request id was made here, not taken from the client. */
+    boolean requestIdIsOurs;
     Decision decision;
     long upstreamStart;
     long bytesIn;

@@ -65,7 +65,7 @@ public final class CeibaNode {
       return postgres.compose(pg -> AdminToken.resolve(vertx, config)
           .map(token -> {
             RedisService redis = RedisService.create(vertx, config.redis(), meters);
-            Limiter limiter = new Limiter(redis, liveNodes(clusterManager), meters);
+            Limiter limiter = new Limiter(vertx, redis, liveNodes(clusterManager), meters);
             AccessGate access = new AccessGate(vertx, limiter, config.has(Role.AUTH), meters);
             // every node drops the cached key records a change touched (revocation within milliseconds)
             vertx.eventBus().<JsonObject>consumer(Addresses.ACCESS_CHANGED, msg -> access.invalidate(msg.body()));

@@ -146,10 +146,14 @@ class NodeConfigLoaderTest {
 
   @Test
   void should_refuse_unknown_and_not_yet_built_roles_when_named() throws IOException {
-    Path file = write("roles: [control, gateway, auth]\ninstances: { control: 0, proxy: 2 }\n");
+    // a role still to come (if any) is refused by name, not silently ignored
+    String notYet = java.util.Arrays.stream(Role.values()).filter(r -> !r.available()).map(Role::configName).findFirst().orElse(null);
+    Path file = write("roles: [control, gateway" + (notYet == null ? "" : ", " + notYet) + "]\ninstances: { control: 0, proxy: 2 }\n");
     List<Problem> problems = problemsOf(file, Map.of(), CliOverrides.NONE);
     assertThat(problems).extracting(Problem::reason).anySatisfy(r -> assertThat(r).contains("unknown role 'gateway'"));
-    assertThat(problems).extracting(Problem::reason).anySatisfy(r -> assertThat(r).contains("role 'auth' is not in this build yet"));
+    if (notYet != null) {
+      assertThat(problems).extracting(Problem::reason).anySatisfy(r -> assertThat(r).contains("role '" + notYet + "' is not in this build yet"));
+    }
     assertThat(problems).extracting(Problem::field).contains("instances.control", "instances.proxy");
   }
 

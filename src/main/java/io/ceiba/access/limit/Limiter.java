@@ -7,7 +7,9 @@ import io.ceiba.access.Reason;
 import io.ceiba.store.redis.RedisService;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.ceiba.bus.Contexts;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
 import io.vertx.redis.client.Response;
@@ -45,6 +47,7 @@ public final class Limiter {
   private static final String SCRIPT = loadScript();
   private static final String SCRIPT_SHA = sha1(SCRIPT);
 
+  private final Vertx vertx;
   private final RedisService redis;
   private final IntSupplier liveNodes;
   private final Cache<String, Bucket> buckets = Caffeine.newBuilder()
@@ -52,7 +55,8 @@ public final class Limiter {
   private final Counter redisDecisions;
   private final Counter localDecisions;
 
-  public Limiter(RedisService redis, IntSupplier liveNodes, MeterRegistry meters) {
+  public Limiter(Vertx vertx, RedisService redis, IntSupplier liveNodes, MeterRegistry meters) {
+    this.vertx = vertx;
     this.redis = redis;
     this.liveNodes = liveNodes;
     this.redisDecisions = Counter.builder("ceiba.ratelimit.decisions").tag("counting", "cluster")
@@ -67,56 +71,58 @@ public final class Limiter {
     if (!redis.available()) {
       return Future.succeededFuture(local(bucket, rate, quota, true));
     }
-    long now = System.nanoTime();
-    boolean prefetch = false;
-    LimitResult served = null;
+    LimitResult served;
+    Future<Void> refill;
     synchronized (bucket) {
-      if (bucket.leased > 0 && now - bucket.leaseExpires < 0) {
-        bucket.leased--;
-        served = bucket.fromLease(rate, quota);
-        if (bucket.leased <= bucket.want / 4 && !bucket.prefetching) {
-          bucket.prefetching = true;
+      served = bucket.serve(rate, quota, System.nanoTime());
+      if (served != null) {
+        if (bucket.leased <= bucket.want / 4 && bucket.pending == null) {
+          // running low: ask for the next lease now, so requests rarely wait for Redis
           bucket.want = Math.min(MAX_LEASE, bucket.want * 2);
-          prefetch = true;
+          refill(bucketKey, bucket, rate, quota);
         }
-      } else {
-        if (bucket.leased > 0) {
-          // a lease that lapsed unused: this node asked for too much
-          bucket.leased = 0;
-          bucket.want = Math.max(MIN_LEASE, bucket.want / 2);
-        }
-        if (bucket.refusal != null && now - bucket.refusedUntil < 0) {
-          served = bucket.refused(rate, quota);
+        redisDecisions.increment();
+        return Future.succeededFuture(served);
+      }
+      // nothing leased: wait for the lease in flight, or ask for one sized for everyone waiting
+      bucket.waiting++;
+      refill = bucket.pending != null ? bucket.pending : refill(bucketKey, bucket, rate, quota);
+    }
+    return Contexts.onContext(vertx.getOrCreateContext(), refill).transform(ar -> {
+      synchronized (bucket) {
+        bucket.waiting--;
+        if (ar.succeeded()) {
+          LimitResult result = bucket.serve(rate, quota, System.nanoTime());
+          if (result != null) {
+            redisDecisions.increment();
+            return Future.succeededFuture(result);
+          }
         }
       }
-    }
-    if (prefetch) {
-      take(bucketKey, bucket, rate, quota, bucket.want)
-          .onComplete(ar -> {
-            synchronized (bucket) {
-              bucket.prefetching = false;
-              if (ar.succeeded() && ar.result() > 0) {
-                bucket.leased += ar.result();
-                bucket.leaseExpires = System.nanoTime() + LEASE_TTL.toNanos();
-              }
-            }
-          });
-    }
-    if (served != null) {
-      redisDecisions.increment();
-      return Future.succeededFuture(served);
-    }
-    return take(bucketKey, bucket, rate, quota, Math.max(MIN_LEASE, bucket.want)).map(granted -> {
-      redisDecisions.increment();
+      // the lease went to others before us: ask again (or count locally if Redis just failed)
+      return ar.succeeded() ? acquire(bucketKey, rate, quota) : Future.succeededFuture(local(bucket, rate, quota, true));
+    });
+  }
+
+  /** Starts a lease request for {@code bucket}; the caller holds its monitor. */
+  private Future<Void> refill(String bucketKey, Bucket bucket, Plan.RateLimit rate, Plan.Quota quota) {
+    long want = Math.max(bucket.want, bucket.waiting);
+    Future<Void> pending = take(bucketKey, bucket, rate, quota, Math.min(MAX_LEASE, want)).map(granted -> {
       synchronized (bucket) {
         if (granted > 0) {
-          bucket.leased += granted - 1;
+          bucket.leased += granted;
           bucket.leaseExpires = System.nanoTime() + LEASE_TTL.toNanos();
-          return bucket.fromLease(rate, quota);
         }
-        return bucket.refused(rate, quota);
       }
-    }).recover(e -> Future.succeededFuture(local(bucket, rate, quota, true)));
+      return (Void) null;
+    }).andThen(ar -> {
+      synchronized (bucket) {
+        bucket.pending = null;
+      }
+    });
+    // a lease request that failed at once has already cleared itself and must not stay pending
+    bucket.pending = pending.isComplete() ? null : pending;
+    return pending;
   }
 
   /** What {@link #acquire} would answer now, without taking anything ({@code POST /v1/verify}). */
@@ -209,7 +215,9 @@ public final class Limiter {
     long leased;
     long leaseExpires;
     long want = 8;
-    boolean prefetching;
+    /** The lease request in flight, shared by every request that waits for it. */
+    Future<Void> pending;
+    int waiting;
     long rateLeft = -1;
     long quotaLeft = -1;
     long rateFullMs;
@@ -221,6 +229,23 @@ public final class Limiter {
     long tokensAt;
     long periodStart = Long.MIN_VALUE;
     long quotaUsed;
+
+    /** One request from the lease, a remembered refusal, or null when Redis must be asked. */
+    LimitResult serve(Plan.RateLimit rate, Plan.Quota quota, long now) {
+      if (leased > 0 && now - leaseExpires < 0) {
+        leased--;
+        return fromLease(rate, quota);
+      }
+      if (leased > 0) {
+        // a lease that lapsed unused: this node asked for too much
+        leased = 0;
+        want = Math.max(MIN_LEASE, want / 2);
+      }
+      if (refusal != null && now - refusedUntil < 0) {
+        return refused(rate, quota);
+      }
+      return null;
+    }
 
     LimitResult fromLease(Plan.RateLimit rate, Plan.Quota quota) {
       long rateRemaining = rateLeft < 0 ? Long.MAX_VALUE : rateLeft + leased;

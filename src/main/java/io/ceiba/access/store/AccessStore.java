@@ -154,7 +154,8 @@ public final class AccessStore {
               .put("prefix", key.prefix()).put("expires_at", expiresAt == null ? null : expiresAt.toString())
               .put("created_at", time(rows.iterator().next(), "created_at"));
           return audit(conn, actor, "create", "api_key", id, described.copy())
-              .map(v -> new Change<>(described.put("key", key.secret()), List.of(projectId), List.of(ApiKeys.hex(key.hash()))));
+              // only the new key's own (negative) cache entries go; the project's other keys are unchanged
+              .map(v -> new Change<>(described.put("key", key.secret()), List.<String>of(), List.of(ApiKeys.hex(key.hash()))));
         }))
         .recover(e -> Future.failedFuture(translate(e, null, null)));
   }
@@ -176,7 +177,7 @@ public final class AccessStore {
   public Future<Change<Boolean>> revokeKey(String keyId, Actor actor) {
     return pool.withTransaction(conn -> conn
         .preparedQuery("update api_keys set revoked_at = coalesce(revoked_at, now()) where id = $1 "
-            + "returning project_id, hash, (xmax <> 0) as updated")
+            + "returning project_id, hash")
         .execute(Tuple.of(keyId))
         .compose(rows -> {
           if (rows.size() == 0) {

@@ -1,0 +1,138 @@
+package io.ceiba.access.limit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.ceiba.access.Plan;
+import io.ceiba.access.QuotaPeriod;
+import io.ceiba.access.Reason;
+import io.ceiba.config.RedisConfig;
+import io.ceiba.store.redis.RedisService;
+import io.ceiba.testkit.TestRedis;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/** The limiter against a real Redis: several limiters stand for several nodes sharing one Redis. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class LimiterTest {
+
+  private final Vertx vertx = Vertx.vertx();
+  private TestRedis redis;
+
+  @BeforeAll
+  void start() {
+    redis = TestRedis.start();
+  }
+
+  @AfterAll
+  void stop() throws Exception {
+    redis.close();
+    vertx.close().await(10, TimeUnit.SECONDS);
+  }
+
+  private RedisService connected(String url) throws Exception {
+    RedisService service = RedisService.create(vertx, new RedisConfig(url), new SimpleMeterRegistry());
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (url.isEmpty() ? false : !service.available()) {
+      assertThat(System.nanoTime()).isLessThan(deadline);
+      Thread.sleep(20);
+    }
+    return service;
+  }
+
+  private static int allowed(List<Future<LimitResult>> results) throws Exception {
+    int n = 0;
+    for (Future<LimitResult> f : results) {
+      n += f.await(10, TimeUnit.SECONDS).allowed() ? 1 : 0;
+    }
+    return n;
+  }
+
+  @Test
+  void should_never_admit_more_than_a_quota_across_three_nodes_and_lose_little_to_leases() throws Exception {
+    List<Limiter> nodes = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      nodes.add(new Limiter(vertx, connected(redis.url()), () -> 3, new SimpleMeterRegistry()));
+    }
+    Plan.Quota quota = new Plan.Quota(100, QuotaPeriod.DAY);
+    String bucket = "q-" + UUID.randomUUID();
+    List<Future<LimitResult>> results = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      results.add(nodes.get(i % 3).acquire(bucket, null, quota));
+    }
+    int admitted = allowed(results);
+    assertThat(admitted).isBetween(95, 100);
+    LimitResult refused = results.get(299).await(1, TimeUnit.SECONDS);
+    assertThat(refused.refusal()).isEqualTo(Reason.QUOTA_EXCEEDED);
+    assertThat(refused.retryAfterSeconds()).isPositive();
+  }
+
+  @Test
+  void should_refill_a_rate_limit_over_time_and_tell_when_to_retry() throws Exception {
+    Limiter limiter = new Limiter(vertx, connected(redis.url()), () -> 1, new SimpleMeterRegistry());
+    Plan.RateLimit rate = new Plan.RateLimit(10, Duration.ofSeconds(1), 10);
+    String bucket = "r-" + UUID.randomUUID();
+    int admitted = 0;
+    LimitResult last = null;
+    for (int i = 0; i < 15; i++) {
+      last = limiter.acquire(bucket, rate, null).await(5, TimeUnit.SECONDS);
+      admitted += last.allowed() ? 1 : 0;
+    }
+    assertThat(admitted).isEqualTo(10);
+    assertThat(last.refusal()).isEqualTo(Reason.RATE_LIMITED);
+    assertThat(last.retryAfterSeconds()).isEqualTo(1);
+    assertThat(last.limit()).isEqualTo(10);
+    Thread.sleep(350); // 3 new tokens at 10 per second
+    int later = 0;
+    for (int i = 0; i < 10; i++) {
+      later += limiter.acquire(bucket, rate, null).await(5, TimeUnit.SECONDS).allowed() ? 1 : 0;
+    }
+    assertThat(later).isBetween(2, 5);
+  }
+
+  @Test
+  void should_count_a_share_of_the_limit_per_node_without_redis() throws Exception {
+    Limiter limiter = new Limiter(vertx, connected(""), () -> 2, new SimpleMeterRegistry());
+    List<Future<LimitResult>> results = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      results.add(limiter.acquire("local", null, new Plan.Quota(10, QuotaPeriod.MONTH)));
+    }
+    assertThat(allowed(results)).as("half of 10 on one of two nodes").isEqualTo(5);
+    assertThat(results.get(19).await(1, TimeUnit.SECONDS).clusterWide()).isFalse();
+  }
+
+  @Test
+  void should_fall_back_to_per_node_counting_when_redis_goes_away_and_come_back() throws Exception {
+    TestRedis own = TestRedis.start();
+    RedisService service = connected(own.url());
+    Limiter limiter = new Limiter(vertx, service, () -> 1, new SimpleMeterRegistry());
+    Plan.RateLimit rate = new Plan.RateLimit(1000, Duration.ofSeconds(1), 1000);
+    assertThat(limiter.acquire("b", rate, null).await(5, TimeUnit.SECONDS).clusterWide()).isTrue();
+    own.stop();
+    long start = System.nanoTime();
+    for (int i = 0; i < 50; i++) {
+      LimitResult r = limiter.acquire("b", rate, null).await(5, TimeUnit.SECONDS);
+      assertThat(r.allowed()).isTrue();
+    }
+    // at most one command waits for its timeout before the breaker opens
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(1500));
+    assertThat(service.available()).isFalse();
+    own.startAgain();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!service.available()) {
+      assertThat(System.nanoTime()).as("breaker closes once redis answers").isLessThan(deadline);
+      Thread.sleep(50);
+    }
+    assertThat(limiter.acquire("b2", rate, null).await(5, TimeUnit.SECONDS).clusterWide()).isTrue();
+    own.close();
+  }
+}
