@@ -86,7 +86,12 @@ public final class AccessGate {
    * when the key is cached and its limit has a local lease.
    */
   public Future<Decision> authorize(HttpService service, String presentedKey, String clientIp) {
-    return decide(service, presentedKey, clientIp, true).andThen(ar -> {
+    Future<Decision> decided = decide(service, presentedKey, clientIp, true);
+    if (decided.succeeded()) {
+      decisions.get(decided.result().reason()).increment();
+      return decided;
+    }
+    return decided.andThen(ar -> {
       if (ar.succeeded()) {
         decisions.get(ar.result().reason()).increment();
       }

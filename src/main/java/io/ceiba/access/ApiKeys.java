@@ -21,6 +21,14 @@ public final class ApiKeys {
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final Base64.Encoder ENCODER = Base64.getUrlEncoder().withoutPadding();
   private static final HexFormat HEX = HexFormat.of();
+  /** One digest per thread: the edge hashes every keyed request, and a lookup of the provider costs more than the hash. */
+  private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is part of every JDK", e);
+    }
+  });
 
   /** A freshly made key: {@code secret} is shown once and then forgotten. */
   public record NewKey(String secret, String prefix, byte[] hash) {
@@ -37,11 +45,9 @@ public final class ApiKeys {
   }
 
   public static byte[] hash(String secret) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is part of every JDK", e);
-    }
+    MessageDigest digest = SHA256.get();
+    digest.reset();
+    return digest.digest(secret.getBytes(StandardCharsets.UTF_8));
   }
 
   public static String hex(byte[] hash) {

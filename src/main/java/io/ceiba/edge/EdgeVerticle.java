@@ -312,17 +312,13 @@ public final class EdgeVerticle extends VerticleBase {
       return;
     }
     ex.decision = decision;
-    LimitResult limits = decision.limits();
-    HttpServerResponse response = ex.request.response();
-    if (limits != null) {
-      setLimitHeaders(response.headers(), limits);
-    }
     if (decision.allowed()) {
-      route(ex);
+      route(ex); // the limit headers go on the response once it comes (respond), or on its error (fail)
       return;
     }
+    LimitResult limits = decision.limits();
     if (limits != null && !limits.allowed()) {
-      response.putHeader(ProxyHeaders.RETRY_AFTER, Long.toString(limits.retryAfterSeconds()));
+      ex.request.response().putHeader(ProxyHeaders.RETRY_AFTER, Long.toString(limits.retryAfterSeconds()));
     }
     fail(ex, decision.reason().refusal(), refusalMessage(ex.service, decision));
   }
@@ -689,6 +685,9 @@ public final class EdgeVerticle extends VerticleBase {
   private void fail(Exchange ex, ErrorCode code, String message) {
     if (ex.done) {
       return;
+    }
+    if (ex.decision != null && ex.decision.limits() != null) {
+      setLimitHeaders(ex.request.response().headers(), ex.decision.limits());
     }
     ErrorResponses.send(ex.request.response(), code, message, ex.requestId);
     finish(ex, code.status(), message);

@@ -1,7 +1,6 @@
 package io.ceiba.access.limit;
 
 import io.ceiba.access.Reason;
-import java.time.Duration;
 import java.time.Instant;
 
 /**
@@ -19,7 +18,7 @@ public record LimitResult(Reason refusal, long limit, long remaining, Instant re
     boolean clusterWide) {
 
   public long resetSeconds() {
-    return Math.max(0, (Duration.between(Instant.now(), resetAt).toMillis() + 999) / 1000);
+    return Math.max(0, (resetAt.toEpochMilli() - System.currentTimeMillis() + 999) / 1000);
   }
 
   public boolean allowed() {

@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# What the access layer costs: one Ceiba node (edge, auth, health, control; embedded Postgres; a real
+# Redis) serving the same origin as a public service (Host app.local) and as an api-key service with a
+# cached key, a rate limit and a quota (Host api.local, X-API-Key), next to nginx proxying the same
+# origin — measured with wrk in interleaved rounds in one run. Prints medians of requests/s, p50, p99
+# and CPU µs per request (Ceiba's JVM; Redis separately), and the ratio keyed/public, the figure the
+# access layer is judged by (target: at most 10% below public).
+#
+#   ops/bench/access-bench.sh [-d seconds] [-w warmup] [-r rounds] [-c connections]
+#
+# Needs wrk and nginx (installed from Debian when missing and run as root) and a redis-server: the
+# one on PATH, else the Linux binary shipped inside the embedded-redis test artifact in ~/.m2.
+# Environment: PORT_BASE (default 29080: origin, nginx proxy, ceiba edge, control, redis on the next
+# ports), EDGE_INSTANCES (2), AUTH_INSTANCES (1), JAVA_OPTS (extra JVM flags, e.g. a JFR recording).
+set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"
+
+duration=10 warmup=5 rounds=3 conns=50
+while [ $# -gt 0 ]; do
+  case $1 in
+    -d) duration=$2; shift 2 ;;
+    -w) warmup=$2; shift 2 ;;
+    -r) rounds=$2; shift 2 ;;
+    -c) conns=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+jar="$root/target/ceiba.jar"
+[ -f "$jar" ] || (cd "$root" && mvn -q -DskipTests package)
+base=${PORT_BASE:-29080}
+p_origin=$base p_nginx=$((base + 1)) p_edge=$((base + 2)) p_control=$((base + 3)) p_redis=$((base + 4))
+work=$(mktemp -d "${TMPDIR:-/tmp}/ceiba-access-bench.XXXXXX")
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# ------------------------------------------------------------------ tools
+missing=()
+for c in wrk nginx curl; do command -v "$c" >/dev/null || missing+=("$c"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || { echo "missing ${missing[*]}; install them or run as root" >&2; exit 1; }
+  # keep Debian's maintainer scripts from starting nginx as a service
+  policy=""; [ -e /usr/sbin/policy-rc.d ] || { policy=/usr/sbin/policy-rc.d; printf '#!/bin/sh\nexit 101\n' >$policy; chmod +x $policy; }
+  apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  [ -n "$policy" ] && rm -f "$policy"
+fi
+redis_server=$(command -v redis-server || true)
+if [ -z "$redis_server" ]; then
+  redis_jar=$(ls ~/.m2/repository/com/github/codemonstur/embedded-redis/*/embedded-redis-*.jar 2>/dev/null | grep -v sources | tail -1)
+  [ -n "$redis_jar" ] || { echo "no redis-server on PATH and no embedded-redis jar in ~/.m2 (run mvn verify once)" >&2; exit 1; }
+  unzip -p "$redis_jar" redis-server-6.2.6-v5-linux-amd64 >"$work/redis-server" && chmod +x "$work/redis-server"
+  redis_server="$work/redis-server"
+fi
+
+# ------------------------------------------------------------------ origin, nginx, redis
+mkdir -p "$work/nginx"
+cat >"$work/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  upstream origin { server 127.0.0.1:$p_origin; keepalive 64; }
+  server { listen 127.0.0.1:$p_origin; location / { return 200 "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"; } }
+  server {
+    listen 127.0.0.1:$p_nginx;
+    location / {
+      proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    }
+  }
+}
+NGINX
+nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+pids+=($!)
+"$redis_server" --port "$p_redis" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >"$work/redis.log" 2>&1 &
+redis_pid=$!
+pids+=($redis_pid)
+
+# ------------------------------------------------------------------ ceiba
+cat >"$work/registry.yaml" <<YAML
+version: 1
+http:
+  app:
+    hosts: [app.local]
+    backends: [{ url: "http://127.0.0.1:$p_origin" }]
+  api:
+    hosts: [api.local]
+    backends: [{ url: "http://127.0.0.1:$p_origin" }]
+    access: { policy: api-key }
+YAML
+cat >"$work/node.yaml" <<YAML
+node: { id: bench }
+roles: [edge, auth, health, control]
+instances: { edge: ${EDGE_INSTANCES:-2}, auth: ${AUTH_INSTANCES:-1} }
+edge: { host: 127.0.0.1, port: $p_edge, access_log: false }
+control: { host: 127.0.0.1, port: $p_control, token: bench-token }
+registry: { file: registry.yaml }
+postgres: { url: embedded, embedded_port: $((base + 5)) }
+redis: { url: "redis://127.0.0.1:$p_redis" }
+data_dir: data
+YAML
+java -XX:+UseParallelGC -Xms256m -Xmx256m ${JAVA_OPTS:-} -jar "$jar" --config "$work/node.yaml" >"$work/ceiba.log" 2>&1 &
+ceiba_pid=$!
+pids+=($ceiba_pid)
+for _ in $(seq 1 240); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$p_control/ready" 2>/dev/null && break
+  kill -0 "$ceiba_pid" 2>/dev/null || { cat "$work/ceiba.log" >&2; exit 1; }
+  sleep 0.25
+done
+curl -fsS "http://127.0.0.1:$p_control/ready" >/dev/null || { echo "ceiba not ready:" >&2; curl -sS "http://127.0.0.1:$p_control/ready" >&2; exit 1; }
+api() { curl -fsS -H "authorization: Bearer bench-token" -H 'content-type: application/json' "$@"; }
+# a limit and a quota far above what the machine can do: every request is counted, none refused
+api -X POST "http://127.0.0.1:$p_control/v1/plans" -d '{"name": "bench", "rate_limit": {"requests": 100000000, "per": "1s"}, "quota": {"requests": 100000000000, "per": "month"}}' >/dev/null
+project=$(api -X POST "http://127.0.0.1:$p_control/v1/projects" -d '{"name": "bench"}' | sed 's/.*"id":"\([^"]*\)".*/\1/')
+api -X POST "http://127.0.0.1:$p_control/v1/projects/$project/subscriptions" -d '{"plan": "bench"}' >/dev/null
+key=$(api -X POST "http://127.0.0.1:$p_control/v1/projects/$project/keys" -d '{"name": "bench"}' | sed 's/.*"key":"\([^"]*\)".*/\1/')
+status=$(curl -sS -o /dev/null -w '%{http_code}' -H 'host: api.local' -H "x-api-key: $key" "http://127.0.0.1:$p_edge/")
+[ "$status" = 200 ] || { echo "keyed request answered $status" >&2; exit 1; }
+echo "ceiba up (pid $ceiba_pid); project $project, key ${key:0:11}…; redis pid $redis_pid"
+
+for check in "$p_nginx app.local" "$p_edge app.local" "$p_edge api.local"; do
+  set -- $check
+  status=$(curl -sS -o "$work/check.out" -w '%{http_code}' -H "host: $2" -H "x-api-key: $key" "http://127.0.0.1:$1/")
+  [ "$status" = 200 ] || { echo "127.0.0.1:$1 Host $2 answered $status: $(head -c 300 "$work/check.out")" >&2; exit 1; }
+done
+
+# ------------------------------------------------------------------ measure
+hz=$(getconf CLK_TCK)
+ticks() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'))); done; echo "$t"; }
+nginx_pids="$(cat "$work/nginx/nginx.pid") $(pgrep -P "$(cat "$work/nginx/nginx.pid")" | tr "\n" " ")"
+ms() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v) } else if (v ~ /s$/) { sub(/s$/,"",v); v*=1000 } printf "%.2f", v }' <<<"$1"; }
+run() {  # name url host header pids... -> "rps p50 p99 cpu_us redis_us"
+  local name=$1 url=$2 host=$3 header=$4; shift 4
+  # capital H: wrk then sends no Host of its own
+  local hdr=(-H "Host: $host"); [ -n "$header" ] && hdr+=(-H "$header")
+  wrk -t1 -c"$conns" -d"${warmup}s" "${hdr[@]}" "$url" >/dev/null 2>&1 || true
+  local t0 r0; t0=$(ticks "$@"); r0=$(ticks "$redis_pid")
+  local out; out=$(wrk -t1 -c"$conns" -d"${duration}s" --latency "${hdr[@]}" "$url")
+  local t1 r1; t1=$(ticks "$@"); r1=$(ticks "$redis_pid")
+  local rps reqs p50 p99 non2xx
+  rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
+  reqs=$(awk '/requests in/{print $1}' <<<"$out")
+  p50=$(ms "$(awk '$1=="50%"{print $2}' <<<"$out")"); p99=$(ms "$(awk '$1=="99%"{print $2}' <<<"$out")")
+  non2xx=$(awk '/Non-2xx/{print $5}' <<<"$out"); non2xx=${non2xx:-0}
+  echo "$name $rps $p50 $p99 $(awk -v t=$((t1 - t0)) -v n="$reqs" -v hz="$hz" 'BEGIN{printf "%.1f", t/hz/n*1e6}') $(awk -v t=$((r1 - r0)) -v n="$reqs" -v hz="$hz" 'BEGIN{printf "%.2f", t/hz/n*1e6}') $non2xx"
+}
+: >"$work/results"
+for r in $(seq 1 "$rounds"); do
+  run nginx "http://127.0.0.1:$p_nginx/" app.local "" $nginx_pids >>"$work/results"
+  run ceiba-public "http://127.0.0.1:$p_edge/" app.local "" "$ceiba_pid" >>"$work/results"
+  run ceiba-api-key "http://127.0.0.1:$p_edge/" api.local "x-api-key: $key" "$ceiba_pid" >>"$work/results"
+  echo "round $r/$rounds done" >&2
+done
+
+median() { sort -n | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+col() { awk -v n="$1" -v c="$2" '$1==n{print $c}' "$work/results" | median; }
+echo
+echo "wrk -t1 -c$conns -d${duration}s, $rounds interleaved rounds, medians; CPU = µs of the proxy's processes per request"
+printf '| %-14s | %9s | %8s | %8s | %10s | %11s | %8s | %8s |\n' target "req/s" "p50 ms" "p99 ms" "CPU µs/req" "Redis µs/req" "vs nginx" "non-2xx"
+printf '|%s|\n' "----------------|-----------|----------|----------|------------|-------------|----------|----------"
+nginx_rps=$(col nginx 2)
+for t in nginx ceiba-public ceiba-api-key; do
+  rps=$(col $t 2)
+  printf '| %-14s | %9.0f | %8.2f | %8.2f | %10.1f | %11.2f | %7.2fx | %8.0f |\n' "$t" "$rps" "$(col $t 3)" "$(col $t 4)" "$(col $t 5)" "$(col $t 6)" \
+    "$(awk -v a="$rps" -v b="$nginx_rps" 'BEGIN{print a/b}')" "$(col $t 7)"
+done
+pub=$(col ceiba-public 2); keyed=$(col ceiba-api-key 2)
+echo
+awk -v k="$keyed" -v p="$pub" -v k99="$(col ceiba-api-key 4)" -v p99="$(col ceiba-public 4)" \
+  'BEGIN{printf "access layer: api-key throughput = %.3f x public (%.1f%% cost), p99 %.2f x public\n", k/p, (1-k/p)*100, k99/p99}'
+curl -fsS "http://127.0.0.1:$p_control/metrics" | grep -E '^ceiba_(auth_decisions_total|ratelimit_decisions_total)' | grep -v ' 0.0$' || true
