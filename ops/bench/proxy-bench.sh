@@ -8,7 +8,8 @@
 #   ops/bench/proxy-bench.sh [extra proxy-compare.sh options]     e.g. -d 5 -r 3
 #
 # Environment: PORT_BASE (origin port, default 28080; nginx/haproxy/caddy take the next three),
-# CEIBA_PORT (default 28090), EDGE_INSTANCES (default 2), ROUNDS (5), WARMUP (10), JSON (result file).
+# CEIBA_PORT (default 28090), EDGE_INSTANCES (default 2), ROUNDS (5), WARMUP (10), JSON (result file),
+# JAVA_OPTS (extra JVM flags, e.g. -XX:StartFlightRecording=filename=edge.jfr,settings=profile).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -51,7 +52,7 @@ registry: { file: registry.yaml }
 data_dir: data
 YAML
 
-java -XX:+UseParallelGC -Xms256m -Xmx256m -jar "$jar" --config "$work/node.yaml" >"$work/ceiba.log" 2>&1 &
+java -XX:+UseParallelGC -Xms256m -Xmx256m ${JAVA_OPTS:-} -jar "$jar" --config "$work/node.yaml" >"$work/ceiba.log" 2>&1 &
 node_pid=$!
 for _ in $(seq 1 120); do
   curl -fsS -o /dev/null "http://127.0.0.1:$control_port/health" 2>/dev/null && break

@@ -51,6 +51,9 @@ final class ProxyHeaders {
    */
   static void copyEndToEnd(MultiMap from, MultiMap to) {
     String connection = from.get(HttpHeaders.CONNECTION);
+    if (connection != null && namesNoHeader(connection)) {
+      connection = null; // the usual "keep-alive" / "close": nothing beyond the hop-by-hop set to drop
+    }
     for (var entry : from) {
       String name = entry.getKey();
       if (isHopByHop(name) || isCeibaHeader(name) || (connection != null && listed(connection, name))) {
@@ -58,6 +61,10 @@ final class ProxyHeaders {
       }
       to.add(name, entry.getValue());
     }
+  }
+
+  private static boolean namesNoHeader(String connection) {
+    return connection.equalsIgnoreCase("keep-alive") || connection.equalsIgnoreCase("close") || connection.equalsIgnoreCase("upgrade");
   }
 
   private static boolean listed(String connectionHeader, String name) {

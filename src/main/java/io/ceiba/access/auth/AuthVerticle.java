@@ -12,6 +12,7 @@ import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.redis.client.Command;
 import io.vertx.redis.client.Request;
+import java.security.MessageDigest;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,14 +64,22 @@ public final class AuthVerticle extends VerticleBase {
       return Future.succeededFuture(null);
     }
     return redis.send(Request.cmd(Command.GET).arg(REDIS_KEY_PREFIX + hash))
-        .map(response -> response == null ? null : new JsonObject(response.toString()))
+        .map(response -> {
+          if (response == null) {
+            return null;
+          }
+          JsonObject cached = new JsonObject(response.toString());
+          // an entry counts only for the hash it was written for (constant-time comparison)
+          String stored = cached.getString("hash", "");
+          return stored.length() == hash.length() && MessageDigest.isEqual(ApiKeys.fromHex(stored), ApiKeys.fromHex(hash)) ? cached : null;
+        })
         .otherwise(e -> null);
   }
 
   private Future<JsonObject> fromPostgres(String hash) {
     return store.lookup(ApiKeys.fromHex(hash)).map(record -> {
-      JsonObject answer = record == null ? new JsonObject().put("found", false)
-          : new JsonObject().put("found", true).put("key", record.toJson());
+      JsonObject answer = (record == null ? new JsonObject().put("found", false)
+          : new JsonObject().put("found", true).put("key", record.toJson())).put("hash", hash);
       if (redis.available()) {
         redis.send(Request.cmd(Command.SET).arg(REDIS_KEY_PREFIX + hash).arg(answer.encode()).arg("EX").arg(REDIS_TTL_SECONDS))
             .onFailure(e -> LOG.debug("key cache write failed: {}", e.getMessage()));

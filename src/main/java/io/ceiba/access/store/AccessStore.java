@@ -15,6 +15,7 @@ import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.SqlConnection;
 import io.vertx.sqlclient.Tuple;
+import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
@@ -187,13 +188,14 @@ public final class AccessStore {
           String project = row.getString("project_id");
           String hash = ApiKeys.hex(row.getBuffer("hash").getBytes());
           return audit(conn, actor, "revoke", "api_key", keyId, new JsonObject().put("project", project))
-              .map(v -> new Change<>(true, List.of(project), List.of(hash)));
+              // only this key's cache entries: the project's other keys keep theirs (and their stale copies)
+              .map(v -> new Change<>(true, List.<String>of(), List.of(hash)));
         }));
   }
 
   /** The key with this hash and its project's current and future subscriptions; null when unknown. */
   public Future<KeyRecord> lookup(byte[] hash) {
-    return pool.preparedQuery("select k.id, k.project_id, p.name, k.expires_at, k.revoked_at from api_keys k "
+    return pool.preparedQuery("select k.id, k.project_id, p.name, k.expires_at, k.revoked_at, k.hash from api_keys k "
             + "join projects p on p.id = k.project_id where k.hash = $1")
         .execute(Tuple.of(Buffer.buffer(hash)))
         .compose(rows -> {
@@ -201,6 +203,10 @@ public final class AccessStore {
             return Future.succeededFuture(null);
           }
           Row key = rows.iterator().next();
+          // the index found it; the stored hash is still compared in constant time before it counts
+          if (!MessageDigest.isEqual(hash, key.getBuffer("hash").getBytes())) {
+            return Future.succeededFuture(null);
+          }
           String projectId = key.getString("project_id");
           return pool.preparedQuery("select s.active_from, s.active_until, " + prefixed("pl.") + " from subscriptions s "
                   + "join plans pl on pl.name = s.plan_name where s.project_id = $1 "
