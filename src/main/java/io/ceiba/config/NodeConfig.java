@@ -25,6 +25,7 @@ public record NodeConfig(
     PostgresConfig postgres,
     RedisConfig redis,
     ShutdownConfig shutdown,
+    UsageConfig usage,
     Path dataDir,
     Path configFile) {
 

@@ -235,6 +235,8 @@ public final class NodeConfigLoader {
     ShutdownConfig shutdown = new ShutdownConfig(shutdownMap.duration("grace", ShutdownConfig.DEFAULT_GRACE));
     shutdownMap.finish();
 
+    UsageConfig usage = readUsage(root.mapping("usage"));
+
     Path dataDir = resolve(baseDir, root.string("data_dir", NodeConfig.DEFAULT_DATA_DIR), root.sourceOf("data_dir"));
     root.finish();
 
@@ -243,7 +245,7 @@ public final class NodeConfigLoader {
       advertise = "http://" + host + ":" + edgePort;
     }
     return new NodeConfig(nodeId, roles, instances, new EdgeConfig(edgeHost, edgePort, advertise, maxHeaderSize, idleTimeout, accessLog, tls), control, cluster,
-        registry, postgres, new RedisConfig(redisUrl), shutdown, dataDir, configFile);
+        registry, postgres, new RedisConfig(redisUrl), shutdown, usage, dataDir, configFile);
   }
 
   private static Set<Role> readRoles(MappingReader root) {
@@ -342,6 +344,25 @@ public final class NodeConfigLoader {
         map.duration("idle_timeout", PostgresConfig.DEFAULT_IDLE_TIMEOUT),
         map.duration("max_lifetime", PostgresConfig.DEFAULT_MAX_LIFETIME),
         map.bool("migrate", PostgresConfig.DEFAULT_MIGRATE));
+    map.finish();
+    return config;
+  }
+
+  private static UsageConfig readUsage(MappingReader map) {
+    List<String> fsyncNames = java.util.Arrays.stream(io.ceiba.usage.journal.FsyncPolicy.values()).map(UsageConfig::fsyncName).toList();
+    String fsync = map.oneOf("journal_fsync", UsageConfig.fsyncName(UsageConfig.DEFAULT_JOURNAL_FSYNC), fsyncNames);
+    UsageConfig config = new UsageConfig(
+        map.duration("flush_interval", UsageConfig.DEFAULT_FLUSH_INTERVAL),
+        map.integer("batch_size", UsageConfig.DEFAULT_BATCH_SIZE, 1, UsageConfig.MAX_BATCH_SIZE),
+        map.integer("buffer_size", UsageConfig.DEFAULT_BUFFER_SIZE, 1, UsageConfig.MAX_BUFFER_SIZE),
+        map.duration("retention", UsageConfig.DEFAULT_RETENTION),
+        io.ceiba.usage.journal.FsyncPolicy.values()[fsyncNames.indexOf(fsync)]);
+    if (config.bufferSize() < config.batchSize()) {
+      map.problem("buffer_size", "must be at least batch_size (" + config.batchSize() + "), got " + config.bufferSize());
+    }
+    if (config.retention().compareTo(java.time.Duration.ofHours(1)) < 0) {
+      map.problem("retention", "must be at least 1h: raw events are rolled up by the hour");
+    }
     map.finish();
     return config;
   }

@@ -11,7 +11,7 @@ import java.util.stream.Collectors;
 public enum Role {
   EDGE(true, false),
   AUTH(true, true),
-  USAGE(false, true),
+  USAGE(true, true),
   HEALTH(true, false),
   CONTROL(true, true);
 

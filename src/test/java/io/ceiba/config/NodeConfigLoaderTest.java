@@ -70,6 +70,7 @@ class NodeConfigLoaderTest {
     assertThat(reference.registry()).isEqualTo(defaults.registry());
     assertThat(reference.redis()).isEqualTo(defaults.redis());
     assertThat(reference.shutdown()).isEqualTo(defaults.shutdown());
+    assertThat(reference.usage()).isEqualTo(defaults.usage()).isEqualTo(io.ceiba.config.UsageConfig.defaults());
     assertThat(reference.roles()).isEqualTo(defaults.roles());
     assertThat(reference.dataDir()).isEqualTo(defaults.dataDir());
     assertThat(reference.nodeId()).isEqualTo(defaults.nodeId());
@@ -217,5 +218,18 @@ class NodeConfigLoaderTest {
     });
     assertThat(problemsOf(write("edge: { tls: { port: 8443 } }\n"), Map.of(), CliOverrides.NONE)).extracting(Problem::field)
         .containsExactly("edge.tls.certificates");
+  }
+
+  @Test
+  void should_read_the_usage_section_and_refuse_a_buffer_smaller_than_a_batch() throws IOException {
+    NodeConfig config = NodeConfigLoader.load(write(
+        "usage: { flush_interval: 250ms, batch_size: 100, buffer_size: 2000, retention: 2d, journal_fsync: none }\n"),
+        Map.of(), CliOverrides.NONE, dir);
+    assertThat(config.usage()).isEqualTo(new UsageConfig(Duration.ofMillis(250), 100, 2000, Duration.ofDays(2),
+        io.ceiba.usage.journal.FsyncPolicy.NONE));
+
+    List<Problem> problems = problemsOf(write("usage: { batch_size: 500, buffer_size: 100, retention: 10m, journal_fsync: always }\n"),
+        Map.of(), CliOverrides.NONE);
+    assertThat(problems).extracting(Problem::field).containsExactlyInAnyOrder("usage.buffer_size", "usage.retention", "usage.journal_fsync");
   }
 }

@@ -1,0 +1,34 @@
+package io.ceiba.config;
+
+import io.ceiba.usage.journal.FsyncPolicy;
+import java.time.Duration;
+
+/**
+ * The {@code usage:} section: how the usage role buffers events and writes them to Postgres.
+ *
+ * @param flushInterval the buffer is written at least this often, even when it holds fewer than {@code batchSize}
+ * @param batchSize     events per insert; a full batch is written at once
+ * @param bufferSize    events held in memory at most; beyond that they go to the on-disk journal
+ * @param retention     raw events older than this are deleted once rolled up into hourly rows
+ * @param journalFsync  when the journal forces appended events to disk
+ */
+public record UsageConfig(Duration flushInterval, int batchSize, int bufferSize, Duration retention, FsyncPolicy journalFsync) {
+
+  public static final Duration DEFAULT_FLUSH_INTERVAL = Duration.ofSeconds(1);
+  public static final int DEFAULT_BATCH_SIZE = 500;
+  public static final int DEFAULT_BUFFER_SIZE = 10_000;
+  public static final Duration DEFAULT_RETENTION = Duration.ofDays(7);
+  public static final FsyncPolicy DEFAULT_JOURNAL_FSYNC = FsyncPolicy.EVERY_BATCH;
+  /** Bounds of {@code batch_size}; one insert carries the batch as 11 array parameters, whatever its size. */
+  public static final int MAX_BATCH_SIZE = 10_000;
+  public static final int MAX_BUFFER_SIZE = 1_000_000;
+
+  public static UsageConfig defaults() {
+    return new UsageConfig(DEFAULT_FLUSH_INTERVAL, DEFAULT_BATCH_SIZE, DEFAULT_BUFFER_SIZE, DEFAULT_RETENTION, DEFAULT_JOURNAL_FSYNC);
+  }
+
+  /** The wire form of a fsync policy in the node config: {@code every-batch} or {@code none}. */
+  public static String fsyncName(FsyncPolicy policy) {
+    return policy.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+  }
+}
