@@ -44,6 +44,8 @@ public final class Addresses {
    * edge to its own node's usage verticle when it has one (local-only send), else to any node's.
    */
   public static final String USAGE_RECORD = "ceiba.usage.record";
+  /** Local request: run the usage rollup and retention job now; replies {@code {rolled_up, pruned, ...}}. */
+  public static final String USAGE_ROLLUP = "ceiba.usage.rollup";
 
   private Addresses() {
   }

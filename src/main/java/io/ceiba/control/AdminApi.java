@@ -56,6 +56,7 @@ final class AdminApi {
     router.post("/registry/validate").handler(ctx -> respond(ctx, parse(ctx).map(r -> new JsonObject()
         .put("valid", true).put("version", r.version()).put("summary", RegistrySummary.describe(r)))));
     new AccessApi(vertx, node).mount(router, ctx -> ctx.get(BODY));
+    new UsageApi(node).mount(router, ctx -> ctx.get(BODY));
     router.route().failureHandler(this::fail);
     return router;
   }

@@ -133,6 +133,25 @@ final class JsonInput {
     return out;
   }
 
+  /** A list of JSON objects, or null when absent; the caller checks each one's fields. */
+  List<JsonObject> objects(String field) {
+    Object v = json.getValue(field);
+    if (v == null) {
+      return null;
+    }
+    if (!(v instanceof JsonArray a)) {
+      throw invalid(field, "must be a list of objects");
+    }
+    List<JsonObject> out = new ArrayList<>();
+    for (Object o : a) {
+      if (!(o instanceof JsonObject object)) {
+        throw invalid(field + "[" + out.size() + "]", "must be an object");
+      }
+      out.add(object);
+    }
+    return out;
+  }
+
   CeibaException invalid(String field, String reason) {
     return new CeibaException(ErrorCode.INVALID_REQUEST, where + field + ": " + reason,
         new JsonObject().put("field", where + field));

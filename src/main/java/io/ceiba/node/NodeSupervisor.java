@@ -8,6 +8,7 @@ import io.ceiba.control.ControlVerticle;
 import io.ceiba.edge.EdgeVerticle;
 import io.ceiba.health.HealthVerticle;
 import io.ceiba.registry.RegistryVerticle;
+import io.ceiba.usage.UsageVerticle;
 import io.vertx.core.Deployable;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -67,6 +68,11 @@ final class NodeSupervisor {
     }
     if (node.config().has(Role.AUTH)) {
       steps.add(new Step("auth", () -> new AuthVerticle(node), node.config().instancesOf(Role.AUTH)));
+    }
+    if (node.config().has(Role.USAGE)) {
+      // one per node whatever instances.usage says: a single writer owns the usage journal; before the edge, so
+      // stopping (in reverse) lets the edge drain first and usage then flushes what the last requests recorded
+      steps.add(new Step("usage", () -> new UsageVerticle(node), 1));
     }
     if (node.config().has(Role.EDGE)) {
       steps.add(new Step("edge", () -> new EdgeVerticle(node), node.config().instancesOf(Role.EDGE)));

@@ -1,0 +1,19 @@
+package io.ceiba.usage;
+
+/** Micrometer names of the usage meters; Prometheus renders them as in SPEC section 7 ({@code ceiba_usage_*}). */
+public final class UsageMetrics {
+
+  public static final String BUFFER_DEPTH = "ceiba.usage.buffer.depth";
+  public static final String JOURNAL_PENDING = "ceiba.usage.journal.pending";
+  public static final String EVENTS_WRITTEN = "ceiba.usage.events.written";
+  public static final String EVENTS_DUPLICATE = "ceiba.usage.events.duplicate";
+  public static final String EVENTS_JOURNALED = "ceiba.usage.events.journaled";
+  public static final String EVENTS_DROPPED = "ceiba.usage.events.dropped";
+  public static final String DEAD_LETTERS = "ceiba.usage.dead.letters";
+  public static final String JOURNAL_CORRUPT = "ceiba.usage.journal.corrupt";
+  /** A timer: {@code ceiba_usage_flush_seconds_count}, {@code _sum}, {@code _max}. */
+  public static final String FLUSH = "ceiba.usage.flush";
+
+  private UsageMetrics() {
+  }
+}

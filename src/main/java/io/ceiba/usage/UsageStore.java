@@ -1,0 +1,308 @@
+package io.ceiba.usage;
+
+import io.vertx.core.Future;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.sqlclient.DatabaseException;
+import io.vertx.sqlclient.Pool;
+import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Tuple;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * All usage SQL: idempotent batch inserts with dead-lettering, the rollup and retention job, and the usage query.
+ * Stateless over the shared pool, so the usage verticle and the control API each make their own.
+ */
+public final class UsageStore {
+
+  /** Key of the advisory lock that lets one node at a time run the rollup job. */
+  static final long ROLLUP_LOCK = 0x0CE1BA_0005L;
+  /** Rows moved or deleted per transaction of the rollup job, so no run holds a long transaction. */
+  static final int JOB_CHUNK = 50_000;
+
+  /**
+   * One statement per batch whatever its size: the columns travel as 11 arrays, so there is no bind-parameter limit
+   * and no SQL text to build. {@code do nothing} on a known request id makes every replay harmless.
+   */
+  private static final String INSERT = """
+      insert into usage_events (request_id, time, project_id, key_id, plan, service, status, latency_ms, bytes_in, bytes_out, node)
+      select * from unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[],
+                           $8::bigint[], $9::bigint[], $10::bigint[], $11::text[])
+      on conflict (request_id) do nothing""";
+
+  private static final String INSERT_DEAD_LETTERS = """
+      insert into usage_dead_letters (digest, request_id, node, event, reason)
+      select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+      on conflict (digest) do nothing""";
+
+  /** Marks a chunk of raw rows rolled up and adds them to their hours, in one statement (one snapshot). */
+  private static final String ROLLUP = """
+      with batch as (
+        select request_id from usage_events where not rolled_up limit $1
+      ), moved as (
+        update usage_events e set rolled_up = true from batch b where e.request_id = b.request_id
+        returning e.project_id, e.service, date_trunc('hour', e.time, 'UTC') as hour, e.status, e.bytes_in, e.bytes_out, e.latency_ms
+      ), upserted as (
+        insert into usage_rollups as r (project_id, service, hour, requests, errors, bytes_in, bytes_out, latency_ms_sum)
+        select project_id, service, hour, count(*), count(*) filter (where status >= 500), sum(bytes_in), sum(bytes_out), sum(latency_ms)
+        from moved group by project_id, service, hour
+        on conflict (project_id, service, hour) do update set
+          requests = r.requests + excluded.requests, errors = r.errors + excluded.errors,
+          bytes_in = r.bytes_in + excluded.bytes_in, bytes_out = r.bytes_out + excluded.bytes_out,
+          latency_ms_sum = r.latency_ms_sum + excluded.latency_ms_sum
+      )
+      select count(*) as n from moved""";
+
+  /** Only rows already counted in a rollup are ever deleted. */
+  private static final String PRUNE = """
+      with gone as (
+        delete from usage_events where request_id in
+          (select request_id from usage_events where rolled_up and time < $1 limit $2)
+        returning 1
+      )
+      select count(*) as n from gone""";
+
+  private static final String PRUNE_DEAD_LETTERS = "delete from usage_dead_letters where received_at < $1";
+
+  /**
+   * Rollups of the range plus the raw rows not rolled up yet. One statement reads one snapshot, and the rollup job
+   * flips {@code rolled_up} and adds to the rollups in one transaction, so no request is counted twice or missed.
+   */
+  private static final String USAGE = """
+      select service, bucket, sum(requests)::bigint as requests, sum(errors)::bigint as errors,
+             sum(bytes_in)::bigint as bytes_in, sum(bytes_out)::bigint as bytes_out, sum(latency_ms_sum)::bigint as latency_ms_sum
+      from (
+        select service, date_trunc($4, hour, 'UTC') as bucket, requests, errors, bytes_in, bytes_out, latency_ms_sum
+          from usage_rollups where project_id = $1 and hour >= $2 and hour < $3
+        union all
+        select service, date_trunc($4, time, 'UTC'), 1, case when status >= 500 then 1 else 0 end, bytes_in, bytes_out, latency_ms
+          from usage_events where project_id = $1 and not rolled_up and time >= $2 and time < $3
+      ) t
+      group by service, bucket
+      order by bucket, service""";
+
+  private final Pool pool;
+
+  public UsageStore(Pool pool) {
+    this.pool = pool;
+  }
+
+  /**
+   * What a {@link #write} did.
+   *
+   * @param inserted     new rows in {@code usage_events}
+   * @param duplicates   events whose request id was already stored
+   * @param deadLettered new rows in {@code usage_dead_letters}
+   */
+  public record WriteResult(int inserted, int duplicates, int deadLettered) {
+  }
+
+  /**
+   * Whether a failure is about the data (SQLSTATE class 22, data exception, or 23, integrity constraint violation):
+   * the same rows would fail again, so they are isolated and dead-lettered. Everything else (connection, timeout,
+   * 08, 53, 57, a missing table before migrations ran) is transient and retried.
+   */
+  public static boolean isDataError(Throwable failure) {
+    if (failure instanceof DatabaseException e && e.getSqlState() != null) {
+      return e.getSqlState().startsWith("22") || e.getSqlState().startsWith("23");
+    }
+    return false;
+  }
+
+  /**
+   * Writes the events and dead letters. When the batch insert fails on the data, the events are inserted one by one
+   * (bounded by the batch size) and those that fail on their data become dead letters with the database's reason.
+   * Fails only with a transient error, after which the whole call may be repeated safely.
+   */
+  public Future<WriteResult> write(List<UsageEvent> events, List<DeadLetter> deadLetters, String nodeId) {
+    return insert(events)
+        .map(inserted -> new Isolated(inserted, List.<DeadLetter>of()))
+        .recover(e -> isDataError(e) && events.size() > 1 ? oneByOne(events, nodeId)
+            : isDataError(e) ? Future.succeededFuture(new Isolated(0, List.of(refused(events.get(0), e, nodeId))))
+            : Future.failedFuture(e))
+        .compose(isolated -> {
+          List<DeadLetter> all = new ArrayList<>(deadLetters);
+          all.addAll(isolated.refused());
+          return insertDeadLetters(all).map(dead -> new WriteResult(isolated.inserted(),
+              events.size() - isolated.inserted() - isolated.refused().size(), dead));
+        });
+  }
+
+  private record Isolated(int inserted, List<DeadLetter> refused) {
+  }
+
+  private Future<Isolated> oneByOne(List<UsageEvent> events, String nodeId) {
+    Future<Isolated> chain = Future.succeededFuture(new Isolated(0, List.of()));
+    for (UsageEvent event : events) {
+      chain = chain.compose(sofar -> insert(List.of(event))
+          .map(n -> new Isolated(sofar.inserted() + n, sofar.refused()))
+          .recover(e -> {
+            if (!isDataError(e)) {
+              return Future.failedFuture(e);
+            }
+            List<DeadLetter> refused = new ArrayList<>(sofar.refused());
+            refused.add(refused(event, e, nodeId));
+            return Future.succeededFuture(new Isolated(sofar.inserted(), refused));
+          }));
+    }
+    return chain;
+  }
+
+  private static DeadLetter refused(UsageEvent event, Throwable e, String nodeId) {
+    String reason = e instanceof DatabaseException d ? "refused by the database (SQLSTATE " + d.getSqlState() + "): " + d.getMessage()
+        : String.valueOf(e.getMessage());
+    return DeadLetter.of(event.requestId(), event.journalText(), reason, nodeId);
+  }
+
+  /** Inserts the events in one statement; returns how many were new. */
+  public Future<Integer> insert(List<UsageEvent> events) {
+    if (events.isEmpty()) {
+      return Future.succeededFuture(0);
+    }
+    int n = events.size();
+    String[] ids = new String[n];
+    OffsetDateTime[] times = new OffsetDateTime[n];
+    String[] projects = new String[n];
+    String[] keys = new String[n];
+    String[] plans = new String[n];
+    String[] services = new String[n];
+    Integer[] statuses = new Integer[n];
+    Long[] latencies = new Long[n];
+    Long[] bytesIn = new Long[n];
+    Long[] bytesOut = new Long[n];
+    String[] nodes = new String[n];
+    for (int i = 0; i < n; i++) {
+      UsageEvent e = events.get(i);
+      ids[i] = e.requestId();
+      times[i] = OffsetDateTime.ofInstant(e.time(), ZoneOffset.UTC);
+      projects[i] = e.project();
+      keys[i] = e.keyId();
+      plans[i] = e.plan();
+      services[i] = e.service();
+      statuses[i] = e.status();
+      latencies[i] = e.latencyMs();
+      bytesIn[i] = e.bytesIn();
+      bytesOut[i] = e.bytesOut();
+      nodes[i] = e.node();
+    }
+    Tuple params = Tuple.tuple().addArrayOfString(ids).addArrayOfOffsetDateTime(times).addArrayOfString(projects)
+        .addArrayOfString(keys).addArrayOfString(plans).addArrayOfString(services).addArrayOfInteger(statuses)
+        .addArrayOfLong(latencies).addArrayOfLong(bytesIn).addArrayOfLong(bytesOut).addArrayOfString(nodes);
+    return pool.preparedQuery(INSERT).execute(params).map(rows -> rows.rowCount());
+  }
+
+  private Future<Integer> insertDeadLetters(List<DeadLetter> deadLetters) {
+    if (deadLetters.isEmpty()) {
+      return Future.succeededFuture(0);
+    }
+    int n = deadLetters.size();
+    String[] digests = new String[n];
+    String[] ids = new String[n];
+    String[] nodes = new String[n];
+    String[] events = new String[n];
+    String[] reasons = new String[n];
+    for (int i = 0; i < n; i++) {
+      DeadLetter d = deadLetters.get(i);
+      digests[i] = sha256(d.event());
+      ids[i] = d.requestId();
+      nodes[i] = d.node();
+      events[i] = d.event();
+      reasons[i] = d.reason();
+    }
+    Tuple params = Tuple.tuple().addArrayOfString(digests).addArrayOfString(ids).addArrayOfString(nodes)
+        .addArrayOfString(events).addArrayOfString(reasons);
+    return pool.preparedQuery(INSERT_DEAD_LETTERS).execute(params).map(rows -> rows.rowCount());
+  }
+
+  private static String sha256(String text) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+  }
+
+  /**
+   * The rollup and retention job: moves every raw row not rolled up yet into its hourly rollup, then deletes rolled-up
+   * rows older than {@code retention} and dead letters received before then. Each chunk is a transaction that first
+   * takes {@link #ROLLUP_LOCK} with {@code pg_try_advisory_xact_lock}; when another node holds it, this run stops and
+   * reports {@code skipped}.
+   *
+   * @return {@code {rolled_up, pruned, dead_letters_pruned, skipped}}
+   */
+  public Future<JsonObject> rollup(Duration retention) {
+    OffsetDateTime cutoff = OffsetDateTime.ofInstant(Instant.now().minus(retention), ZoneOffset.UTC);
+    JsonObject out = new JsonObject().put("rolled_up", 0L).put("pruned", 0L).put("dead_letters_pruned", 0L).put("skipped", false);
+    return chunks(out, "rolled_up", conn -> conn.preparedQuery(ROLLUP).execute(Tuple.of(JOB_CHUNK)).map(UsageStore::count))
+        .compose(v -> out.getBoolean("skipped") ? Future.succeededFuture() : chunks(out, "pruned",
+            conn -> conn.preparedQuery(PRUNE).execute(Tuple.of(cutoff, JOB_CHUNK)).map(UsageStore::count)))
+        .compose(v -> out.getBoolean("skipped") ? Future.succeededFuture() : locked(
+            conn -> conn.preparedQuery(PRUNE_DEAD_LETTERS).execute(Tuple.of(cutoff)).map(rows -> (long) rows.rowCount()))
+            .map(n -> out.put("dead_letters_pruned", Math.max(0, n))))
+        .map(v -> out);
+  }
+
+  private static long count(io.vertx.sqlclient.RowSet<Row> rows) {
+    return rows.iterator().next().getLong("n");
+  }
+
+  /** Repeats {@code chunk} under the lock until it handles fewer than {@link #JOB_CHUNK} rows, adding up into {@code field}. */
+  private Future<Void> chunks(JsonObject out, String field, java.util.function.Function<SqlConnection, Future<Long>> chunk) {
+    return locked(chunk).compose(n -> {
+      if (n < 0) {
+        out.put("skipped", true);
+        return Future.succeededFuture();
+      }
+      out.put(field, out.getLong(field) + n);
+      return n < JOB_CHUNK ? Future.succeededFuture() : chunks(out, field, chunk);
+    });
+  }
+
+  /** Runs {@code work} in a transaction holding the rollup lock; -1 when another node holds it. */
+  private Future<Long> locked(java.util.function.Function<SqlConnection, Future<Long>> work) {
+    return pool.withTransaction(conn -> conn.preparedQuery("select pg_try_advisory_xact_lock($1) as locked")
+        .execute(Tuple.of(ROLLUP_LOCK))
+        .compose(rows -> rows.iterator().next().getBoolean("locked") ? work.apply(conn) : Future.succeededFuture(-1L)));
+  }
+
+  public Future<Boolean> projectExists(String projectId) {
+    return pool.preparedQuery("select 1 from projects where id = $1").execute(Tuple.of(projectId)).map(rows -> rows.size() > 0);
+  }
+
+  /**
+   * Usage of a project per service and bucket, exact: rollups plus the raw rows not rolled up yet.
+   *
+   * @param from        inclusive, aligned to the granularity
+   * @param to          exclusive, aligned to the granularity
+   * @param granularity {@code hour} or {@code day} (UTC days)
+   * @return rows {@code {service, start, requests, errors, bytes_in, bytes_out, latency_ms_sum}}, oldest first
+   */
+  public Future<JsonArray> usage(String projectId, Instant from, Instant to, String granularity) {
+    Tuple params = Tuple.of(projectId, OffsetDateTime.ofInstant(from, ZoneOffset.UTC), OffsetDateTime.ofInstant(to, ZoneOffset.UTC),
+        granularity);
+    return pool.preparedQuery(USAGE).execute(params).map(rows -> {
+      JsonArray out = new JsonArray();
+      for (Row row : rows) {
+        out.add(new JsonObject()
+            .put("service", row.getString("service"))
+            .put("start", row.getOffsetDateTime("bucket").toInstant().toString())
+            .put("requests", row.getLong("requests"))
+            .put("errors", row.getLong("errors"))
+            .put("bytes_in", row.getLong("bytes_in"))
+            .put("bytes_out", row.getLong("bytes_out"))
+            .put("latency_ms_sum", row.getLong("latency_ms_sum")));
+      }
+      return out;
+    });
+  }
+}

@@ -1,0 +1,400 @@
+package io.ceiba.usage;
+
+import io.ceiba.bus.Addresses;
+import io.ceiba.config.UsageConfig;
+import io.ceiba.node.NodeContext;
+import io.ceiba.usage.journal.Batch;
+import io.ceiba.usage.journal.UsageJournal;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.Status;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code usage} role: takes usage events from {@link Addresses#USAGE_RECORD} (a clustered consumer, so edges of
+ * nodes without the role reach it too), holds them in a bounded buffer and writes them to Postgres in batches,
+ * exactly once per request id. Recording never answers, blocks or fails the sender.
+ *
+ * <p>Two routes to Postgres. <em>Direct</em>: the buffer is written every {@code flush_interval}, or as soon as it holds
+ * {@code batch_size} events. <em>Through the journal</em> ({@code <data_dir>/usage-journal}): when a write fails or
+ * takes longer than {@link #WRITE_TIMEOUT_MS}, when the buffer reaches {@code buffer_size}, or while the journal holds
+ * anything, the buffer is appended to the journal and the journal is replayed oldest first (read a batch, insert,
+ * commit), with backoff while Postgres keeps failing. Only when the journal is empty does the direct route resume, so
+ * nothing overtakes a backlog for long and accounting stays simple. Inserts ignore known request ids, which makes the
+ * at-least-once journal (and a write that timed out but committed anyway) exactly-once in the table. Event order is not
+ * significant: rows are keyed by request id and every aggregate is by event time.
+ *
+ * <p>Threading: a standard (event-loop) verticle owning all its state; the journal is blocking, so every journal call
+ * runs through {@code executeBlocking(..., ordered = true)} on this verticle's context, which runs them one at a time
+ * in submission order: the journal has a single writer and never sees two threads at once, while the event loop keeps
+ * taking events into the buffer during an fsync. One instance per node, whatever {@code instances.usage} says: the
+ * journal directory must have exactly one owner.
+ *
+ * <p>Stop (after the edge, see {@code NodeSupervisor}): stop taking events, let the running write finish, write the
+ * buffer to Postgres or, if that fails, to the journal, then close the journal; the stop future completes after that.
+ * A restarted node replays what the journal holds.
+ */
+public final class UsageVerticle extends VerticleBase {
+
+  private static final Logger LOG = LoggerFactory.getLogger(UsageVerticle.class);
+
+  /** A write that has not finished by then counts as failed; its events go to the journal (a late commit is harmless). */
+  static final long WRITE_TIMEOUT_MS = 5000;
+  /** Upper bound of the backoff between replay attempts while Postgres fails; the first wait is {@code flush_interval}. */
+  static final long MAX_BACKOFF_MS = 5000;
+  static final long ROLLUP_INTERVAL_MS = 60_000;
+  static final long JOURNAL_SEGMENT_BYTES = 16L * 1024 * 1024;
+  static final String JOURNAL_DIR = "usage-journal";
+
+  private final NodeContext node;
+  private final UsageConfig config;
+  private UsageStore store;
+  /** Touched only inside ordered {@code executeBlocking} tasks of this context (see {@link #onJournal}). */
+  private UsageJournal journal;
+
+  private List<UsageRecord> buffer = new ArrayList<>();
+  /** Mirrors for the meters, which are read from the scrape thread. */
+  private volatile int bufferDepth;
+  private volatile long journalPending;
+  private long corruptSeen;
+  private int spillsInFlight;
+  private boolean pumping;
+  private Future<Void> pump = Future.succeededFuture();
+  private boolean stopping;
+  private boolean writesFailing;
+  private String lastError;
+  private int failures;
+  private long retryAtMs;
+  private Future<JsonObject> rollup;
+
+  private MessageConsumer<Object> consumer;
+  private MessageConsumer<Object> rollupConsumer;
+  private long flushTimer = -1;
+  private long rollupTimer = -1;
+
+  private Counter written;
+  private Counter duplicates;
+  private Counter journaled;
+  private Counter deadLetters;
+  private Counter corrupt;
+  private Counter dropped;
+  private Timer flushTime;
+
+  public UsageVerticle(NodeContext node) {
+    this.node = node;
+    this.config = node.config().usage();
+  }
+
+  @Override
+  public Future<?> start() {
+    store = new UsageStore(node.postgres().pool());
+    registerMeters(node.meters());
+    Path dir = node.config().dataDir().resolve(JOURNAL_DIR);
+    return vertx.executeBlocking(() -> UsageJournal.open(dir, JOURNAL_SEGMENT_BYTES, config.journalFsync()), true)
+        .compose(opened -> {
+          journal = opened;
+          journalPending = opened.pendingRecords();
+          countCorrupt(opened.corruptSkips());
+          if (journalPending > 0) {
+            LOG.info("usage journal {} holds {} events from before the restart; replaying", dir, journalPending);
+          }
+          consumer = vertx.eventBus().consumer(Addresses.USAGE_RECORD, this::receive);
+          rollupConsumer = vertx.eventBus().localConsumer(Addresses.USAGE_ROLLUP, msg -> runRollup()
+              .onSuccess(msg::reply)
+              .onFailure(e -> msg.fail(500, e.getMessage())));
+          flushTimer = vertx.setPeriodic(config.flushInterval().toMillis(), id -> kick());
+          rollupTimer = vertx.setPeriodic(ROLLUP_INTERVAL_MS, id -> runRollup()
+              .onFailure(e -> LOG.warn("usage rollup failed, retrying in {} s: {}", ROLLUP_INTERVAL_MS / 1000, e.getMessage())));
+          node.readiness().register("usage", promise -> context.runOnContext(v -> promise.complete(Status.OK(readiness()))));
+          kick();
+          return consumer.completion().compose(v -> rollupConsumer.completion());
+        });
+  }
+
+  private void registerMeters(MeterRegistry meters) {
+    Gauge.builder(UsageMetrics.BUFFER_DEPTH, this, v -> v.bufferDepth).strongReference(true)
+        .description("usage events held in memory").register(meters);
+    Gauge.builder(UsageMetrics.JOURNAL_PENDING, this, v -> v.journalPending).strongReference(true)
+        .description("usage events in the on-disk journal waiting for Postgres").register(meters);
+    written = Counter.builder(UsageMetrics.EVENTS_WRITTEN).description("usage events inserted into Postgres").register(meters);
+    duplicates = Counter.builder(UsageMetrics.EVENTS_DUPLICATE).description("usage events whose request id was already stored").register(meters);
+    journaled = Counter.builder(UsageMetrics.EVENTS_JOURNALED).description("usage events appended to the journal").register(meters);
+    deadLetters = Counter.builder(UsageMetrics.DEAD_LETTERS).description("usage events stored as dead letters").register(meters);
+    corrupt = Counter.builder(UsageMetrics.JOURNAL_CORRUPT).description("corrupt journal regions skipped").register(meters);
+    dropped = Counter.builder(UsageMetrics.EVENTS_DROPPED).description("usage events lost: neither Postgres nor the journal took them")
+        .register(meters);
+    flushTime = Timer.builder(UsageMetrics.FLUSH).description("time to write one batch to Postgres").register(meters);
+  }
+
+  // --- intake ------------------------------------------------------------------------------------
+
+  private void receive(Message<Object> message) {
+    buffer.add(UsageRecord.fromBus(message.body(), node.nodeId()));
+    if (buffer.size() >= config.bufferSize()) {
+      // the running write is slow (or the node is stopping): memory is bounded, the disk is not
+      spill();
+    } else if (buffer.size() >= config.batchSize()) {
+      kick();
+    }
+    bufferDepth = buffer.size();
+  }
+
+  private List<UsageRecord> take(int max) {
+    if (buffer.size() <= max) {
+      List<UsageRecord> all = buffer;
+      buffer = new ArrayList<>();
+      bufferDepth = 0;
+      return all;
+    }
+    List<UsageRecord> head = new ArrayList<>(buffer.subList(0, max));
+    buffer = new ArrayList<>(buffer.subList(max, buffer.size()));
+    bufferDepth = buffer.size();
+    return head;
+  }
+
+  private void spill() {
+    spillsInFlight++;
+    appendToJournal(take(Integer.MAX_VALUE)).onComplete(ar -> spillsInFlight--);
+  }
+
+  /** While true, events go through the journal rather than straight to Postgres. */
+  private boolean throughJournal() {
+    return writesFailing || journalPending > 0 || spillsInFlight > 0;
+  }
+
+  // --- the pump: one step at a time ------------------------------------------------------------
+
+  /** Runs {@link #step} unless one is running; repeats at once while it reports more work. */
+  private void kick() {
+    if (pumping || stopping) {
+      return;
+    }
+    pumping = true;
+    pump = step().transform(ar -> {
+      pumping = false;
+      if (ar.failed()) {
+        LOG.error("usage pipeline step failed", ar.cause());
+      } else if (ar.result() && !stopping) {
+        // let queued events in before the next step
+        context.runOnContext(v -> kick());
+      }
+      return Future.succeededFuture();
+    });
+  }
+
+  /** One write or journal round; true when there is more to do right away. */
+  private Future<Boolean> step() {
+    if (throughJournal()) {
+      Future<Void> appended = buffer.isEmpty() ? Future.succeededFuture() : appendToJournal(take(Integer.MAX_VALUE));
+      return appended.compose(v -> System.currentTimeMillis() >= retryAtMs ? replayOne() : Future.succeededFuture(false));
+    }
+    if (buffer.isEmpty()) {
+      return Future.succeededFuture(false);
+    }
+    List<UsageRecord> batch = take(config.batchSize());
+    return write(batch)
+        .map(v -> buffer.size() >= config.batchSize())
+        .recover(e -> {
+          writeFailed(e);
+          return appendToJournal(batch).map(false);
+        });
+  }
+
+  /** Writes the journal's oldest batch and commits it; on failure the batch stays for the next attempt. */
+  private Future<Boolean> replayOne() {
+    return onJournal(j -> j.readBatch(config.batchSize())).compose(batch -> {
+      if (batch.isEmpty()) {
+        writesResumed();
+        return Future.succeededFuture(false);
+      }
+      List<UsageRecord> records = new ArrayList<>(batch.payloads().size());
+      for (byte[] payload : batch.payloads()) {
+        records.add(UsageRecord.fromJournal(payload, node.nodeId()));
+      }
+      return write(records)
+          .compose(v -> commit(batch))
+          .map(v -> {
+            writesResumed();
+            return journalPending > 0 || buffer.size() >= config.batchSize();
+          })
+          .recover(e -> {
+            writeFailed(e);
+            return Future.succeededFuture(false);
+          });
+    });
+  }
+
+  private Future<Void> commit(Batch batch) {
+    return onJournal(j -> {
+      j.commit(batch.end());
+      return null;
+    });
+  }
+
+  private Future<Void> write(List<UsageRecord> records) {
+    List<UsageEvent> events = new ArrayList<>(records.size());
+    List<DeadLetter> dead = new ArrayList<>();
+    for (UsageRecord r : records) {
+      if (r instanceof UsageEvent e) {
+        events.add(e);
+      } else {
+        dead.add((DeadLetter) r);
+      }
+    }
+    long start = System.nanoTime();
+    return store.write(events, dead, node.nodeId())
+        .timeout(WRITE_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+        .andThen(ar -> flushTime.record(System.nanoTime() - start, TimeUnit.NANOSECONDS))
+        .map(result -> {
+          written.increment(result.inserted());
+          duplicates.increment(result.duplicates());
+          if (result.deadLettered() > 0) {
+            deadLetters.increment(result.deadLettered());
+            LOG.warn("usage: {} events stored as dead letters (see usage_dead_letters)", result.deadLettered());
+          }
+          return null;
+        });
+  }
+
+  private void writeFailed(Throwable e) {
+    failures++;
+    long backoff = Math.min(MAX_BACKOFF_MS, config.flushInterval().toMillis() << Math.min(failures - 1, 20));
+    retryAtMs = System.currentTimeMillis() + backoff;
+    lastError = String.valueOf(e.getMessage());
+    if (!writesFailing) {
+      LOG.warn("usage: writing to Postgres failed, events go to the journal and are retried with backoff: {}", lastError);
+    }
+    writesFailing = true;
+  }
+
+  private void writesResumed() {
+    if (writesFailing) {
+      LOG.info("usage: writes to Postgres resumed after {} failed attempts", failures);
+    }
+    writesFailing = false;
+    failures = 0;
+    retryAtMs = 0;
+    lastError = null;
+  }
+
+  // --- journal -----------------------------------------------------------------------------------
+
+  private record JournalResult<T>(T value, long pending, long corruptSkips) {
+  }
+
+  /** Runs {@code op} on the journal off the event loop, one at a time in submission order, and mirrors its counts. */
+  private <T> Future<T> onJournal(Function<UsageJournal, T> op) {
+    return vertx.executeBlocking(() -> {
+      T value = op.apply(journal);
+      return new JournalResult<>(value, journal.pendingRecords(), journal.corruptSkips());
+    }, true).map(r -> {
+      journalPending = r.pending();
+      countCorrupt(r.corruptSkips());
+      return r.value();
+    });
+  }
+
+  private void countCorrupt(long skipsSinceOpen) {
+    if (skipsSinceOpen > corruptSeen) {
+      corrupt.increment(skipsSinceOpen - corruptSeen);
+      corruptSeen = skipsSinceOpen;
+    }
+  }
+
+  /**
+   * Appends to the journal. If even that fails (disk full, I/O error) with Postgres unusable, the events are lost:
+   * counted and logged, since holding them in memory would break the buffer bound.
+   */
+  private Future<Void> appendToJournal(List<UsageRecord> records) {
+    if (records.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    List<byte[]> payloads = new ArrayList<>(records.size());
+    for (UsageRecord r : records) {
+      payloads.add(r.journalText().getBytes(StandardCharsets.UTF_8));
+    }
+    return this.<Void>onJournal(j -> {
+      j.append(payloads);
+      return null;
+    }).onSuccess(v -> journaled.increment(records.size()))
+        .recover(e -> {
+          dropped.increment(records.size());
+          LOG.error("usage: {} events lost: Postgres did not take them and the journal failed: {}", records.size(), e.getMessage());
+          return Future.succeededFuture();
+        });
+  }
+
+  // --- rollups, readiness, stop -------------------------------------------------------------------
+
+  /** The rollup and retention job; a call while it runs joins that run. */
+  private Future<JsonObject> runRollup() {
+    if (rollup == null) {
+      rollup = store.rollup(config.retention())
+          .onSuccess(r -> {
+            if (r.getLong("rolled_up") > 0 || r.getLong("pruned") > 0) {
+              LOG.debug("usage rollup: {}", r.encode());
+            }
+          })
+          .andThen(ar -> rollup = null);
+    }
+    return rollup;
+  }
+
+  private JsonObject readiness() {
+    JsonObject data = new JsonObject()
+        .put("degraded", writesFailing || journalPending > 0)
+        .put("postgres_writes", writesFailing ? "failing" : "ok")
+        .put("buffer_depth", buffer.size())
+        .put("journal_pending", journalPending);
+    if (lastError != null) {
+      data.put("reason", lastError);
+    }
+    return data;
+  }
+
+  @Override
+  public Future<?> stop() {
+    stopping = true;
+    vertx.cancelTimer(flushTimer);
+    vertx.cancelTimer(rollupTimer);
+    node.readiness().unregister("usage");
+    return consumer.unregister()
+        .eventually(() -> rollupConsumer.unregister())
+        .eventually(() -> pump)
+        .transform(ar -> drain())
+        .eventually(() -> onJournal(j -> {
+          j.close();
+          return null;
+        }))
+        .onComplete(ar -> LOG.info("usage stopped: {} events wait in the journal", journalPending));
+  }
+
+  /** The last write: the buffer to Postgres, or to the journal when Postgres fails or a backlog is there already. */
+  private Future<Void> drain() {
+    List<UsageRecord> rest = take(Integer.MAX_VALUE);
+    if (rest.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    if (throughJournal()) {
+      return appendToJournal(rest);
+    }
+    return write(rest).recover(e -> {
+      writeFailed(e);
+      return appendToJournal(rest);
+    });
+  }
+}
