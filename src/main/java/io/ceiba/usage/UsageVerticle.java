@@ -17,8 +17,11 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.Status;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -29,14 +32,17 @@ import org.slf4j.LoggerFactory;
  * nodes without the role reach it too), holds them in a bounded buffer and writes them to Postgres in batches,
  * exactly once per request id. Recording never answers, blocks or fails the sender.
  *
- * <p>Two routes to Postgres. <em>Direct</em>: the buffer is written every {@code flush_interval}, or as soon as it holds
- * {@code batch_size} events. <em>Through the journal</em> ({@code <data_dir>/usage-journal}): when a write fails or
- * takes longer than {@link #WRITE_TIMEOUT_MS}, when the buffer reaches {@code buffer_size}, or while the journal holds
- * anything, the buffer is appended to the journal and the journal is replayed oldest first (read a batch, insert,
- * commit), with backoff while Postgres keeps failing. Only when the journal is empty does the direct route resume, so
- * nothing overtakes a backlog for long and accounting stays simple. Inserts ignore known request ids, which makes the
- * at-least-once journal (and a write that timed out but committed anyway) exactly-once in the table. Event order is not
- * significant: rows are keyed by request id and every aggregate is by event time.
+ * <p>Writes: a batch of {@code batch_size} events is inserted as soon as the buffer holds one, and whatever the
+ * buffer holds every {@code flush_interval}, with up to {@link #MAX_WRITES_IN_FLIGHT} inserts in flight. The journal
+ * ({@code <data_dir>/usage-journal}) takes what Postgres cannot take now: the batch of a write that failed or took
+ * longer than {@link #WRITE_TIMEOUT_MS}; the whole buffer when it reaches {@code buffer_size} (the writes in flight are
+ * too slow); and, while writes keep failing, everything, every {@code flush_interval}. The journal is replayed oldest
+ * first ({@link #REPLAY_RECORDS} per step: read, insert, commit), with backoff while Postgres fails; once a write
+ * works again, new events go straight to Postgres again while the backlog drains beside them (a single route through
+ * the journal would have to drain faster than events arrive, through two fsyncs per step, to ever get back). Inserts
+ * ignore known request ids, which makes the at-least-once journal (and a write that timed out but committed anyway)
+ * exactly-once in the table. Event order is not significant: rows are keyed by request id and every aggregate is by
+ * event time.
  *
  * <p>Threading: a standard (event-loop) verticle owning all its state; the journal is blocking, so every journal call
  * runs through {@code executeBlocking(..., ordered = true)} on this verticle's context, which runs them one at a time
@@ -57,6 +63,13 @@ public final class UsageVerticle extends VerticleBase {
   /** Upper bound of the backoff between replay attempts while Postgres fails; the first wait is {@code flush_interval}. */
   static final long MAX_BACKOFF_MS = 5000;
   static final long ROLLUP_INTERVAL_MS = 60_000;
+  /**
+   * Direct batch inserts in flight at once (at most half of {@code postgres.max_connections}): one at a time caps the
+   * rate at batch_size per insert round trip, below the edge's peak on a small machine.
+   */
+  static final int MAX_WRITES_IN_FLIGHT = 4;
+  /** Records read and inserted per replay step (at least batch_size): a backlog must drain faster than events arrive. */
+  static final int REPLAY_RECORDS = 5000;
   static final long JOURNAL_SEGMENT_BYTES = 16L * 1024 * 1024;
   static final String JOURNAL_DIR = "usage-journal";
 
@@ -66,14 +79,17 @@ public final class UsageVerticle extends VerticleBase {
   /** Touched only inside ordered {@code executeBlocking} tasks of this context (see {@link #onJournal}). */
   private UsageJournal journal;
 
-  private List<UsageRecord> buffer = new ArrayList<>();
+  private final ArrayDeque<UsageRecord> buffer = new ArrayDeque<>();
   /** Mirrors for the meters, which are read from the scrape thread. */
   private volatile int bufferDepth;
   private volatile long journalPending;
   private long corruptSeen;
-  private int spillsInFlight;
-  private boolean pumping;
-  private Future<Void> pump = Future.succeededFuture();
+  private final int maxWritesInFlight;
+  private final int replayRecords;
+  private int writesInFlight;
+  private final Set<Future<Void>> directWrites = new HashSet<>();
+  private boolean journalStepRunning;
+  private Future<Void> journalStep = Future.succeededFuture();
   private boolean stopping;
   private boolean writesFailing;
   private String lastError;
@@ -97,6 +113,9 @@ public final class UsageVerticle extends VerticleBase {
   public UsageVerticle(NodeContext node) {
     this.node = node;
     this.config = node.config().usage();
+    // leave half the shared pool to the other users of the node (control API, auth)
+    this.maxWritesInFlight = Math.max(1, Math.min(MAX_WRITES_IN_FLIGHT, node.config().postgres().maxConnections() / 2));
+    this.replayRecords = Math.max(config.batchSize(), REPLAY_RECORDS);
   }
 
   @Override
@@ -116,11 +135,11 @@ public final class UsageVerticle extends VerticleBase {
           rollupConsumer = vertx.eventBus().localConsumer(Addresses.USAGE_ROLLUP, msg -> runRollup()
               .onSuccess(msg::reply)
               .onFailure(e -> msg.fail(500, e.getMessage())));
-          flushTimer = vertx.setPeriodic(config.flushInterval().toMillis(), id -> kick());
+          flushTimer = vertx.setPeriodic(config.flushInterval().toMillis(), id -> kick(true));
           rollupTimer = vertx.setPeriodic(ROLLUP_INTERVAL_MS, id -> runRollup()
               .onFailure(e -> LOG.warn("usage rollup failed, retrying in {} s: {}", ROLLUP_INTERVAL_MS / 1000, e.getMessage())));
           node.readiness().register("usage", promise -> context.runOnContext(v -> promise.complete(Status.OK(readiness()))));
-          kick();
+          kick(true);
           return consumer.completion().compose(v -> rollupConsumer.completion());
         });
   }
@@ -143,80 +162,88 @@ public final class UsageVerticle extends VerticleBase {
   // --- intake ------------------------------------------------------------------------------------
 
   private void receive(Message<Object> message) {
-    buffer.add(UsageRecord.fromBus(message.body(), node.nodeId()));
+    buffer.addLast(UsageRecord.fromBus(message.body(), node.nodeId()));
+    if (message.replyAddress() != null) {
+      // the edge only sends; a caller that asks anyway is answered at once, never kept waiting on Postgres
+      message.reply(null);
+    }
     if (buffer.size() >= config.bufferSize()) {
-      // the running write is slow (or the node is stopping): memory is bounded, the disk is not
+      // the writes in flight are too slow: memory is bounded, the disk is not
       spill();
     } else if (buffer.size() >= config.batchSize()) {
-      kick();
+      kick(false);
     }
     bufferDepth = buffer.size();
   }
 
   private List<UsageRecord> take(int max) {
-    if (buffer.size() <= max) {
-      List<UsageRecord> all = buffer;
-      buffer = new ArrayList<>();
-      bufferDepth = 0;
-      return all;
+    List<UsageRecord> head = new ArrayList<>(Math.min(max, buffer.size()));
+    while (head.size() < max && !buffer.isEmpty()) {
+      head.add(buffer.pollFirst());
     }
-    List<UsageRecord> head = new ArrayList<>(buffer.subList(0, max));
-    buffer = new ArrayList<>(buffer.subList(max, buffer.size()));
     bufferDepth = buffer.size();
     return head;
   }
 
   private void spill() {
-    spillsInFlight++;
-    appendToJournal(take(Integer.MAX_VALUE)).onComplete(ar -> spillsInFlight--);
+    appendToJournal(take(Integer.MAX_VALUE)).onComplete(ar -> kick(false));
   }
 
-  /** While true, events go through the journal rather than straight to Postgres. */
-  private boolean throughJournal() {
-    return writesFailing || journalPending > 0 || spillsInFlight > 0;
-  }
+  // --- writing -------------------------------------------------------------------------------------
 
-  // --- the pump: one step at a time ------------------------------------------------------------
-
-  /** Runs {@link #step} unless one is running; repeats at once while it reports more work. */
-  private void kick() {
-    if (pumping || stopping) {
+  /**
+   * Starts what can start now. While writes work: up to {@link #maxWritesInFlight} direct inserts of {@code batch_size}
+   * events (full batches only, unless {@code tick}, the flush interval, says to write whatever is there), and beside
+   * them one {@link #journalStep} at a time while the journal holds a backlog. While writes fail: journal steps only.
+   */
+  private void kick(boolean tick) {
+    if (stopping) {
       return;
     }
-    pumping = true;
-    pump = step().transform(ar -> {
-      pumping = false;
-      if (ar.failed()) {
-        LOG.error("usage pipeline step failed", ar.cause());
-      } else if (ar.result() && !stopping) {
-        // let queued events in before the next step
-        context.runOnContext(v -> kick());
-      }
-      return Future.succeededFuture();
-    });
+    if ((writesFailing || journalPending > 0) && !journalStepRunning) {
+      journalStepRunning = true;
+      journalStep = journalStep().transform(ar -> {
+        journalStepRunning = false;
+        if (ar.failed()) {
+          LOG.error("usage journal step failed", ar.cause());
+        } else if (ar.result() && !stopping) {
+          // let queued events in before the next step
+          context.runOnContext(v -> kick(false));
+        }
+        return Future.succeededFuture();
+      });
+    }
+    while (!writesFailing && writesInFlight < maxWritesInFlight && !buffer.isEmpty() && (tick || buffer.size() >= config.batchSize())) {
+      directWrite(take(config.batchSize()));
+    }
   }
 
-  /** One write or journal round; true when there is more to do right away. */
-  private Future<Boolean> step() {
-    if (throughJournal()) {
-      Future<Void> appended = buffer.isEmpty() ? Future.succeededFuture() : appendToJournal(take(Integer.MAX_VALUE));
-      return appended.compose(v -> System.currentTimeMillis() >= retryAtMs ? replayOne() : Future.succeededFuture(false));
-    }
-    if (buffer.isEmpty()) {
-      return Future.succeededFuture(false);
-    }
-    List<UsageRecord> batch = take(config.batchSize());
-    return write(batch)
-        .map(v -> buffer.size() >= config.batchSize())
-        .recover(e -> {
-          writeFailed(e);
-          return appendToJournal(batch).map(false);
-        });
+  /** One batch straight to Postgres; on failure (or timeout) the batch goes to the journal instead. */
+  private void directWrite(List<UsageRecord> batch) {
+    writesInFlight++;
+    Future<Void> done = write(batch).recover(e -> {
+      writeFailed(e);
+      return appendToJournal(batch);
+    }).andThen(ar -> {
+      writesInFlight--;
+      kick(false);
+    });
+    directWrites.add(done);
+    done.onComplete(ar -> directWrites.remove(done));
+  }
+
+  /**
+   * While writes fail, appends the buffer to the journal; then, unless backing off, replays the journal's oldest
+   * records. True when more is due now.
+   */
+  private Future<Boolean> journalStep() {
+    Future<Void> appended = writesFailing && !buffer.isEmpty() ? appendToJournal(take(Integer.MAX_VALUE)) : Future.succeededFuture();
+    return appended.compose(v -> System.currentTimeMillis() >= retryAtMs ? replayOne() : Future.succeededFuture(false));
   }
 
   /** Writes the journal's oldest batch and commits it; on failure the batch stays for the next attempt. */
   private Future<Boolean> replayOne() {
-    return onJournal(j -> j.readBatch(config.batchSize())).compose(batch -> {
+    return onJournal(j -> j.readBatch(replayRecords)).compose(batch -> {
       if (batch.isEmpty()) {
         writesResumed();
         return Future.succeededFuture(false);
@@ -229,7 +256,7 @@ public final class UsageVerticle extends VerticleBase {
           .compose(v -> commit(batch))
           .map(v -> {
             writesResumed();
-            return journalPending > 0 || buffer.size() >= config.batchSize();
+            return journalPending > 0;
           })
           .recover(e -> {
             writeFailed(e);
@@ -374,7 +401,7 @@ public final class UsageVerticle extends VerticleBase {
     node.readiness().unregister("usage");
     return consumer.unregister()
         .eventually(() -> rollupConsumer.unregister())
-        .eventually(() -> pump)
+        .eventually(() -> Future.join(new ArrayList<>(directWrites)).transform(ar -> journalStep))
         .transform(ar -> drain())
         .eventually(() -> onJournal(j -> {
           j.close();
@@ -389,7 +416,7 @@ public final class UsageVerticle extends VerticleBase {
     if (rest.isEmpty()) {
       return Future.succeededFuture();
     }
-    if (throughJournal()) {
+    if (writesFailing) {
       return appendToJournal(rest);
     }
     return write(rest).recover(e -> {
