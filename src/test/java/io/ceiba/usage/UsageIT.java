@@ -21,6 +21,8 @@ import io.vertx.pgclient.PgBuilder;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.PoolOptions;
 import io.vertx.sqlclient.Row;
+import io.vertx.sqlclient.SqlConnection;
+import io.vertx.sqlclient.Transaction;
 import io.vertx.sqlclient.Tuple;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -324,6 +326,26 @@ class UsageIT {
 
   @Test
   @Order(6)
+  void should_journal_when_postgres_is_too_slow_and_store_each_event_once_when_it_catches_up() throws Exception {
+    double journaled = counter(UsageMetrics.EVENTS_JOURNALED);
+    // a lock makes every insert wait: the writes in flight time out, the buffer (1000) fills up and spills
+    SqlConnection locker = db.getConnection().await(10, TimeUnit.SECONDS);
+    Transaction tx = locker.begin().await(10, TimeUnit.SECONDS);
+    try {
+      locker.query("lock table usage_events in access exclusive mode").execute().await(10, TimeUnit.SECONDS);
+      send(events("p-slow", 1500));
+      await("the full buffer spilled", () -> Future.succeededFuture(counter(UsageMetrics.EVENTS_JOURNALED) >= journaled + 1000));
+      await("writes timed out", () -> control.get("/ready").map(r -> r.bodyAsString().contains("\"postgres_writes\":\"failing\"")));
+    } finally {
+      tx.rollback().eventually(locker::close).await(10, TimeUnit.SECONDS);
+    }
+    awaitRows("p-slow", 1500);
+    await("journal drained", () -> Future.succeededFuture(gauge(UsageMetrics.JOURNAL_PENDING) == 0));
+    assertThat(counter(UsageMetrics.EVENTS_DUPLICATE)).as("timed-out inserts committed late, then replayed").isGreaterThan(0);
+  }
+
+  @Test
+  @Order(7)
   void should_write_buffered_events_when_the_node_stops() throws Exception {
     stopNode();
     startNode(HOLDING);
@@ -334,7 +356,7 @@ class UsageIT {
   }
 
   @Test
-  @Order(7)
+  @Order(8)
   void should_replay_the_journal_after_a_restart_and_skip_a_corrupt_tail() throws Exception {
     startNode(HOLDING);
     send(events("p-restart", 150));
