@@ -171,19 +171,21 @@ public final class AccessGate {
     return Contexts.onContext(caller, shared);
   }
 
-  /** Drops cached records named by a change: {@code hashes} (hex) and {@code projects}, or {@code all}. */
+  /**
+   * Applies a change: keys named by {@code hashes} (hex; a revoked or new key) are dropped outright, so a
+   * revoked key is never served again, not even while authorization is down; keys of the {@code projects}
+   * (their plans or subscriptions changed) become stale, so they are read again at once but can still
+   * serve from the old record during an outage.
+   */
   public void invalidate(JsonObject change) {
-    if (change.getBoolean("all", false)) {
-      keys.invalidateAll();
-      return;
-    }
     JsonArray hashes = change.getJsonArray("hashes", new JsonArray());
     hashes.forEach(h -> keys.invalidate(String.valueOf(h)));
     JsonArray projects = change.getJsonArray("projects", new JsonArray());
     if (!projects.isEmpty()) {
       Set<String> ids = new HashSet<>();
       projects.forEach(p -> ids.add(String.valueOf(p)));
-      keys.asMap().values().removeIf(c -> c.record() != null && ids.contains(c.record().projectId()));
+      long stale = System.nanoTime() - FRESH.toNanos() - 1;
+      keys.asMap().replaceAll((hash, c) -> c.record() != null && ids.contains(c.record().projectId()) ? new Cached(c.record(), stale) : c);
     }
   }
 }

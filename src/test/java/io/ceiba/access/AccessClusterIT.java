@@ -284,7 +284,8 @@ class AccessClusterIT {
     postgres = null;
     try {
       for (int node = 1; node <= 3; node++) {
-        assertThat(call(node, "api.test", acmeKey).statusCode()).as("cached key on node" + node).isEqualTo(200);
+        HttpResponse<String> cached = call(node, "api.test", acmeKey);
+        assertThat(cached.statusCode()).as("cached key on node" + node + ": " + cached.body()).isEqualTo(200);
         HttpResponse<String> closed = call(node, "api.test", uncached);
         assertThat(closed.statusCode()).isEqualTo(503);
         assertThat(code(closed)).isEqualTo("auth_unavailable");
