@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# What the access layer costs: one Ceiba node (edge, auth, health, control; embedded Postgres; a real
-# Redis) serving the same origin as a public service (Host app.local) and as an api-key service with a
-# cached key, a rate limit and a quota (Host api.local, X-API-Key), next to nginx proxying the same
+# What the access layer costs: one Ceiba node (edge, auth, usage, health, control; embedded Postgres;
+# a real Redis) serving the same origin as a public service (Host app.local) and as an api-key service with a
+# cached key, a rate limit, a quota and a usage event per request (Host api.local, X-API-Key), next to
+# nginx proxying the same
 # origin — measured with wrk in interleaved rounds in one run. Prints medians of requests/s, p50, p99
 # and CPU µs per request (Ceiba's JVM; Redis separately), and the ratio keyed/public, the figure the
 # access layer is judged by (target: at most 10% below public).
@@ -100,7 +101,7 @@ http:
 YAML
 cat >"$work/node.yaml" <<YAML
 node: { id: bench }
-roles: [edge, auth, health, control]
+roles: [edge, auth${USAGE_ROLE-, usage}, health, control]
 instances: { edge: ${EDGE_INSTANCES:-2}, auth: ${AUTH_INSTANCES:-1} }
 edge: { host: 127.0.0.1, port: $p_edge, access_log: false }
 control: { host: 127.0.0.1, port: $p_control, token: bench-token }
@@ -137,6 +138,10 @@ done
 # ------------------------------------------------------------------ measure
 hz=$(getconf CLK_TCK)
 ticks() { local t=0 p; for p in "$@"; do [ -r "/proc/$p/stat" ] && t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12 + $13}'))); done; echo "$t"; }
+pg_pids() {  # the embedded PostgreSQL: its postmaster (data under $work) and every backend it forked
+  local master; master=$(pgrep -f -- "-D $work/data/postgres" | head -1)
+  [ -n "$master" ] && echo "$master $(pgrep -P "$master" | tr '\n' ' ')"
+}
 nginx_pids="$(cat "$work/nginx/nginx.pid") $(pgrep -P "$(cat "$work/nginx/nginx.pid")" | tr "\n" " ")"
 ms() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v) } else if (v ~ /s$/) { sub(/s$/,"",v); v*=1000 } printf "%.2f", v }' <<<"$1"; }
 run() {  # name url host header pids... -> "rps p50 p99 cpu_us redis_us"
@@ -144,15 +149,22 @@ run() {  # name url host header pids... -> "rps p50 p99 cpu_us redis_us"
   # capital H: wrk then sends no Host of its own
   local hdr=(-H "Host: $host"); [ -n "$header" ] && hdr+=(-H "$header")
   wrk -t1 -c"$conns" -d"${warmup}s" "${hdr[@]}" "$url" >/dev/null 2>&1 || true
-  local t0 r0; t0=$(ticks "$@"); r0=$(ticks "$redis_pid")
+  local pg; pg=$(pg_pids)
+  local t0 r0 g0; t0=$(ticks "$@"); r0=$(ticks "$redis_pid"); g0=$(ticks $pg)
+  local sampler=""
+  if [ -n "$header" ]; then  # keyed: watch the usage buffer while the load runs
+    ( while :; do curl -fsS "http://127.0.0.1:$p_control/metrics" 2>/dev/null | awk '/^ceiba_usage_buffer_depth/{print $2}' >>"$work/depth"; sleep 0.5; done ) &
+    sampler=$!
+  fi
   local out; out=$(wrk -t1 -c"$conns" -d"${duration}s" --latency "${hdr[@]}" "$url")
-  local t1 r1; t1=$(ticks "$@"); r1=$(ticks "$redis_pid")
+  [ -n "$sampler" ] && { kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; }
+  local t1 r1 g1; t1=$(ticks "$@"); r1=$(ticks "$redis_pid"); g1=$(ticks $pg)
   local rps reqs p50 p99 non2xx
   rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
   reqs=$(awk '/requests in/{print $1}' <<<"$out")
   p50=$(ms "$(awk '$1=="50%"{print $2}' <<<"$out")"); p99=$(ms "$(awk '$1=="99%"{print $2}' <<<"$out")")
   non2xx=$(awk '/Non-2xx/{print $5}' <<<"$out"); non2xx=${non2xx:-0}
-  echo "$name $rps $p50 $p99 $(awk -v t=$((t1 - t0)) -v n="$reqs" -v hz="$hz" 'BEGIN{printf "%.1f", t/hz/n*1e6}') $(awk -v t=$((r1 - r0)) -v n="$reqs" -v hz="$hz" 'BEGIN{printf "%.2f", t/hz/n*1e6}') $non2xx"
+  echo "$name $rps $p50 $p99 $(awk -v t=$((t1 - t0)) -v n="$reqs" -v hz="$hz" 'BEGIN{printf "%.1f", t/hz/n*1e6}') $(awk -v t=$((r1 - r0)) -v n="$reqs" -v hz="$hz" 'BEGIN{printf "%.2f", t/hz/n*1e6}') $non2xx $(awk -v t=$((g1 - g0)) -v n="$reqs" -v hz="$hz" 'BEGIN{printf "%.1f", t/hz/n*1e6}')"
 }
 : >"$work/results"
 for r in $(seq 1 "$rounds"); do
@@ -166,16 +178,21 @@ median() { sort -n | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a
 col() { awk -v n="$1" -v c="$2" '$1==n{print $c}' "$work/results" | median; }
 echo
 echo "wrk -t1 -c$conns -d${duration}s, $rounds interleaved rounds, medians; CPU = µs of the proxy's processes per request"
-printf '| %-14s | %9s | %8s | %8s | %10s | %11s | %8s | %8s |\n' target "req/s" "p50 ms" "p99 ms" "CPU µs/req" "Redis µs/req" "vs nginx" "non-2xx"
-printf '|%s|\n' "----------------|-----------|----------|----------|------------|-------------|----------|----------"
+printf '| %-14s | %9s | %8s | %8s | %10s | %11s | %11s | %8s | %8s |\n' target "req/s" "p50 ms" "p99 ms" "CPU µs/req" "Redis µs/req" "PG µs/req" "vs nginx" "non-2xx"
+printf '|%s|\n' "----------------|-----------|----------|----------|------------|-------------|-------------|----------|----------"
 nginx_rps=$(col nginx 2)
 for t in nginx ceiba-public ceiba-api-key; do
   rps=$(col $t 2)
-  printf '| %-14s | %9.0f | %8.2f | %8.2f | %10.1f | %11.2f | %7.2fx | %8.0f |\n' "$t" "$rps" "$(col $t 3)" "$(col $t 4)" "$(col $t 5)" "$(col $t 6)" \
-    "$(awk -v a="$rps" -v b="$nginx_rps" 'BEGIN{print a/b}')" "$(col $t 7)"
+  printf '| %-14s | %9.0f | %8.2f | %8.2f | %10.1f | %11.2f | %11.1f | %7.2fx | %8.0f |\n' "$t" "$rps" "$(col $t 3)" "$(col $t 4)" "$(col $t 5)" "$(col $t 6)" \
+    "$(col $t 8)" "$(awk -v a="$rps" -v b="$nginx_rps" 'BEGIN{print a/b}')" "$(col $t 7)"
 done
 pub=$(col ceiba-public 2); keyed=$(col ceiba-api-key 2)
 echo
 awk -v k="$keyed" -v p="$pub" -v k99="$(col ceiba-api-key 4)" -v p99="$(col ceiba-public 4)" \
   'BEGIN{printf "access layer: api-key throughput = %.3f x public (%.1f%% cost), p99 %.2f x public\n", k/p, (1-k/p)*100, k99/p99}'
-curl -fsS "http://127.0.0.1:$p_control/metrics" | grep -E '^ceiba_(auth_decisions_total|ratelimit_decisions_total)' | grep -v ' 0.0$' || true
+[ -s "$work/depth" ] && echo "usage buffer depth during keyed runs: max $(sort -n "$work/depth" | tail -1) events (sampled every 0.5 s)"
+sleep 2  # let the usage buffer drain
+curl -fsS "http://127.0.0.1:$p_control/metrics" \
+  | grep -E '^ceiba_(auth_decisions_total|ratelimit_decisions_total|usage_events_(written|journaled|dropped)_total|usage_buffer_depth|usage_dead_letters_total)' \
+  | grep -v ' 0.0$' || true
+curl -fsS "http://127.0.0.1:$p_control/metrics" | grep -E '^ceiba_usage_flush_seconds_(count|sum|max)' || true

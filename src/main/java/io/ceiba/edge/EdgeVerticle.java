@@ -13,6 +13,7 @@ import io.ceiba.error.ErrorCode;
 import io.ceiba.error.ErrorResponses;
 import io.ceiba.node.NodeContext;
 import io.ceiba.registry.AccessSpec;
+import io.ceiba.usage.UsageEvent;
 import io.ceiba.registry.Backend;
 import io.ceiba.registry.HttpService;
 import io.ceiba.registry.Middleware;
@@ -46,6 +47,7 @@ import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.http.WebSocketConnectOptions;
 import java.net.ConnectException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -69,6 +71,8 @@ public final class EdgeVerticle extends VerticleBase {
       HttpMethod.PUT, HttpMethod.DELETE);
   /** A backend that refused a connection is skipped this long by every edge instance of the node (passive check). */
   static final long LOCAL_EJECTION_NANOS = 10_000_000_000L;
+  static final int USAGE_BATCH = 256;
+  static final long USAGE_FLUSH_MS = 20;
 
   private final NodeContext node;
   private final EdgeConfig config;
@@ -92,6 +96,9 @@ public final class EdgeVerticle extends VerticleBase {
   private AccessGate access;
   /** Usage events stay on the node when it runs the usage role. */
   private DeliveryOptions usageDelivery;
+  private boolean usageLocal;
+  /** Usage events not yet handed over; shipped every {@link #USAGE_FLUSH_MS} or at {@link #USAGE_BATCH}. */
+  private List<UsageEvent> usageBatch = new ArrayList<>();
 
   public EdgeVerticle(NodeContext node) {
     this.node = node;
@@ -103,7 +110,9 @@ public final class EdgeVerticle extends VerticleBase {
   public Future<?> start() {
     metrics = new EdgeMetrics(node.meters());
     access = node.access();
-    usageDelivery = new DeliveryOptions().setLocalOnly(node.config().has(io.ceiba.config.Role.USAGE));
+    usageLocal = node.config().has(io.ceiba.config.Role.USAGE);
+    usageDelivery = new DeliveryOptions().setLocalOnly(usageLocal);
+    vertx.setPeriodic(USAGE_FLUSH_MS, t -> flushUsage());
 
     tcp = new TcpProxy(vertx, config.host(), nodeId, this::isUp, this::suspect);
     webSockets = vertx.createWebSocketClient(new WebSocketClientOptions().setTrustAll(true).setVerifyHost(false)
@@ -167,7 +176,8 @@ public final class EdgeVerticle extends VerticleBase {
     Future<Void> closing = Future.join(
         server == null ? Future.succeededFuture() : server.shutdown(grace, java.util.concurrent.TimeUnit.MILLISECONDS),
         tlsServer == null ? Future.succeededFuture() : tlsServer.shutdown(grace, java.util.concurrent.TimeUnit.MILLISECONDS)).mapEmpty();
-    return closing.eventually(() -> Future.join(clients.values().stream().map(HttpClient::close).toList())
+    // the usage verticle stops after the edge: what the last requests recorded reaches it
+    return closing.eventually(() -> flushUsage(true)).eventually(() -> Future.join(clients.values().stream().map(HttpClient::close).toList())
         .compose(v -> Future.all(webSockets.close(), tcp.close())));
   }
 
@@ -750,19 +760,44 @@ public final class EdgeVerticle extends VerticleBase {
    */
   private void recordUsage(Exchange ex, int status) {
     Decision d = ex.decision;
-    JsonObject event = new JsonObject()
-        .put("request_id", ex.requestIdIsOurs ? ex.requestId : newRequestId())
-        .put("time", java.time.Instant.now().toString())
-        .put("project", d.key().projectId())
-        .put("key_id", d.key().keyId())
-        .put("plan", d.plan() == null ? null : d.plan().name())
-        .put("service", ex.service.name())
-        .put("status", status)
-        .put("latency_ms", (System.nanoTime() - ex.startNanos) / 1_000_000)
-        .put("bytes_in", ex.bytesIn)
-        .put("bytes_out", ex.bytesOut)
-        .put("node", nodeId);
-    vertx.eventBus().send(Addresses.USAGE_RECORD, event, usageDelivery);
+    UsageEvent event = new UsageEvent(ex.requestIdIsOurs ? ex.requestId : newRequestId(), java.time.Instant.now(),
+        d.key().projectId(), d.key().keyId(), d.plan() == null ? null : d.plan().name(), ex.service.name(), status,
+        (System.nanoTime() - ex.startNanos) / 1_000_000, ex.bytesIn, ex.bytesOut, nodeId);
+    usageBatch.add(event);
+    if (usageBatch.size() >= USAGE_BATCH) {
+      flushUsage();
+    }
+  }
+
+  private void flushUsage() {
+    flushUsage(false);
+  }
+
+  /**
+   * Ships the collected events: to this node's usage verticle by reference, to another node's as JSON.
+   * {@code acknowledged}: wait until the usage verticle has them (at stop, before it stops too).
+   */
+  private Future<Void> flushUsage(boolean acknowledged) {
+    if (usageBatch.isEmpty()) {
+      return Future.succeededFuture();
+    }
+    List<UsageEvent> events = usageBatch;
+    usageBatch = new ArrayList<>();
+    Object body;
+    if (usageLocal) {
+      body = new UsageEvent.Batch(events);
+    } else {
+      JsonArray array = new JsonArray();
+      events.forEach(e -> array.add(e.toJson()));
+      body = array;
+    }
+    if (!acknowledged) {
+      vertx.eventBus().send(Addresses.USAGE_RECORD, body, usageDelivery);
+      return Future.succeededFuture();
+    }
+    return vertx.eventBus().request(Addresses.USAGE_RECORD, body, new DeliveryOptions(usageDelivery).setSendTimeout(2000))
+        .onFailure(e -> LOG.warn("{} usage events not handed over at stop: {}", events.size(), e.getMessage()))
+        .mapEmpty();
   }
 
   private String newRequestId() {

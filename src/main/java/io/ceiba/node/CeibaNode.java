@@ -11,6 +11,7 @@ import io.ceiba.observability.MetricNames;
 import io.ceiba.registry.Registry;
 import io.ceiba.store.pg.PostgresService;
 import io.ceiba.store.redis.RedisService;
+import io.ceiba.usage.UsageEvent;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
@@ -59,6 +60,7 @@ public final class CeibaNode {
         ? new HazelcastClusterManager(HazelcastConfigFactory.create(config.cluster())) : null;
     return buildVertx(config, meters, clusterManager).compose(vertx -> {
       vertx.eventBus().registerDefaultCodec(Registry.class, new LocalObjectCodec<>(Registry.class));
+      vertx.eventBus().registerDefaultCodec(UsageEvent.Batch.class, new LocalObjectCodec<>(UsageEvent.Batch.class));
       Future<PostgresService> postgres = config.needsPostgres()
           ? PostgresService.start(vertx, config.postgres(), config.dataDir())
           : Future.succeededFuture(null);

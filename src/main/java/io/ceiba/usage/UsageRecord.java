@@ -24,7 +24,26 @@ public sealed interface UsageRecord permits UsageEvent, DeadLetter {
    * @param body   normally a {@link JsonObject}; anything else becomes a dead letter
    * @param nodeId the node that received it, kept with a dead letter
    */
+  /**
+   * The records of one event-bus message: a batch from an edge ({@link UsageEvent.Batch} from this node, a
+   * JSON array from another), or a single event.
+   */
+  static java.util.List<UsageRecord> allFromBus(Object body, String nodeId) {
+    if (body instanceof UsageEvent.Batch batch) {
+      return java.util.List.copyOf(batch.events());
+    }
+    if (body instanceof io.vertx.core.json.JsonArray array) {
+      java.util.List<UsageRecord> records = new java.util.ArrayList<>(array.size());
+      array.forEach(o -> records.add(fromBus(o, nodeId)));
+      return records;
+    }
+    return java.util.List.of(fromBus(body, nodeId));
+  }
+
   static UsageRecord fromBus(Object body, String nodeId) {
+    if (body instanceof UsageEvent event) {
+      return event; // from this node's edge, by reference: built by Ceiba itself, so already well-formed
+    }
     if (body instanceof JsonObject json) {
       return fromJson(json, nodeId);
     }

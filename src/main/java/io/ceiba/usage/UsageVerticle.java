@@ -162,7 +162,9 @@ public final class UsageVerticle extends VerticleBase {
   // --- intake ------------------------------------------------------------------------------------
 
   private void receive(Message<Object> message) {
-    buffer.addLast(UsageRecord.fromBus(message.body(), node.nodeId()));
+    for (UsageRecord record : UsageRecord.allFromBus(message.body(), node.nodeId())) {
+      buffer.addLast(record);
+    }
     if (message.replyAddress() != null) {
       // the edge only sends; a caller that asks anyway is answered at once, never kept waiting on Postgres
       message.reply(null);

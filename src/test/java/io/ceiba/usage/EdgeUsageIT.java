@@ -90,4 +90,22 @@ class EdgeUsageIT {
     assertThat(usage.getJsonArray("rows").getJsonObject(0).getLong("errors")).isZero();
     assertThat(node.context().meters().find(UsageMetrics.EVENTS_WRITTEN).counter().count()).isEqualTo(n);
   }
+
+  @Test
+  void should_lose_no_usage_of_requests_answered_just_before_the_node_stops() throws Exception {
+    String project = post("/v1/projects", "{\"name\": \"stop-usage\"}").getString("id");
+    String key = post("/v1/projects/" + project + "/keys", "{\"name\": \"k\"}").getString("key");
+    int n = 50;
+    for (int i = 0; i < n; i++) {
+      HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + spec.edgePort() + "/s" + i))
+          .timeout(Duration.ofSeconds(10)).header("host", "api.test").header("x-api-key", key).GET().build();
+      assertThat(http.send(request, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+    }
+    // at once, as SIGTERM would: the edge's unsent batch and the usage buffer must both reach Postgres (or the journal)
+    node.stop().await(30, TimeUnit.SECONDS);
+    node = TestNodes.start(spec);
+    String query = "/v1/projects/" + project + "/usage?from=" + Instant.now().minus(2, ChronoUnit.HOURS) + "&granularity=hour";
+    Eventually.until(vertx, Duration.ofSeconds(30), n + " requests counted after the restart",
+        () -> control.json(query).map(usage -> usage.getLong("total") == n).otherwise(false)).await(40, TimeUnit.SECONDS);
+  }
 }
