@@ -97,6 +97,7 @@ public final class EdgeVerticle extends VerticleBase {
   /** Usage events stay on the node when it runs the usage role. */
   private DeliveryOptions usageDelivery;
   private boolean usageLocal;
+  private boolean usageRecorded;
   /** Usage events not yet handed over; shipped every {@link #USAGE_FLUSH_MS} or at {@link #USAGE_BATCH}. */
   private List<UsageEvent> usageBatch = new ArrayList<>();
 
@@ -112,6 +113,8 @@ public final class EdgeVerticle extends VerticleBase {
     access = node.access();
     usageLocal = node.config().has(io.ceiba.config.Role.USAGE);
     usageDelivery = new DeliveryOptions().setLocalOnly(usageLocal);
+    // no usage role here and no cluster to find one in: nobody could record usage, so none is made
+    usageRecorded = usageLocal || node.config().cluster().enabled();
     vertx.setPeriodic(USAGE_FLUSH_MS, t -> flushUsage());
 
     tcp = new TcpProxy(vertx, config.host(), nodeId, this::isUp, this::suspect);
@@ -738,7 +741,7 @@ public final class EdgeVerticle extends VerticleBase {
     }
     String service = ex.service == null ? "-" : ex.service.name();
     metrics.request(service, status);
-    if (ex.decision != null && ex.decision.key() != null) {
+    if (usageRecorded && ex.decision != null && ex.decision.key() != null) {
       recordUsage(ex, status);
     }
     if (config.accessLog()) {

@@ -74,6 +74,10 @@ final class NodeSupervisor {
       // stopping (in reverse) lets the edge drain first and usage then flushes what the last requests recorded
       steps.add(new Step("usage", () -> new UsageVerticle(node), 1));
     }
+    if (node.config().has(Role.EDGE) && !node.config().has(Role.USAGE) && !node.config().cluster().enabled()) {
+      LOG.warn("node {}: no usage role and no cluster, so keyed requests are served but their usage is not recorded",
+          node.nodeId());
+    }
     if (node.config().has(Role.EDGE)) {
       steps.add(new Step("edge", () -> new EdgeVerticle(node), node.config().instancesOf(Role.EDGE)));
     }

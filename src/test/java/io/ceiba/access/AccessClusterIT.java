@@ -189,6 +189,15 @@ class AccessClusterIT {
     HttpResponse<String> forged = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + specs.get(0).edgePort() + "/"))
         .header("host", "pub.test").header("x-ceiba-project", "prj_forged").GET().build(), HttpResponse.BodyHandlers.ofString());
     assertThat(new JsonObject(forged.body()).getJsonObject("headers").getString("x-ceiba-project")).isNull();
+    // the auth role cached the key record in Redis (30 s) under its hash, never under the key
+    var redisClient = io.vertx.redis.client.Redis.createClient(vertx, redis.url());
+    var ttl = redisClient.send(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.TTL)
+        .arg("ceiba:key:" + ApiKeys.hex(ApiKeys.hash(acmeKey)))).await(5, TimeUnit.SECONDS);
+    assertThat(ttl.toLong()).isBetween(1L, 30L);
+    var stored = redisClient.send(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.KEYS).arg("*"))
+        .await(5, TimeUnit.SECONDS);
+    assertThat(stored.toString()).doesNotContain(acmeKey);
+    redisClient.close();
     String metrics = control.get("/metrics").await(5, TimeUnit.SECONDS).bodyAsString();
     assertThat(metrics).contains("ceiba_auth_decisions_total{decision=\"denied\",node=\"node1\",reason=\"key_expired\"}");
     assertThat(metrics).contains("ceiba_auth_decisions_total{decision=\"allowed\",node=\"node1\",reason=\"valid_key\"}");
