@@ -167,7 +167,10 @@ final class AccessApi {
 
   /** Drops what a committed change touched from the Redis key cache and every node's edge cache, twice. */
   private <T> T announce(AccessStore.Change<T> change) {
-    JsonObject message = new JsonObject().put("hashes", new JsonArray(change.keyHashes())).put("projects", new JsonArray(change.projects()));
+    // a key created or revoked is dropped from every edge cache; keys of a project whose plans changed only turn
+    // stale there (re-read at once, yet still usable while authorization is down); Redis forgets all of them
+    JsonArray drop = change.projects().isEmpty() ? new JsonArray(change.keyHashes()) : new JsonArray();
+    JsonObject message = new JsonObject().put("hashes", drop).put("projects", new JsonArray(change.projects()));
     Runnable once = () -> {
       dropFromRedis(change.keyHashes());
       vertx.eventBus().publish(Addresses.ACCESS_CHANGED, message);

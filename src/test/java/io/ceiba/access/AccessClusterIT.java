@@ -289,8 +289,13 @@ class AccessClusterIT {
     for (int node = 1; node <= 3; node++) {
       assertThat(call(node, "api.test", acmeKey).statusCode()).isEqualTo(200);
     }
+    // a change to the project's subscriptions turns its cached keys stale everywhere (announced now and
+    // again a second later), which must not cost them their fallback while Postgres is down
+    post("/v1/plans", "{\"name\": \"extra\", \"services\": [\"billing\"]}", 201);
+    post("/v1/projects/" + acme + "/subscriptions", "{\"plan\": \"extra\"}", 201);
     postgres.close();
     postgres = null;
+    Thread.sleep(1200);
     try {
       for (int node = 1; node <= 3; node++) {
         HttpResponse<String> cached = call(node, "api.test", acmeKey);
