@@ -36,6 +36,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class AccessGate {
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(AccessGate.class);
   static final Duration FRESH = Duration.ofSeconds(30);
   static final Duration FRESH_NOT_FOUND = Duration.ofSeconds(10);
   static final Duration STALE = Duration.ofMinutes(10);
@@ -129,6 +130,8 @@ public final class AccessGate {
     return lookup(hash)
         .compose(record -> withLimits(service, record, take, false))
         .recover(e -> {
+          LOG.debug("key lookup failed ({}); cached record: {}", e.getMessage(),
+              cached == null ? "none" : cached.record() == null ? "unknown key" : "stale, served");
           if (cached != null && cached.record() != null) {
             staleServed.increment();
             return withLimits(service, cached.record(), take, true);
@@ -172,14 +175,17 @@ public final class AccessGate {
   }
 
   /**
-   * Applies a change: keys named by {@code hashes} (hex; a revoked or new key) are dropped outright, so a
-   * revoked key is never served again, not even while authorization is down; keys of the {@code projects}
+   * Applies a change: keys named by {@code hashes} (hex; revoked keys) are dropped outright, so a revoked
+   * key is never served again, not even while authorization is down; {@code unknown} (new keys) lose only a
+   * cached "no such key"; keys of the {@code projects}
    * (their plans or subscriptions changed) become stale, so they are read again at once but can still
    * serve from the old record during an outage.
    */
   public void invalidate(JsonObject change) {
     JsonArray hashes = change.getJsonArray("hashes", new JsonArray());
     hashes.forEach(h -> keys.invalidate(String.valueOf(h)));
+    JsonArray unknown = change.getJsonArray("unknown", new JsonArray());
+    unknown.forEach(h -> keys.asMap().computeIfPresent(String.valueOf(h), (k, c) -> c.record() == null ? null : c));
     JsonArray projects = change.getJsonArray("projects", new JsonArray());
     if (!projects.isEmpty()) {
       Set<String> ids = new HashSet<>();

@@ -167,10 +167,16 @@ final class AccessApi {
 
   /** Drops what a committed change touched from the Redis key cache and every node's edge cache, twice. */
   private <T> T announce(AccessStore.Change<T> change) {
-    // a key created or revoked is dropped from every edge cache; keys of a project whose plans changed only turn
-    // stale there (re-read at once, yet still usable while authorization is down); Redis forgets all of them
-    JsonArray drop = change.projects().isEmpty() ? new JsonArray(change.keyHashes()) : new JsonArray();
-    JsonObject message = new JsonObject().put("hashes", drop).put("projects", new JsonArray(change.projects()));
+    // a revoked key is dropped from every edge cache; a new key only loses a "no such key" answer cached before it
+    // existed; keys of a project whose plans changed turn stale (re-read at once, yet still usable while
+    // authorization is down); Redis forgets all of them
+    JsonArray hashes = new JsonArray(change.keyHashes());
+    JsonObject message = new JsonObject().put("projects", new JsonArray(change.projects()));
+    if (change.newKeys()) {
+      message.put("unknown", hashes);
+    } else if (change.projects().isEmpty()) {
+      message.put("hashes", hashes);
+    }
     Runnable once = () -> {
       dropFromRedis(change.keyHashes());
       vertx.eventBus().publish(Addresses.ACCESS_CHANGED, message);

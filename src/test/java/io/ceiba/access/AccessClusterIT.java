@@ -286,8 +286,12 @@ class AccessClusterIT {
   @Order(5)
   void should_serve_cached_keys_and_apply_the_posture_to_uncached_ones_while_postgres_is_down() throws Exception {
     String uncached = newKey(acme, null);
+    // a key made just now and used at once: its creation is announced again a second later, which must not
+    // drop it from the caches either
+    String justMade = newKey(acme, null);
     for (int node = 1; node <= 3; node++) {
       assertThat(call(node, "api.test", acmeKey).statusCode()).isEqualTo(200);
+      assertThat(call(node, "api.test", justMade).statusCode()).isEqualTo(200);
     }
     // a change to the project's subscriptions turns its cached keys stale everywhere (announced now and
     // again a second later), which must not cost them their fallback while Postgres is down
@@ -300,6 +304,8 @@ class AccessClusterIT {
       for (int node = 1; node <= 3; node++) {
         HttpResponse<String> cached = call(node, "api.test", acmeKey);
         assertThat(cached.statusCode()).as("cached key on node" + node + ": " + cached.body()).isEqualTo(200);
+        HttpResponse<String> recent = call(node, "api.test", justMade);
+        assertThat(recent.statusCode()).as("key made a second ago on node" + node + ": " + recent.body()).isEqualTo(200);
         HttpResponse<String> closed = call(node, "api.test", uncached);
         assertThat(closed.statusCode()).isEqualTo(503);
         assertThat(code(closed)).isEqualTo("auth_unavailable");

@@ -43,9 +43,13 @@ public final class AccessStore {
 
   /**
    * What a change touched: the projects whose keys' entitlements changed and the hashes of those keys
-   * (hex), for cache invalidation.
+   * (hex), for cache invalidation; {@code newKeys} when the hashes are of keys just created.
    */
-  public record Change<T>(T result, List<String> projects, List<String> keyHashes) {
+  public record Change<T>(T result, List<String> projects, List<String> keyHashes, boolean newKeys) {
+
+    Change(T result, List<String> projects, List<String> keyHashes) {
+      this(result, projects, keyHashes, false);
+    }
   }
 
   /** Who made a change, for the audit trail. */
@@ -156,7 +160,7 @@ public final class AccessStore {
               .put("created_at", time(rows.iterator().next(), "created_at"));
           return audit(conn, actor, "create", "api_key", id, described.copy())
               // only the new key's own (negative) cache entries go; the project's other keys are unchanged
-              .map(v -> new Change<>(described.put("key", key.secret()), List.<String>of(), List.of(ApiKeys.hex(key.hash()))));
+              .map(v -> new Change<>(described.put("key", key.secret()), List.<String>of(), List.of(ApiKeys.hex(key.hash())), true));
         }))
         .recover(e -> Future.failedFuture(translate(e, null, null)));
   }
