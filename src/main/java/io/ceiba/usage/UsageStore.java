@@ -27,6 +27,8 @@ public final class UsageStore {
 
   /** Key of the advisory lock that lets one node at a time run the rollup job. */
   static final long ROLLUP_LOCK = 0x0CE1BA_0005L;
+  /** Held shared by every batch insert while it runs; see {@link #INSERT}. */
+  static final long INSERT_FENCE = 0x0CE1BA_0006L;
   /** Rows moved or deleted per transaction of the rollup job, so no run holds a long transaction. */
   static final int JOB_CHUNK = 50_000;
 
@@ -34,40 +36,55 @@ public final class UsageStore {
    * One statement per batch whatever its size: the columns travel as 11 arrays, so there is no bind-parameter limit
    * and no SQL text to build. {@code do nothing} on a known request id makes every replay harmless.
    */
+  /**
+   * The batch insert. It holds {@link #INSERT_FENCE} shared until it commits, taken before any row (and so any
+   * sequence number) is made: the rollup job takes the fence exclusively to learn a sequence number below which
+   * every insert has finished.
+   */
   private static final String INSERT = """
+      with fence as (select pg_advisory_xact_lock_shared(%d))
       insert into usage_events (request_id, time, project_id, key_id, plan, service, status, latency_ms, bytes_in, bytes_out, node)
-      select * from unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[],
-                           $8::bigint[], $9::bigint[], $10::bigint[], $11::text[])
-      on conflict (request_id) do nothing""";
+      select u.* from fence, unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[],
+                                    $8::bigint[], $9::bigint[], $10::bigint[], $11::text[]) as u
+      on conflict (request_id) do nothing""".formatted(0x0CE1BA_0006L);
 
   private static final String INSERT_DEAD_LETTERS = """
       insert into usage_dead_letters (digest, request_id, node, event, reason)
       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
       on conflict (digest) do nothing""";
 
-  /** Marks a chunk of raw rows rolled up and adds them to their hours, in one statement (one snapshot). */
+  /**
+   * Adds the raw rows between the watermark and {@code $1} (a sequence number) to their hours and moves the
+   * watermark to {@code $1}, in one statement: a reader sees both or neither, so totals stay exact.
+   */
   private static final String ROLLUP = """
-      with batch as (
-        select request_id from usage_events where not rolled_up limit $1
+      with state as (
+        select rolled_through from usage_rollup_state for update
       ), moved as (
-        update usage_events e set rolled_up = true from batch b where e.request_id = b.request_id
-        returning e.project_id, e.service, date_trunc('hour', e.time, 'UTC') as hour, e.status, e.bytes_in, e.bytes_out, e.latency_ms
+        select e.project_id, e.service, date_trunc('hour', e.time, 'UTC') as hour, count(*) as requests,
+               count(*) filter (where e.status >= 500) as errors, sum(e.bytes_in) as bytes_in, sum(e.bytes_out) as bytes_out,
+               sum(e.latency_ms) as latency_ms_sum
+        from usage_events e, state where e.seq > state.rolled_through and e.seq <= $1
+        group by 1, 2, 3
       ), upserted as (
         insert into usage_rollups as r (project_id, service, hour, requests, errors, bytes_in, bytes_out, latency_ms_sum)
-        select project_id, service, hour, count(*), count(*) filter (where status >= 500), sum(bytes_in), sum(bytes_out), sum(latency_ms)
-        from moved group by project_id, service, hour
+        select project_id, service, hour, requests, errors, bytes_in, bytes_out, latency_ms_sum from moved
         on conflict (project_id, service, hour) do update set
           requests = r.requests + excluded.requests, errors = r.errors + excluded.errors,
           bytes_in = r.bytes_in + excluded.bytes_in, bytes_out = r.bytes_out + excluded.bytes_out,
           latency_ms_sum = r.latency_ms_sum + excluded.latency_ms_sum
+        returning 1
+      ), advanced as (
+        update usage_rollup_state set rolled_through = greatest(rolled_through, $1) returning 1
       )
-      select count(*) as n from moved""";
+      select coalesce(sum(requests), 0)::bigint as n from moved""";
 
-  /** Only rows already counted in a rollup are ever deleted. */
+  /** Only rows already counted in a rollup (at or below the watermark) are ever deleted. */
   private static final String PRUNE = """
       with gone as (
         delete from usage_events where request_id in
-          (select request_id from usage_events where rolled_up and time < $1 limit $2)
+          (select request_id from usage_events
+           where time < $1 and seq <= (select rolled_through from usage_rollup_state) limit $2)
         returning 1
       )
       select count(*) as n from gone""";
@@ -75,8 +92,8 @@ public final class UsageStore {
   private static final String PRUNE_DEAD_LETTERS = "delete from usage_dead_letters where received_at < $1";
 
   /**
-   * Rollups of the range plus the raw rows not rolled up yet. One statement reads one snapshot, and the rollup job
-   * flips {@code rolled_up} and adds to the rollups in one transaction, so no request is counted twice or missed.
+   * Rollups of the range plus the raw rows above the watermark. One statement reads one snapshot, and the rollup
+   * job adds to the rollups and moves the watermark in one statement, so no request is counted twice or missed.
    */
   private static final String USAGE = """
       select service, bucket, sum(requests)::bigint as requests, sum(errors)::bigint as errors,
@@ -86,7 +103,8 @@ public final class UsageStore {
           from usage_rollups where project_id = $1 and hour >= $2 and hour < $3
         union all
         select service, date_trunc($4, time, 'UTC'), 1, case when status >= 500 then 1 else 0 end, bytes_in, bytes_out, latency_ms
-          from usage_events where project_id = $1 and not rolled_up and time >= $2 and time < $3
+          from usage_events where seq > (select rolled_through from usage_rollup_state)
+            and project_id = $1 and time >= $2 and time < $3
       ) t
       group by service, bucket
       order by bucket, service""";
@@ -243,13 +261,43 @@ public final class UsageStore {
   public Future<JsonObject> rollup(Duration retention) {
     OffsetDateTime cutoff = OffsetDateTime.ofInstant(Instant.now().minus(retention), ZoneOffset.UTC);
     JsonObject out = new JsonObject().put("rolled_up", 0L).put("pruned", 0L).put("dead_letters_pruned", 0L).put("skipped", false);
-    return chunks(out, "rolled_up", conn -> conn.preparedQuery(ROLLUP).execute(Tuple.of(JOB_CHUNK)).map(UsageStore::count))
+    return fence().compose(safe -> rollUpTo(out, safe))
         .compose(v -> out.getBoolean("skipped") ? Future.succeededFuture() : chunks(out, "pruned",
             conn -> conn.preparedQuery(PRUNE).execute(Tuple.of(cutoff, JOB_CHUNK)).map(UsageStore::count)))
         .compose(v -> out.getBoolean("skipped") ? Future.succeededFuture() : locked(
             conn -> conn.preparedQuery(PRUNE_DEAD_LETTERS).execute(Tuple.of(cutoff)).map(rows -> (long) rows.rowCount()))
             .map(n -> out.put("dead_letters_pruned", Math.max(0, n))))
         .map(v -> out);
+  }
+
+  /**
+   * A sequence number below which every insert has committed or failed: taken while holding {@link #INSERT_FENCE}
+   * exclusively (which waits for the inserts in flight and holds new ones back for that moment); any later insert
+   * draws a higher number.
+   */
+  private Future<Long> fence() {
+    return pool.withConnection(conn -> conn.preparedQuery("select pg_advisory_lock($1)").execute(Tuple.of(INSERT_FENCE))
+        .compose(locked -> conn.query("select coalesce(max(seq), 0) as s from usage_events").execute()
+            .map(rows -> rows.iterator().next().getLong("s"))
+            .eventually(() -> conn.preparedQuery("select pg_advisory_unlock($1)").execute(Tuple.of(INSERT_FENCE)))));
+  }
+
+  /** Rolls up in chunks of at most {@link #JOB_CHUNK} sequence numbers until the watermark reaches {@code safe}. */
+  private Future<Void> rollUpTo(JsonObject out, long safe) {
+    long[] reached = {0};
+    return locked(conn -> conn.query("select rolled_through from usage_rollup_state").execute().compose(rows -> {
+      long watermark = rows.iterator().next().getLong("rolled_through");
+      reached[0] = Math.min(safe, watermark + JOB_CHUNK);
+      return watermark >= safe ? Future.succeededFuture(0L)
+          : conn.preparedQuery(ROLLUP).execute(Tuple.of(reached[0])).map(UsageStore::count);
+    })).compose(n -> {
+      if (n < 0) {
+        out.put("skipped", true);
+        return Future.succeededFuture();
+      }
+      out.put("rolled_up", out.getLong("rolled_up") + n);
+      return reached[0] >= safe ? Future.succeededFuture() : rollUpTo(out, safe);
+    });
   }
 
   private static long count(io.vertx.sqlclient.RowSet<Row> rows) {
