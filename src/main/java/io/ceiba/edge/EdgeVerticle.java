@@ -83,6 +83,8 @@ public final class EdgeVerticle extends VerticleBase {
   private final Set<String> down = new HashSet<>();
   /** Backends this instance saw refuse a connection, with the time they may be tried again. */
   private final Map<String, Long> ejectedUntil = new HashMap<>();
+  /** Connections that sent a request with ambiguous framing: closing, and nothing after it is served. */
+  private final Set<io.vertx.core.http.HttpConnection> doomed = new HashSet<>();
   /**
    * Upstream clients by connect timeout (services rarely differ, so usually one): the timeout lives on the
    * client's sockets instead of a timer per request.
@@ -155,6 +157,7 @@ public final class EdgeVerticle extends VerticleBase {
 
   private Future<HttpServer> listen(HttpServerOptions options) {
     return vertx.createHttpServer(options)
+        .connectionHandler(connection -> StrictFraming.install(connection, options))
         .requestHandler(this::handle)
         .webSocketHandshakeHandler(this::webSocketHandshake)
         .invalidRequestHandler(this::invalid)
@@ -241,6 +244,10 @@ public final class EdgeVerticle extends VerticleBase {
   }
 
   private void handle(HttpServerRequest request) {
+    if (!doomed.isEmpty() && doomed.contains(request.connection())) {
+      // pipelined behind a request refused for its framing: its bytes cannot be trusted, nothing more is served
+      return;
+    }
     Exchange ex = new Exchange(request, System.nanoTime());
     HttpServerResponse response = request.response();
     String requestId = request.getHeader(ProxyHeaders.X_REQUEST_ID);
@@ -264,9 +271,14 @@ public final class EdgeVerticle extends VerticleBase {
     }
     ex.service = service;
     if (request.headers().contains(HttpHeaders.CONTENT_LENGTH) && request.headers().contains(HttpHeaders.TRANSFER_ENCODING)) {
-      // ambiguous framing (request smuggling): refuse, and never reuse this connection
+      // ambiguous framing (request smuggling): refuse, and never use this connection again, not even for
+      // requests already pipelined behind it
+      var connection = request.connection();
+      doomed.add(connection);
+      connection.closeHandler(v -> doomed.remove(connection));
       response.putHeader(HttpHeaders.CONNECTION, "close");
       fail(ex, ErrorCode.BAD_REQUEST, "both Content-Length and Transfer-Encoding");
+      connection.close();
       return;
     }
     if (redirected(ex, service, RouteTable.hostOnly(host))) {
