@@ -55,25 +55,25 @@ final class AccessApi {
   }
 
   void mount(Router router, Function<RoutingContext, String> body) {
-    router.post("/plans").handler(ctx -> created(ctx, call(() -> store.createPlan(plan(body.apply(ctx), null), actor(ctx)))
+    router.post("/plans").handler(ctx -> created(ctx, ApiReplies.call(() -> store.createPlan(plan(body.apply(ctx), null), actor(ctx)))
         .map(Plan::toJson)));
     router.get("/plans").handler(ctx -> ok(ctx, store.plans().map(plans -> {
       JsonArray out = new JsonArray();
       plans.forEach(p -> out.add(p.toJson()));
       return new JsonObject().put("plans", out);
     })));
-    router.put("/plans/:name").handler(ctx -> ok(ctx, call(() -> store.updatePlan(plan(body.apply(ctx), ctx.pathParam("name")), actor(ctx)))
+    router.put("/plans/:name").handler(ctx -> ok(ctx, ApiReplies.call(() -> store.updatePlan(plan(body.apply(ctx), ctx.pathParam("name")), actor(ctx)))
         .map(this::announce).map(Plan::toJson)));
-    router.post("/projects").handler(ctx -> created(ctx, call(() -> {
+    router.post("/projects").handler(ctx -> created(ctx, ApiReplies.call(() -> {
       JsonInput in = JsonInput.parse(body.apply(ctx), Set.of("name"));
       return store.createProject(in.name("name"), actor(ctx));
     })));
     router.get("/projects/:id").handler(ctx -> ok(ctx, store.project(ctx.pathParam("id"))));
-    router.post("/projects/:id/subscriptions").handler(ctx -> created(ctx, call(() -> {
+    router.post("/projects/:id/subscriptions").handler(ctx -> created(ctx, ApiReplies.call(() -> {
       JsonInput in = JsonInput.parse(body.apply(ctx), Set.of("plan", "active_from", "active_until"));
       return store.subscribe(ctx.pathParam("id"), in.name("plan"), in.instant("active_from"), in.instant("active_until"), actor(ctx));
     }).map(this::announce)));
-    router.post("/projects/:id/keys").handler(ctx -> created(ctx, call(() -> {
+    router.post("/projects/:id/keys").handler(ctx -> created(ctx, ApiReplies.call(() -> {
       JsonInput in = JsonInput.parse(body.apply(ctx), Set.of("name", "expires_at"));
       String name = in.has("name") ? in.string("name", true) : "default";
       if (name.isBlank() || name.length() > 128) {
@@ -82,11 +82,11 @@ final class AccessApi {
       return store.createKey(ctx.pathParam("id"), name, in.instant("expires_at"), actor(ctx));
     }).map(this::announce)));
     router.get("/projects/:id/keys").handler(ctx -> ok(ctx, store.keys(ctx.pathParam("id")).map(keys -> new JsonObject().put("keys", keys))));
-    router.delete("/keys/:id").handler(ctx -> call(() -> store.revokeKey(ctx.pathParam("id"), actor(ctx)))
+    router.delete("/keys/:id").handler(ctx -> ApiReplies.call(() -> store.revokeKey(ctx.pathParam("id"), actor(ctx)))
         .map(this::announce)
         .onSuccess(v -> ctx.response().setStatusCode(204).end())
         .onFailure(e -> ctx.fail(storeFailure(e))));
-    router.post("/verify").handler(ctx -> ok(ctx, call(() -> verify(body.apply(ctx)))));
+    router.post("/verify").handler(ctx -> ok(ctx, ApiReplies.call(() -> verify(body.apply(ctx)))));
   }
 
   // --- plans ---------------------------------------------------------------------------------------
@@ -200,23 +200,12 @@ final class AccessApi {
     return new AccessStore.Actor("admin from " + (remote == null ? "?" : remote.hostAddress()), "");
   }
 
-  /** Runs a handler body, turning a validation exception thrown while reading input into a failed future. */
-  private static <T> Future<T> call(java.util.function.Supplier<Future<T>> body) {
-    try {
-      return body.get();
-    } catch (CeibaException e) {
-      return Future.failedFuture(e);
-    }
-  }
-
   private static void created(RoutingContext ctx, Future<JsonObject> result) {
-    result.onSuccess(json -> ctx.response().setStatusCode(201).putHeader("content-type", "application/json").end(json.encode()))
-        .onFailure(e -> ctx.fail(storeFailure(e)));
+    ApiReplies.send(ctx, 201, result, AccessApi::storeFailure);
   }
 
   private static void ok(RoutingContext ctx, Future<JsonObject> result) {
-    result.onSuccess(json -> ctx.response().putHeader("content-type", "application/json").end(json.encode()))
-        .onFailure(e -> ctx.fail(storeFailure(e)));
+    ApiReplies.send(ctx, 200, result, AccessApi::storeFailure);
   }
 
   /** A database that does not answer is a 503, not a 500: the request can be repeated later. */

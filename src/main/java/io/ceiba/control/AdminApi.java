@@ -110,8 +110,7 @@ final class AdminApi {
   }
 
   private void respond(RoutingContext ctx, Future<JsonObject> result) {
-    result.onSuccess(json -> ctx.response().putHeader("content-type", "application/json").end(json.encode()))
-        .onFailure(ctx::fail);
+    ApiReplies.send(ctx, 200, result, e -> e);
   }
 
   private void fail(RoutingContext ctx) {

@@ -153,11 +153,16 @@ final class JsonInput {
   }
 
   CeibaException invalid(String field, String reason) {
-    return new CeibaException(ErrorCode.INVALID_REQUEST, where + field + ": " + reason,
-        new JsonObject().put("field", where + field));
+    return invalidField(where + field, reason);
   }
 
-  private static String clip(String s) {
+  /** {@code invalid_request} naming the field (its full path, e.g. {@code events[3].status}). */
+  static CeibaException invalidField(String field, String reason) {
+    return new CeibaException(ErrorCode.INVALID_REQUEST, field + ": " + reason, new JsonObject().put("field", field));
+  }
+
+  /** A value quoted in an error message, cut to 80 characters. */
+  static String clip(String s) {
     return s.length() > 80 ? s.substring(0, 80) + "…" : s;
   }
 

@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,8 +46,8 @@ final class UsageApi {
   }
 
   void mount(Router router, Function<RoutingContext, String> body) {
-    router.get("/projects/:id/usage").handler(ctx -> respond(ctx, 200, call(() -> usage(ctx))));
-    router.post("/usage/events").handler(ctx -> respond(ctx, 202, call(() -> report(body.apply(ctx)))));
+    router.get("/projects/:id/usage").handler(ctx -> respond(ctx, 200, ApiReplies.call(() -> usage(ctx))));
+    router.post("/usage/events").handler(ctx -> respond(ctx, 202, ApiReplies.call(() -> report(body.apply(ctx)))));
   }
 
   /**
@@ -62,22 +61,22 @@ final class UsageApi {
       granularity = "hour";
     }
     if (!granularity.equals("hour") && !granularity.equals("day")) {
-      throw invalid("granularity", "must be 'hour' or 'day', got '" + clip(granularity) + "'");
+      throw JsonInput.invalidField("granularity", "must be 'hour' or 'day', got '" + JsonInput.clip(granularity) + "'");
     }
     ChronoUnit unit = granularity.equals("hour") ? ChronoUnit.HOURS : ChronoUnit.DAYS;
     Instant to = ceil(instant(ctx, "to", Instant.now()), unit);
     Instant from = instant(ctx, "from", to.minus(unit == ChronoUnit.HOURS ? Duration.ofDays(1) : Duration.ofDays(30))).truncatedTo(unit);
     if (!from.isBefore(to)) {
-      throw invalid("from", "must be before to");
+      throw JsonInput.invalidField("from", "must be before to");
     }
     Duration max = unit == ChronoUnit.HOURS ? MAX_HOURLY_RANGE : MAX_DAILY_RANGE;
     if (Duration.between(from, to).compareTo(max) > 0) {
-      throw invalid("from", "the range may span at most " + max.toDays() + " days with granularity " + granularity);
+      throw JsonInput.invalidField("from", "the range may span at most " + max.toDays() + " days with granularity " + granularity);
     }
     String g = granularity;
     return store.projectExists(projectId).compose(exists -> {
       if (!exists) {
-        return Future.failedFuture(new CeibaException(ErrorCode.NOT_FOUND, "no project '" + clip(projectId) + "'"));
+        return Future.failedFuture(new CeibaException(ErrorCode.NOT_FOUND, "no project '" + JsonInput.clip(projectId) + "'"));
       }
       return store.usage(projectId, from, to, g).map(rows -> {
         long total = 0;
@@ -102,19 +101,19 @@ final class UsageApi {
       JsonObject item = items.get(i);
       for (String field : item.fieldNames()) {
         if (!EVENT_FIELDS.contains(field)) {
-          throw invalid(where + field, "unknown field (known: " + String.join(", ", EVENT_FIELDS.stream().sorted().toList()) + ")");
+          throw JsonInput.invalidField(where + field, "unknown field (known: " + String.join(", ", EVENT_FIELDS.stream().sorted().toList()) + ")");
         }
       }
       UsageEvent event;
       try {
         event = UsageEvent.fromJson(item);
       } catch (UsageEvent.InvalidEventException e) {
-        throw invalid(where + e.field(), e.getMessage().substring(e.field().length() + 2));
+        throw JsonInput.invalidField(where + e.field(), e.getMessage().substring(e.field().length() + 2));
       }
       String problem = event.rangeProblem();
       if (problem != null) {
         int colon = problem.indexOf(':');
-        throw invalid(where + problem.substring(0, colon), problem.substring(colon + 2));
+        throw JsonInput.invalidField(where + problem.substring(0, colon), problem.substring(colon + 2));
       }
       events.add(event);
     }
@@ -135,7 +134,7 @@ final class UsageApi {
     try {
       return Instant.parse(v);
     } catch (DateTimeParseException e) {
-      throw invalid(name, "must be a UTC timestamp such as 2026-05-01T00:00:00Z, got '" + clip(v) + "'");
+      throw JsonInput.invalidField(name, "must be a UTC timestamp such as 2026-05-01T00:00:00Z, got '" + JsonInput.clip(v) + "'");
     }
   }
 
@@ -144,32 +143,14 @@ final class UsageApi {
     return floor.equals(t) ? t : floor.plus(1, unit);
   }
 
-  private static CeibaException invalid(String field, String reason) {
-    return new CeibaException(ErrorCode.INVALID_REQUEST, field + ": " + reason, new JsonObject().put("field", field));
-  }
-
-  private static String clip(String s) {
-    return s.length() > 80 ? s.substring(0, 80) + "…" : s;
-  }
-
-  private static <T> Future<T> call(Supplier<Future<T>> body) {
-    try {
-      return body.get();
-    } catch (CeibaException e) {
-      return Future.failedFuture(e);
-    }
-  }
-
   /** A database that fails is a 503: reads and (idempotent) reports can be repeated. */
   private static void respond(RoutingContext ctx, int status, Future<JsonObject> result) {
-    result.onSuccess(json -> ctx.response().setStatusCode(status).putHeader("content-type", "application/json").end(json.encode()))
-        .onFailure(e -> {
-          if (e instanceof CeibaException) {
-            ctx.fail(e);
-          } else {
-            LOG.warn("usage API {} {}: database failed: {}", ctx.request().method(), ctx.request().path(), e.getMessage());
-            ctx.fail(new CeibaException(ErrorCode.UNAVAILABLE, "database unavailable, try again: " + e.getMessage()));
-          }
-        });
+    ApiReplies.send(ctx, status, result, e -> {
+      if (e instanceof CeibaException) {
+        return e;
+      }
+      LOG.warn("usage API {} {}: database failed: {}", ctx.request().method(), ctx.request().path(), e.getMessage());
+      return new CeibaException(ErrorCode.UNAVAILABLE, "database unavailable, try again: " + e.getMessage());
+    });
   }
 }

@@ -90,6 +90,8 @@ public final class EdgeVerticle extends VerticleBase {
    * client's sockets instead of a timer per request.
    */
   private final Map<Long, HttpClient> clients = new HashMap<>();
+  /** Each service's client, resolved when the registry is applied, so a request does no keyed (boxing) lookup. */
+  private Map<String, HttpClient> serviceClients = Map.of();
   private WebSocketClient webSockets;
   private TcpProxy tcp;
   private HttpServer server;
@@ -190,11 +192,14 @@ public final class EdgeVerticle extends VerticleBase {
   private void apply(Registry registry) {
     RouteTable table = RouteTable.build(registry);
     Map<String, ServiceBalancer> next = new HashMap<>();
+    Map<String, HttpClient> nextClients = new HashMap<>();
     for (HttpService service : registry.http().values()) {
       next.put(service.name(), new ServiceBalancer(service, nodeId));
+      nextClients.put(service.name(), clientFor(service.timeouts().connect().toMillis()));
     }
     routes = table;
     balancers = next;
+    serviceClients = nextClients;
     tcp.apply(registry);
   }
 
@@ -312,8 +317,9 @@ public final class EdgeVerticle extends VerticleBase {
       route(ex);
       return;
     }
-    String key = presentedKey(request.headers());
-    ex.keyInAuthorization = key != null && request.getHeader(ProxyHeaders.X_API_KEY) == null;
+    String apiKey = request.getHeader(ProxyHeaders.X_API_KEY);
+    String key = apiKey != null ? apiKey : bearer(request.headers());
+    ex.keyInAuthorization = apiKey == null && key != null;
     Future<Decision> decided = access.authorize(service, key,
         request.remoteAddress() == null ? null : request.remoteAddress().hostAddress());
     if (decided.isComplete()) {
@@ -423,7 +429,7 @@ public final class EdgeVerticle extends VerticleBase {
     }
     ex.upstreamStart = System.nanoTime();
     options.setHeaders(headers);
-    clientFor(service).request(options).onComplete(ar -> {
+    serviceClients.get(service.name()).request(options).onComplete(ar -> {
       if (ar.failed()) {
         connectFailed(ex, ar.cause());
       } else {
@@ -449,8 +455,7 @@ public final class EdgeVerticle extends VerticleBase {
     }
   }
 
-  private HttpClient clientFor(HttpService service) {
-    long connectTimeout = service.timeouts().connect().toMillis();
+  private HttpClient clientFor(long connectTimeout) {
     HttpClient client = clients.get(connectTimeout);
     if (client == null) {
       client = vertx.createHttpClient(new HttpClientOptions()
@@ -644,9 +649,10 @@ public final class EdgeVerticle extends VerticleBase {
   /** The key from {@code X-API-Key}, else from {@code Authorization: Bearer}; null when neither is sent. */
   private static String presentedKey(io.vertx.core.MultiMap headers) {
     String key = headers.get(ProxyHeaders.X_API_KEY);
-    if (key != null) {
-      return key;
-    }
+    return key != null ? key : bearer(headers);
+  }
+
+  private static String bearer(io.vertx.core.MultiMap headers) {
     String authorization = headers.get(HttpHeaders.AUTHORIZATION);
     return authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7) ? authorization.substring(7).trim() : null;
   }

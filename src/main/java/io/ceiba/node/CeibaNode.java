@@ -92,28 +92,35 @@ public final class CeibaNode {
 
   /**
    * Nodes that share a limit when counting without Redis: the cluster's members, read at most once a
-   * second (a Hazelcast call, cheap but not free).
+   * second (a Hazelcast call, cheap but not free); 1 when not clustered.
    */
   private static IntSupplier liveNodes(HazelcastClusterManager clusterManager) {
-    if (clusterManager == null) {
-      return () -> 1;
+    return clusterManager == null ? () -> 1 : new ClusterSize(clusterManager);
+  }
+
+  /** The member count, refreshed at most once a second; thread-safe (edge instances ask it concurrently). */
+  private static final class ClusterSize implements IntSupplier {
+    private final HazelcastClusterManager clusterManager;
+    private long readAt;
+    private int count = 1;
+
+    ClusterSize(HazelcastClusterManager clusterManager) {
+      this.clusterManager = clusterManager;
     }
-    long[] readAt = {0};
-    int[] count = {1};
-    return () -> {
+
+    @Override
+    public synchronized int getAsInt() {
       long now = System.nanoTime();
-      synchronized (readAt) {
-        if (now - readAt[0] > 1_000_000_000L || readAt[0] == 0) {
-          readAt[0] = now;
-          try {
-            count[0] = Math.max(1, clusterManager.getNodes().size());
-          } catch (RuntimeException e) {
-            // leaving or not yet joined: keep the last count
-          }
+      if (readAt == 0 || now - readAt > 1_000_000_000L) {
+        readAt = now;
+        try {
+          count = Math.max(1, clusterManager.getNodes().size());
+        } catch (RuntimeException e) {
+          // leaving or not yet joined: keep the last count
         }
-        return count[0];
       }
-    };
+      return count;
+    }
   }
 
   private static Future<Vertx> buildVertx(NodeConfig config, PrometheusMeterRegistry meters, HazelcastClusterManager clusterManager) {

@@ -30,7 +30,7 @@ public sealed interface UsageRecord permits UsageEvent, DeadLetter {
    */
   static java.util.List<UsageRecord> allFromBus(Object body, String nodeId) {
     if (body instanceof UsageEvent.Batch batch) {
-      return java.util.List.copyOf(batch.events());
+      return java.util.Collections.unmodifiableList(batch.events()); // a view: the edge hands the list over for good
     }
     if (body instanceof io.vertx.core.json.JsonArray array) {
       java.util.List<UsageRecord> records = new java.util.ArrayList<>(array.size());

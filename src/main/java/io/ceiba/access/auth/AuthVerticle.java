@@ -26,6 +26,7 @@ public final class AuthVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(AuthVerticle.class);
   static final int REDIS_TTL_SECONDS = 30;
+  private static final java.util.regex.Pattern HASH = java.util.regex.Pattern.compile("[0-9a-f]{64}");
   /** Prefix of the Redis key cache; the control API deletes entries under it when keys change. */
   public static final String REDIS_KEY_PREFIX = "ceiba:key:";
 
@@ -48,7 +49,7 @@ public final class AuthVerticle extends VerticleBase {
 
   private void lookup(Message<String> message) {
     String hash = message.body();
-    if (hash == null || !hash.matches("[0-9a-f]{64}")) {
+    if (hash == null || !HASH.matcher(hash).matches()) {
       message.fail(400, "expected a SHA-256 key hash in hex");
       return;
     }

@@ -3,6 +3,7 @@ package io.ceiba.access.limit;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.ceiba.access.Plan;
+import io.ceiba.access.QuotaPeriod;
 import io.ceiba.access.Reason;
 import io.ceiba.store.redis.RedisService;
 import io.micrometer.core.instrument.Counter;
@@ -133,10 +134,8 @@ public final class Limiter {
     }
     return take(bucketKey, bucket, rate, quota, 0).map(none -> {
       synchronized (bucket) {
-        if (bucket.leased > 0 && System.nanoTime() - bucket.leaseExpires < 0) {
-          return bucket.fromLease(rate, quota);
-        }
-        return bucket.refusal != null ? bucket.refused(rate, quota) : bucket.fromLease(rate, quota);
+        boolean leaseLeft = bucket.leased > 0 && System.nanoTime() - bucket.leaseExpires < 0;
+        return bucket.refusal != null && !leaseLeft ? bucket.refused(rate, quota) : bucket.fromLease(rate, quota);
       }
     }).recover(e -> Future.succeededFuture(local(bucket, rate, quota, false)));
   }
@@ -227,8 +226,20 @@ public final class Limiter {
     // per-node counting
     double tokens = Double.NaN;
     long tokensAt;
-    long periodStart = Long.MIN_VALUE;
+    /** End of the quota period {@link #quotaUsed} counts in. */
+    Instant countedUntil;
     long quotaUsed;
+    // the current quota period's end, worked out once per period rather than once per request
+    private QuotaPeriod periodOf;
+    private Instant periodEnd;
+
+    Instant periodEnd(QuotaPeriod per, Instant now) {
+      if (per != periodOf || periodEnd == null || !now.isBefore(periodEnd)) {
+        periodOf = per;
+        periodEnd = per.end(now);
+      }
+      return periodEnd;
+    }
 
     /** One request from the lease, a remembered refusal, or null when Redis must be asked. */
     LimitResult serve(Plan.RateLimit rate, Plan.Quota quota, long now) {
@@ -271,9 +282,9 @@ public final class Limiter {
       long quotaShare = 0;
       if (quota != null) {
         quotaShare = Math.max(1, (quota.requests() + nodes - 1) / nodes);
-        long start = quota.per().start(wallNow).getEpochSecond();
-        if (start != periodStart) {
-          periodStart = start;
+        Instant end = periodEnd(quota.per(), wallNow);
+        if (!end.equals(countedUntil)) {
+          countedUntil = end;
           // carry over what Redis last said was used, so losing Redis does not hand out a fresh quota
           quotaUsed = quotaLeft >= 0 ? (quota.requests() - quotaLeft) / nodes : 0;
         }
@@ -285,7 +296,7 @@ public final class Limiter {
         retryMs = (long) Math.ceil((1 - tokens) / perNano / 1_000_000.0);
       } else if (quota != null && quotaUsed >= quotaShare) {
         refusedBy = Reason.QUOTA_EXCEEDED;
-        retryMs = Duration.between(wallNow, quota.per().end(wallNow)).toMillis();
+        retryMs = Duration.between(wallNow, periodEnd(quota.per(), wallNow)).toMillis();
       } else if (take) {
         if (rate != null) {
           tokens -= 1;
@@ -297,14 +308,14 @@ public final class Limiter {
           quota == null ? Long.MAX_VALUE : Math.max(0, quotaShare - quotaUsed), fullMs, refusedBy, retryMs, false);
     }
 
-    private static LimitResult report(Plan.RateLimit rate, Plan.Quota quota, long rateRemaining, long quotaRemaining,
+    private LimitResult report(Plan.RateLimit rate, Plan.Quota quota, long rateRemaining, long quotaRemaining,
         long rateFullMs, Reason refusal, long retryAfterMs, boolean clusterWide) {
       long retryAfter = refusal == null ? 0 : Math.max(1, (retryAfterMs + 999) / 1000);
       boolean reportQuota = quota != null && (rate == null || refusal == Reason.QUOTA_EXCEEDED
           || (refusal == null && quotaRemaining < rateRemaining));
       if (reportQuota) {
         return new LimitResult(refusal, quota.requests(), Math.min(quotaRemaining, quota.requests()),
-            quota.per().end(Instant.now()), retryAfter, clusterWide);
+            periodEnd(quota.per(), Instant.now()), retryAfter, clusterWide);
       }
       return new LimitResult(refusal, rate.requests(), Math.max(0, Math.min(rateRemaining, rate.burst())),
           Instant.now().plusMillis(Math.max(0, rateFullMs)), retryAfter, clusterWide);
