@@ -3,18 +3,33 @@
 --
 -- KEYS[1]  rate bucket (hash: t = tokens, ts = ms of last update); used when ARGV[3] > 0
 -- KEYS[2]  quota counter of the current period; used when ARGV[5] > 0
--- ARGV     want (0 = only look), live nodes, rate tokens per ms, burst, quota limit, quota ttl ms
+-- ARGV     want (0 = only look), live nodes, rate tokens per ms, burst, quota limit, quota ttl ms, quota seed
+--          (requests already used in the period, or -1: none known)
 --
 -- A lease never exceeds the caller's fair share (what is left / (2 x nodes), at least 1), so nodes
 -- leasing at the same time cannot take it all, and close to the limit every node asks for 1 at a time.
 -- Returns {granted, rate tokens left (-1: no rate limit), ms until the next token, quota left
--- (-1: no quota), ms until the bucket is full, refused by (0 none, 1 rate, 2 quota)}.
+-- (-1: no quota), ms until the bucket is full, refused by (0 none, 1 rate, 2 quota, 3 quota counter missing)}.
+--
+-- A missing quota counter is either a new period or a counter Redis lost (restart, eviction). Without a seed
+-- nothing is taken and the caller learns (3) that it must count what the period used so far (from the usage
+-- rollups) and call again with that seed; the first seed to arrive wins, later ones find the counter there.
 local want = tonumber(ARGV[1])
 local nodes = math.max(1, tonumber(ARGV[2]))
 local rate = tonumber(ARGV[3])
 local burst = tonumber(ARGV[4])
 local qlimit = tonumber(ARGV[5])
 local qttl = tonumber(ARGV[6])
+local seed = tonumber(ARGV[7])
+if qlimit > 0 then
+  if seed < 0 then
+    if redis.call('EXISTS', KEYS[2]) == 0 then
+      return {0, -1, 0, -1, 0, 3}
+    end
+  else
+    redis.call('SET', KEYS[2], seed, 'PX', qttl, 'NX')
+  end
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 

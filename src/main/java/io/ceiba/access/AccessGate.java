@@ -3,6 +3,7 @@ package io.ceiba.access;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.ceiba.access.limit.Limiter;
+import io.ceiba.access.limit.QuotaOwner;
 import io.ceiba.bus.Addresses;
 import io.ceiba.bus.Contexts;
 import io.ceiba.registry.AccessSpec;
@@ -113,7 +114,7 @@ public final class AccessGate {
       }
       Plan.RateLimit limit = new Plan.RateLimit(perIp.requests(), perIp.per(), perIp.requests());
       String bucket = "ip:" + service.name() + ":" + clientIp;
-      return (take ? limiter.acquire(bucket, limit, null) : limiter.peek(bucket, limit, null))
+      return (take ? limiter.acquire(bucket, limit, null, null) : limiter.peek(bucket, limit, null, null))
           .map(l -> new Decision(l.allowed() ? Reason.PUBLIC : l.refusal(), null, null, l, false));
     }
     if (presentedKey == null) {
@@ -152,7 +153,9 @@ public final class AccessGate {
     }
     // limits and quotas count per project and plan: a project's keys share them
     String bucket = record.projectId() + ":" + plan.name();
-    return (take ? limiter.acquire(bucket, plan.rateLimit(), plan.quota()) : limiter.peek(bucket, plan.rateLimit(), plan.quota()))
+    QuotaOwner owner = plan.quota() == null ? null : new QuotaOwner(record.projectId(), plan.name());
+    return (take ? limiter.acquire(bucket, plan.rateLimit(), plan.quota(), owner)
+        : limiter.peek(bucket, plan.rateLimit(), plan.quota(), owner))
         .map(l -> new Decision(l.allowed() ? Reason.VALID_KEY : l.refusal(), record, plan, l, stale));
   }
 

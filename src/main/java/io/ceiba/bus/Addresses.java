@@ -44,6 +44,11 @@ public final class Addresses {
    * edge to its own node's usage verticle when it has one (local-only send), else to any node's.
    */
   public static final String USAGE_RECORD = "ceiba.usage.record";
+  /**
+   * Clustered request, answered by usage verticles: {@code {project, plan, from}} in, {@code {used}} out (requests
+   * admitted under the plan since {@code from}); how a quota counter Redis lost is rebuilt.
+   */
+  public static final String USAGE_QUOTA_USED = "ceiba.usage.quota-used";
   /** Local request: run the usage rollup and retention job now; replies {@code {rolled_up, pruned, ...}}. */
   public static final String USAGE_ROLLUP = "ceiba.usage.rollup";
 

@@ -777,12 +777,14 @@ public final class EdgeVerticle extends VerticleBase {
 
   /**
    * One usage event per keyed request, handed to the usage role without waiting for anything. Its id is
-   * ours: a client-chosen {@code X-Request-Id} could repeat and would then be counted once.
+   * ours: a client-chosen {@code X-Request-Id} could repeat and would then be counted once. Its plan is the
+   * one the request was admitted and counted under (none when refused): quota counters are rebuilt from it.
    */
   private void recordUsage(Exchange ex, int status) {
     Decision d = ex.decision;
+    String countedUnder = d.allowed() && d.plan() != null ? d.plan().name() : null;
     UsageEvent event = new UsageEvent(ex.requestIdIsOurs ? ex.requestId : newRequestId(), java.time.Instant.now(),
-        d.key().projectId(), d.key().keyId(), d.plan() == null ? null : d.plan().name(), ex.service.name(), status,
+        d.key().projectId(), d.key().keyId(), countedUnder, ex.service.name(), status,
         (System.nanoTime() - ex.startNanos) / 1_000_000, ex.bytesIn, ex.bytesOut, nodeId);
     usageBatch.add(event);
     if (usageBatch.size() >= USAGE_BATCH) {

@@ -12,6 +12,7 @@ import io.ceiba.registry.Registry;
 import io.ceiba.store.pg.PostgresService;
 import io.ceiba.store.redis.RedisService;
 import io.ceiba.usage.UsageEvent;
+import io.ceiba.usage.UsageLedger;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
@@ -67,7 +68,7 @@ public final class CeibaNode {
       return postgres.compose(pg -> AdminToken.resolve(vertx, config)
           .map(token -> {
             RedisService redis = RedisService.create(vertx, config.redis(), meters);
-            Limiter limiter = new Limiter(vertx, redis, liveNodes(clusterManager), meters);
+            Limiter limiter = new Limiter(vertx, redis, liveNodes(clusterManager), UsageLedger.forNode(vertx, config), meters);
             AccessGate access = new AccessGate(vertx, limiter, config.has(Role.AUTH), meters);
             // every node drops the cached key records a change touched (revocation within milliseconds)
             vertx.eventBus().<JsonObject>consumer(Addresses.ACCESS_CHANGED, msg -> access.invalidate(msg.body()));

@@ -74,6 +74,13 @@ public final class UsageStore {
           bytes_in = r.bytes_in + excluded.bytes_in, bytes_out = r.bytes_out + excluded.bytes_out,
           latency_ms_sum = r.latency_ms_sum + excluded.latency_ms_sum
         returning 1
+      ), plan_upserted as (
+        insert into usage_plan_rollups as p (project_id, plan, hour, requests)
+        select e.project_id, e.plan, date_trunc('hour', e.time, 'UTC'), count(*)
+        from usage_events e, state where e.seq > state.rolled_through and e.seq <= $1 and e.plan is not null
+        group by 1, 2, 3
+        on conflict (project_id, plan, hour) do update set requests = p.requests + excluded.requests
+        returning 1
       ), advanced as (
         update usage_rollup_state set rolled_through = greatest(rolled_through, $1) returning 1
       )
@@ -88,6 +95,12 @@ public final class UsageStore {
         returning 1
       )
       select count(*) as n from gone""";
+
+  /** Requests admitted under a plan since a time (an hour boundary): rollups plus the raw rows above the watermark. */
+  private static final String QUOTA_USED = """
+      select (select coalesce(sum(requests), 0) from usage_plan_rollups where project_id = $1 and plan = $2 and hour >= $3)
+           + (select count(*) from usage_events where seq > (select rolled_through from usage_rollup_state)
+                and project_id = $1 and plan = $2 and time >= $3) as n""";
 
   private static final String PRUNE_DEAD_LETTERS = "delete from usage_dead_letters where received_at < $1";
 
@@ -321,6 +334,15 @@ public final class UsageStore {
     return pool.withTransaction(conn -> conn.preparedQuery("select pg_try_advisory_xact_lock($1) as locked")
         .execute(Tuple.of(ROLLUP_LOCK))
         .compose(rows -> rows.iterator().next().getBoolean("locked") ? work.apply(conn) : Future.succeededFuture(-1L)));
+  }
+
+  /**
+   * How many requests {@code projectId} was admitted under {@code plan} since {@code from} (a quota period's start),
+   * exact up to the events not written yet: what a quota counter Redis lost is rebuilt from.
+   */
+  public Future<Long> quotaUsed(String projectId, String plan, Instant from) {
+    return pool.preparedQuery(QUOTA_USED).execute(Tuple.of(projectId, plan, OffsetDateTime.ofInstant(from, ZoneOffset.UTC)))
+        .map(rows -> rows.iterator().next().getLong("n"));
   }
 
   public Future<Boolean> projectExists(String projectId) {

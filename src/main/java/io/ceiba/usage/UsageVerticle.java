@@ -17,6 +17,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.Status;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -99,6 +100,7 @@ public final class UsageVerticle extends VerticleBase {
 
   private MessageConsumer<Object> consumer;
   private MessageConsumer<Object> rollupConsumer;
+  private MessageConsumer<JsonObject> quotaConsumer;
   private long flushTimer = -1;
   private long rollupTimer = -1;
 
@@ -135,13 +137,35 @@ public final class UsageVerticle extends VerticleBase {
           rollupConsumer = vertx.eventBus().localConsumer(Addresses.USAGE_ROLLUP, msg -> runRollup()
               .onSuccess(msg::reply)
               .onFailure(e -> msg.fail(500, e.getMessage())));
+          quotaConsumer = vertx.eventBus().consumer(Addresses.USAGE_QUOTA_USED, this::answerQuotaUsed);
           flushTimer = vertx.setPeriodic(config.flushInterval().toMillis(), id -> kick(true));
           rollupTimer = vertx.setPeriodic(ROLLUP_INTERVAL_MS, id -> runRollup()
               .onFailure(e -> LOG.warn("usage rollup failed, retrying in {} s: {}", ROLLUP_INTERVAL_MS / 1000, e.getMessage())));
           node.readiness().register("usage", promise -> context.runOnContext(v -> promise.complete(Status.OK(readiness()))));
           kick(true);
-          return consumer.completion().compose(v -> rollupConsumer.completion());
+          return consumer.completion().compose(v -> rollupConsumer.completion()).compose(v -> quotaConsumer.completion());
         });
+  }
+
+  /** {@code {project, plan, from}} in, {@code {used}} out: a quota counter Redis lost is rebuilt from this. */
+  private void answerQuotaUsed(Message<JsonObject> msg) {
+    JsonObject body = msg.body();
+    Instant from;
+    try {
+      from = Instant.parse(body.getString("from"));
+    } catch (RuntimeException e) {
+      msg.fail(400, "from: an ISO-8601 instant is required");
+      return;
+    }
+    String project = body.getString("project");
+    String plan = body.getString("plan");
+    if (project == null || plan == null) {
+      msg.fail(400, "project and plan are required");
+      return;
+    }
+    store.quotaUsed(project, plan, from)
+        .onSuccess(used -> msg.reply(new JsonObject().put("used", used)))
+        .onFailure(e -> msg.fail(503, "usage store: " + e.getMessage()));
   }
 
   private void registerMeters(MeterRegistry meters) {
@@ -403,6 +427,7 @@ public final class UsageVerticle extends VerticleBase {
     node.readiness().unregister("usage");
     return consumer.unregister()
         .eventually(() -> rollupConsumer.unregister())
+        .eventually(() -> quotaConsumer.unregister())
         .eventually(() -> Future.join(new ArrayList<>(directWrites)).transform(ar -> journalStep))
         .transform(ar -> drain())
         .eventually(() -> onJournal(j -> {

@@ -300,6 +300,34 @@ class UsageIT {
   }
 
   @Test
+  @Order(3)
+  void should_count_the_requests_a_plan_admitted_since_a_time_from_rollups_and_the_raw_tail() throws Exception {
+    String project = post("/v1/projects", "{\"name\": \"metered\"}", 201).getString("id");
+    Instant hour = Instant.now().truncatedTo(ChronoUnit.HOURS);
+    JsonArray reported = new JsonArray();
+    for (int i = 0; i < 16; i++) {
+      JsonObject e = event(project, "metered-" + i, "api", 200, hour.minus(i < 2 ? 3 : 1, ChronoUnit.HOURS).plusSeconds(i));
+      reported.add(i >= 12 ? e.put("plan", null) : e.put("plan", i % 2 == 0 ? "pro" : "team")); // refused: counted under none
+    }
+    post("/v1/usage/events", new JsonObject().put("events", reported).encode(), 202);
+    Instant since = hour.minus(2, ChronoUnit.HOURS);
+    assertThat(quotaUsed(project, "pro", since)).as("raw rows only").isEqualTo(5);
+    rollup();
+    assertThat(quotaUsed(project, "pro", since)).as("rollups only").isEqualTo(5);
+    assertThat(quotaUsed(project, "team", since)).isEqualTo(5);
+    assertThat(quotaUsed(project, "pro", hour.minus(3, ChronoUnit.HOURS))).isEqualTo(6);
+    send(List.of(event(project, "metered-late", "api", 200, hour.minus(1, ChronoUnit.HOURS))));
+    awaitRows(project, 17);
+    assertThat(quotaUsed(project, "pro", since)).as("rollups plus the raw tail").isEqualTo(6);
+    assertThat(quotaUsed("nobody", "pro", since)).isZero();
+  }
+
+  private long quotaUsed(String project, String plan, Instant from) throws Exception {
+    JsonObject ask = new JsonObject().put("project", project).put("plan", plan).put("from", from.toString());
+    return node.vertx().eventBus().<JsonObject>request(Addresses.USAGE_QUOTA_USED, ask).await(10, TimeUnit.SECONDS).body().getLong("used");
+  }
+
+  @Test
   @Order(4)
   void should_prune_old_raw_rows_once_rolled_up_and_still_count_them() throws Exception {
     String project = post("/v1/projects", "{\"name\": \"old-timer\"}", 201).getString("id");

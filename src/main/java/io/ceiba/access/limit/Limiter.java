@@ -24,6 +24,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.function.IntSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Rate limits and quotas for the whole node, shared by its edge instances (thread-safe: buckets live in
@@ -37,6 +39,10 @@ import java.util.function.IntSupplier;
  * {@link #LEASE_TTL}). A refusal is remembered until the next token is due, so a client hammering a
  * spent limit costs no Redis round trip.
  *
+ * <p>Redis is not the source of truth for quotas: when a quota counter is missing (a new period, or Redis lost
+ * it to a restart or an eviction) the limiter counts what the period has used so far from the {@link QuotaLedger}
+ * (the usage rollups) and seeds the counter with it before taking anything.
+ *
  * <p>Without Redis, or while its breaker is open, each node counts alone and enforces its share of the
  * limit: rate, burst and quota divided by the number of live nodes.
  */
@@ -45,30 +51,42 @@ public final class Limiter {
   static final Duration LEASE_TTL = Duration.ofSeconds(1);
   static final int MIN_LEASE = 1;
   static final int MAX_LEASE = 1000;
+  /** take.lua's "refused by" when the period's quota counter is missing and no seed was given. */
+  private static final int COUNTER_MISSING = 3;
+  private static final Logger LOG = LoggerFactory.getLogger(Limiter.class);
   private static final String SCRIPT = loadScript();
   private static final String SCRIPT_SHA = sha1(SCRIPT);
 
   private final Vertx vertx;
   private final RedisService redis;
   private final IntSupplier liveNodes;
+  private final QuotaLedger ledger;
   private final Cache<String, Bucket> buckets = Caffeine.newBuilder()
       .maximumSize(200_000).expireAfterAccess(Duration.ofMinutes(10)).build();
   private final Counter redisDecisions;
   private final Counter localDecisions;
+  private final Counter rebuilt;
 
-  public Limiter(Vertx vertx, RedisService redis, IntSupplier liveNodes, MeterRegistry meters) {
+  public Limiter(Vertx vertx, RedisService redis, IntSupplier liveNodes, QuotaLedger ledger, MeterRegistry meters) {
     this.vertx = vertx;
     this.redis = redis;
     this.liveNodes = liveNodes;
+    this.ledger = ledger;
+    this.rebuilt = Counter.builder("ceiba.quota.counters.rebuilt")
+        .description("quota counters missing in Redis mid-period and seeded again from the usage ledger").register(meters);
     this.redisDecisions = Counter.builder("ceiba.ratelimit.decisions").tag("counting", "cluster")
         .description("limit decisions by where they were counted").register(meters);
     this.localDecisions = Counter.builder("ceiba.ratelimit.decisions").tag("counting", "node")
         .description("limit decisions by where they were counted").register(meters);
   }
 
-  /** Takes one request from {@code bucket}; at least one of {@code rate} and {@code quota} is set. */
-  public Future<LimitResult> acquire(String bucketKey, Plan.RateLimit rate, Plan.Quota quota) {
-    Bucket bucket = buckets.get(bucketKey, k -> new Bucket());
+  /**
+   * Takes one request from {@code bucket}; at least one of {@code rate} and {@code quota} is set.
+   *
+   * @param owner whose usage the quota counts (required with a quota): where a lost counter is counted again
+   */
+  public Future<LimitResult> acquire(String bucketKey, Plan.RateLimit rate, Plan.Quota quota, QuotaOwner owner) {
+    Bucket bucket = buckets.get(bucketKey, k -> new Bucket(owner));
     if (!redis.available()) {
       return Future.succeededFuture(local(bucket, rate, quota, true));
     }
@@ -101,14 +119,14 @@ public final class Limiter {
         }
       }
       // the lease went to others before us: ask again (or count locally if Redis just failed)
-      return ar.succeeded() ? acquire(bucketKey, rate, quota) : Future.succeededFuture(local(bucket, rate, quota, true));
+      return ar.succeeded() ? acquire(bucketKey, rate, quota, owner) : Future.succeededFuture(local(bucket, rate, quota, true));
     });
   }
 
   /** Starts a lease request for {@code bucket}; the caller holds its monitor. */
   private Future<Void> refill(String bucketKey, Bucket bucket, Plan.RateLimit rate, Plan.Quota quota) {
     long want = Math.max(bucket.want, bucket.waiting);
-    Future<Void> pending = take(bucketKey, bucket, rate, quota, Math.min(MAX_LEASE, want)).map(granted -> {
+    Future<Void> pending = take(bucketKey, bucket, rate, quota, Math.min(MAX_LEASE, want), -1).map(granted -> {
       synchronized (bucket) {
         if (granted > 0) {
           bucket.leased += granted;
@@ -127,12 +145,12 @@ public final class Limiter {
   }
 
   /** What {@link #acquire} would answer now, without taking anything ({@code POST /v1/verify}). */
-  public Future<LimitResult> peek(String bucketKey, Plan.RateLimit rate, Plan.Quota quota) {
-    Bucket bucket = buckets.get(bucketKey, k -> new Bucket());
+  public Future<LimitResult> peek(String bucketKey, Plan.RateLimit rate, Plan.Quota quota, QuotaOwner owner) {
+    Bucket bucket = buckets.get(bucketKey, k -> new Bucket(owner));
     if (!redis.available()) {
       return Future.succeededFuture(local(bucket, rate, quota, false));
     }
-    return take(bucketKey, bucket, rate, quota, 0).map(none -> {
+    return take(bucketKey, bucket, rate, quota, 0, -1).map(none -> {
       synchronized (bucket) {
         boolean leaseLeft = bucket.leased > 0 && System.nanoTime() - bucket.leaseExpires < 0;
         return bucket.refusal != null && !leaseLeft ? bucket.refused(rate, quota) : bucket.fromLease(rate, quota);
@@ -140,21 +158,31 @@ public final class Limiter {
     }).recover(e -> Future.succeededFuture(local(bucket, rate, quota, false)));
   }
 
-  /** Runs the lease script; records what Redis said in the bucket and returns the number granted. */
-  private Future<Long> take(String bucketKey, Bucket bucket, Plan.RateLimit rate, Plan.Quota quota, long want) {
+  /**
+   * Runs the lease script; records what Redis said in the bucket and returns the number granted.
+   *
+   * @param seed what the quota period has used so far when Redis lost its counter, else -1
+   */
+  private Future<Long> take(String bucketKey, Bucket bucket, Plan.RateLimit rate, Plan.Quota quota, long want, long seed) {
     Instant now = Instant.now();
-    String quotaKey = "ceiba:q:" + bucketKey + (quota == null ? "" : ":" + quota.per().start(now).getEpochSecond());
+    Instant periodStart = quota == null ? null : quota.per().start(now);
+    String quotaKey = "ceiba:q:" + bucketKey + (quota == null ? "" : ":" + periodStart.getEpochSecond());
     long quotaTtl = quota == null ? 0 : Duration.between(now, quota.per().end(now)).toMillis() + 3_600_000;
     Object[] args = {2, "ceiba:rl:" + bucketKey, quotaKey, want, liveNodes.getAsInt(),
-        rate == null ? 0 : rate.perMilli(), rate == null ? 0 : rate.burst(), quota == null ? 0 : quota.requests(), quotaTtl};
+        rate == null ? 0 : rate.perMilli(), rate == null ? 0 : rate.burst(), quota == null ? 0 : quota.requests(), quotaTtl, seed};
     return redis.send(command(Command.EVALSHA, SCRIPT_SHA, args))
         .recover(e -> String.valueOf(e.getMessage()).startsWith("NOSCRIPT")
             ? redis.send(command(Command.EVAL, SCRIPT, args)) : Future.failedFuture(e))
-        .map(reply -> {
+        .compose(reply -> {
+          if (reply.get(5).toInteger() == COUNTER_MISSING) {
+            return seed >= 0 ? Future.failedFuture(new IllegalStateException("quota counter not seeded"))
+                : usedSoFar(bucket, quota, periodStart).compose(used -> take(bucketKey, bucket, rate, quota, want, used));
+          }
           long granted = reply.get(0).toLong();
           synchronized (bucket) {
             bucket.rateLeft = reply.get(1).toLong();
             bucket.quotaLeft = reply.get(3).toLong();
+            bucket.quotaPeriod = periodStart;
             bucket.rateFullMs = reply.get(4).toLong();
             int refusedBy = reply.get(5).toInteger();
             if (refusedBy == 0) {
@@ -167,8 +195,33 @@ public final class Limiter {
               bucket.retryAfterMs = Math.max(waitMs, 1);
             }
           }
-          return granted;
+          return Future.succeededFuture(granted);
         });
+  }
+
+  /**
+   * What the quota period has used so far, for a counter Redis does not have: the ledger's count, or what Redis
+   * last told this node when that is more (the ledger misses events not written yet) or the ledger cannot answer.
+   */
+  private Future<Long> usedSoFar(Bucket bucket, Plan.Quota quota, Instant periodStart) {
+    long known;
+    synchronized (bucket) {
+      known = periodStart.equals(bucket.quotaPeriod) && bucket.quotaLeft >= 0 ? Math.max(0, quota.requests() - bucket.quotaLeft) : 0;
+    }
+    Future<Long> counted = bucket.owner == null ? Future.succeededFuture(0L) : ledger.used(bucket.owner, periodStart);
+    return Contexts.onContext(vertx.getOrCreateContext(), counted).transform(ar -> {
+      if (ar.failed()) {
+        LOG.warn("quota counter of {} missing in Redis and the usage ledger did not answer ({}); seeded with {}",
+            bucket.owner, ar.cause().getMessage(), known);
+        return Future.succeededFuture(known);
+      }
+      long used = Math.max(ar.result(), known);
+      if (used > 0) {
+        rebuilt.increment();
+        LOG.info("quota counter of {} missing in Redis; rebuilt from usage: {} used since {}", bucket.owner, used, periodStart);
+      }
+      return Future.succeededFuture(used);
+    });
   }
 
   private static Request command(Command command, String script, Object[] args) {
@@ -210,6 +263,7 @@ public final class Limiter {
 
   /** One plan-and-project (or client IP) counter on this node; every field guarded by the bucket's monitor. */
   static final class Bucket {
+    final QuotaOwner owner;
     // cluster-wide counting
     long leased;
     long leaseExpires;
@@ -219,6 +273,8 @@ public final class Limiter {
     int waiting;
     long rateLeft = -1;
     long quotaLeft = -1;
+    /** Start of the quota period {@link #quotaLeft} belongs to. */
+    Instant quotaPeriod;
     long rateFullMs;
     Reason refusal;
     long refusedUntil;
@@ -232,6 +288,10 @@ public final class Limiter {
     // the current quota period's end, worked out once per period rather than once per request
     private QuotaPeriod periodOf;
     private Instant periodEnd;
+
+    Bucket(QuotaOwner owner) {
+      this.owner = owner;
+    }
 
     Instant periodEnd(QuotaPeriod per, Instant now) {
       if (per != periodOf || periodEnd == null || !now.isBefore(periodEnd)) {

@@ -25,6 +25,7 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class LimiterTest {
 
+  private static final QuotaOwner OWNER = new QuotaOwner("p1", "basic");
   private final Vertx vertx = Vertx.vertx();
   private TestRedis redis;
 
@@ -61,13 +62,13 @@ class LimiterTest {
   void should_never_admit_more_than_a_quota_across_three_nodes_and_lose_little_to_leases() throws Exception {
     List<Limiter> nodes = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
-      nodes.add(new Limiter(vertx, connected(redis.url()), () -> 3, new SimpleMeterRegistry()));
+      nodes.add(new Limiter(vertx, connected(redis.url()), () -> 3, QuotaLedger.NONE, new SimpleMeterRegistry()));
     }
     Plan.Quota quota = new Plan.Quota(100, QuotaPeriod.DAY);
     String bucket = "q-" + UUID.randomUUID();
     List<Future<LimitResult>> results = new ArrayList<>();
     for (int i = 0; i < 300; i++) {
-      results.add(nodes.get(i % 3).acquire(bucket, null, quota));
+      results.add(nodes.get(i % 3).acquire(bucket, null, quota, OWNER));
     }
     int admitted = allowed(results);
     assertThat(admitted).isBetween(95, 100);
@@ -78,13 +79,13 @@ class LimiterTest {
 
   @Test
   void should_refill_a_rate_limit_over_time_and_tell_when_to_retry() throws Exception {
-    Limiter limiter = new Limiter(vertx, connected(redis.url()), () -> 1, new SimpleMeterRegistry());
+    Limiter limiter = new Limiter(vertx, connected(redis.url()), () -> 1, QuotaLedger.NONE, new SimpleMeterRegistry());
     Plan.RateLimit rate = new Plan.RateLimit(10, Duration.ofSeconds(1), 10);
     String bucket = "r-" + UUID.randomUUID();
     int admitted = 0;
     LimitResult last = null;
     for (int i = 0; i < 15; i++) {
-      last = limiter.acquire(bucket, rate, null).await(5, TimeUnit.SECONDS);
+      last = limiter.acquire(bucket, rate, null, null).await(5, TimeUnit.SECONDS);
       admitted += last.allowed() ? 1 : 0;
     }
     assertThat(admitted).isEqualTo(10);
@@ -94,17 +95,17 @@ class LimiterTest {
     Thread.sleep(350); // 3 new tokens at 10 per second
     int later = 0;
     for (int i = 0; i < 10; i++) {
-      later += limiter.acquire(bucket, rate, null).await(5, TimeUnit.SECONDS).allowed() ? 1 : 0;
+      later += limiter.acquire(bucket, rate, null, null).await(5, TimeUnit.SECONDS).allowed() ? 1 : 0;
     }
     assertThat(later).isBetween(2, 5);
   }
 
   @Test
   void should_count_a_share_of_the_limit_per_node_without_redis() throws Exception {
-    Limiter limiter = new Limiter(vertx, connected(""), () -> 2, new SimpleMeterRegistry());
+    Limiter limiter = new Limiter(vertx, connected(""), () -> 2, QuotaLedger.NONE, new SimpleMeterRegistry());
     List<Future<LimitResult>> results = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
-      results.add(limiter.acquire("local", null, new Plan.Quota(10, QuotaPeriod.MONTH)));
+      results.add(limiter.acquire("local", null, new Plan.Quota(10, QuotaPeriod.MONTH), OWNER));
     }
     assertThat(allowed(results)).as("half of 10 on one of two nodes").isEqualTo(5);
     assertThat(results.get(19).await(1, TimeUnit.SECONDS).clusterWide()).isFalse();
@@ -114,13 +115,13 @@ class LimiterTest {
   void should_fall_back_to_per_node_counting_when_redis_goes_away_and_come_back() throws Exception {
     TestRedis own = TestRedis.start();
     RedisService service = connected(own.url());
-    Limiter limiter = new Limiter(vertx, service, () -> 1, new SimpleMeterRegistry());
+    Limiter limiter = new Limiter(vertx, service, () -> 1, QuotaLedger.NONE, new SimpleMeterRegistry());
     Plan.RateLimit rate = new Plan.RateLimit(1000, Duration.ofSeconds(1), 1000);
-    assertThat(limiter.acquire("b", rate, null).await(5, TimeUnit.SECONDS).clusterWide()).isTrue();
+    assertThat(limiter.acquire("b", rate, null, null).await(5, TimeUnit.SECONDS).clusterWide()).isTrue();
     own.stop();
     long start = System.nanoTime();
     for (int i = 0; i < 50; i++) {
-      LimitResult r = limiter.acquire("b", rate, null).await(5, TimeUnit.SECONDS);
+      LimitResult r = limiter.acquire("b", rate, null, null).await(5, TimeUnit.SECONDS);
       assertThat(r.allowed()).isTrue();
     }
     // at most one command waits for its timeout before the breaker opens
@@ -132,7 +133,50 @@ class LimiterTest {
       assertThat(System.nanoTime()).as("breaker closes once redis answers").isLessThan(deadline);
       Thread.sleep(50);
     }
-    assertThat(limiter.acquire("b2", rate, null).await(5, TimeUnit.SECONDS).clusterWide()).isTrue();
+    assertThat(limiter.acquire("b2", rate, null, null).await(5, TimeUnit.SECONDS).clusterWide()).isTrue();
     own.close();
+  }
+
+  @Test
+  void should_rebuild_a_quota_counter_that_redis_lost_from_the_ledger_and_ask_it_once() throws Exception {
+    TestRedis own = TestRedis.start();
+    Plan.Quota quota = new Plan.Quota(10, QuotaPeriod.DAY);
+    java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicLong ledgerSays = new java.util.concurrent.atomic.AtomicLong();
+    QuotaLedger ledger = (owner, start) -> {
+      asked.incrementAndGet();
+      assertThat(owner).isEqualTo(OWNER);
+      assertThat(start).isEqualTo(QuotaPeriod.DAY.start(java.time.Instant.now()));
+      return Future.succeededFuture(ledgerSays.get());
+    };
+    try {
+      RedisService service = connected(own.url());
+      Limiter limiter = new Limiter(vertx, service, () -> 1, ledger, new SimpleMeterRegistry());
+      List<Future<LimitResult>> first = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        first.add(limiter.acquire("lost", null, quota, OWNER));
+      }
+      assertThat(allowed(first)).isEqualTo(4);
+      assertThat(asked).as("a new period's counter is seeded once, by the first lease").hasValue(1);
+
+      // Redis restarts empty; the ledger has 7 admitted requests (more than this node saw: other nodes count too)
+      own.stop();
+      own.startAgain();
+      ledgerSays.set(7);
+      Thread.sleep(Limiter.LEASE_TTL.toMillis() + 100); // what this node had leased lapses
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (!service.available()) {
+        assertThat(System.nanoTime()).isLessThan(deadline);
+        Thread.sleep(50);
+      }
+      int admitted = 0;
+      for (int i = 0; i < 10; i++) {
+        admitted += limiter.acquire("lost", null, quota, OWNER).await(5, TimeUnit.SECONDS).allowed() ? 1 : 0;
+      }
+      assertThat(admitted).as("10 - 7 used before Redis lost the counter").isEqualTo(3);
+      assertThat(asked).hasValue(2);
+    } finally {
+      own.close();
+    }
   }
 }
