@@ -81,6 +81,7 @@ public final class MembershipVerticle extends VerticleBase {
       consumers.add(bus.<JsonObject>consumer(Addresses.CLUSTER_ANNOUNCE, msg -> onAnnounce(msg.body())));
       consumers.add(bus.<String>consumer(Addresses.CLUSTER_LEAVE, msg -> drop(msg.body(), "left")));
       watchHazelcastMembers();
+      recount();
     }
     node.readiness().register("cluster", 2000, promise -> promise.complete(Status.OK(new JsonObject()
         .put("enabled", node.clusterManager() != null).put("nodes", nodesGauge.get()))));
@@ -153,13 +154,22 @@ public final class MembershipVerticle extends VerticleBase {
       LOG.info("node {} joined the view (roles {}, edge {})", info.id(), info.roles(), info.edge());
     }
     nodesGauge.set(peers.size() + 1);
+    recount();
   }
 
   private void drop(String nodeId, String why) {
     if (peers.remove(nodeId) != null) {
       LOG.info("node {} left the view ({})", nodeId, why);
       nodesGauge.set(peers.size() + 1);
+      recount();
     }
+  }
+
+  /** The cluster's edge nodes: this one if it has the role, peers that announced it, members not heard from yet. */
+  private void recount() {
+    int unannounced = Math.max(0, clusterMemberIds().size() - 1 - peers.size());
+    long edgePeers = peers.values().stream().filter(p -> p.info().roles().contains(Role.EDGE.configName())).count();
+    node.countingNodes().set((node.config().has(Role.EDGE) ? 1 : 0) + (int) edgePeers + unannounced);
   }
 
   private void expireSilentPeers() {
@@ -191,11 +201,15 @@ public final class MembershipVerticle extends VerticleBase {
     membershipListener = node.clusterManager().getHazelcastInstance().getCluster().addMembershipListener(new MembershipListener() {
       @Override
       public void memberAdded(MembershipEvent event) {
+        context.runOnContext(v -> recount());
       }
 
       @Override
       public void memberRemoved(MembershipEvent event) {
-        context.runOnContext(v -> expireSilentPeers());
+        context.runOnContext(v -> {
+          expireSilentPeers();
+          recount();
+        });
       }
     });
   }

@@ -4,6 +4,7 @@ import io.ceiba.access.AccessGate;
 import io.ceiba.access.limit.Limiter;
 import io.ceiba.bus.Addresses;
 import io.ceiba.bus.LocalObjectCodec;
+import io.ceiba.cluster.CountingNodes;
 import io.ceiba.cluster.HazelcastConfigFactory;
 import io.ceiba.config.NodeConfig;
 import io.ceiba.config.Role;
@@ -27,7 +28,6 @@ import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import java.time.Instant;
-import java.util.function.IntSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,12 +68,13 @@ public final class CeibaNode {
       return postgres.compose(pg -> AdminToken.resolve(vertx, config)
           .map(token -> {
             RedisService redis = RedisService.create(vertx, config.redis(), meters);
-            Limiter limiter = new Limiter(vertx, redis, liveNodes(clusterManager), UsageLedger.forNode(vertx, config), meters);
+            CountingNodes countingNodes = new CountingNodes();
+            Limiter limiter = new Limiter(vertx, redis, countingNodes, UsageLedger.forNode(vertx, config), meters);
             AccessGate access = new AccessGate(vertx, limiter, config.has(Role.AUTH), meters);
             // every node drops the cached key records a change touched (revocation within milliseconds)
             vertx.eventBus().<JsonObject>consumer(Addresses.ACCESS_CHANGED, msg -> access.invalidate(msg.body()));
             NodeContext context = new NodeContext(config, meters, HealthChecks.create(vertx), HealthChecks.create(vertx),
-                pg, redis, access, clusterManager, token, startedAt);
+                pg, redis, access, clusterManager, countingNodes, token, startedAt);
             if (pg != null) {
               pg.registerReadiness(context.readiness());
             }
@@ -89,39 +90,6 @@ public final class CeibaNode {
     }).onSuccess(node -> LOG.info("node {} started in {} ms (roles {}, cluster {})", config.nodeId(),
         java.time.Duration.between(startedAt, Instant.now()).toMillis(), config.roles(),
         config.cluster().enabled() ? config.cluster().name() : "off"));
-  }
-
-  /**
-   * Nodes that share a limit when counting without Redis: the cluster's members, read at most once a
-   * second (a Hazelcast call, cheap but not free); 1 when not clustered.
-   */
-  private static IntSupplier liveNodes(HazelcastClusterManager clusterManager) {
-    return clusterManager == null ? () -> 1 : new ClusterSize(clusterManager);
-  }
-
-  /** The member count, refreshed at most once a second; thread-safe (edge instances ask it concurrently). */
-  private static final class ClusterSize implements IntSupplier {
-    private final HazelcastClusterManager clusterManager;
-    private long readAt;
-    private int count = 1;
-
-    ClusterSize(HazelcastClusterManager clusterManager) {
-      this.clusterManager = clusterManager;
-    }
-
-    @Override
-    public synchronized int getAsInt() {
-      long now = System.nanoTime();
-      if (readAt == 0 || now - readAt > 1_000_000_000L) {
-        readAt = now;
-        try {
-          count = Math.max(1, clusterManager.getNodes().size());
-        } catch (RuntimeException e) {
-          // leaving or not yet joined: keep the last count
-        }
-      }
-      return count;
-    }
   }
 
   private static Future<Vertx> buildVertx(NodeConfig config, PrometheusMeterRegistry meters, HazelcastClusterManager clusterManager) {

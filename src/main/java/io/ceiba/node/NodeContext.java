@@ -1,5 +1,6 @@
 package io.ceiba.node;
 
+import io.ceiba.cluster.CountingNodes;
 import io.ceiba.access.AccessGate;
 import io.ceiba.config.NodeConfig;
 import io.ceiba.store.pg.PostgresService;
@@ -21,6 +22,7 @@ import java.time.Instant;
  * @param access         the edge's access gate (key cache and limiter), shared by the node's edge instances and
  *                       {@code /v1/verify}
  * @param clusterManager null when the node is not clustered
+ * @param countingNodes  the cluster's edge nodes, kept by the membership view; what per-node limits divide by
  * @param adminToken     bearer token of {@code /v1/*}
  */
 public record NodeContext(
@@ -32,6 +34,7 @@ public record NodeContext(
     RedisService redis,
     AccessGate access,
     HazelcastClusterManager clusterManager,
+    CountingNodes countingNodes,
     String adminToken,
     Instant startedAt) {
 

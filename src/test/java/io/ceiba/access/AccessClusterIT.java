@@ -327,6 +327,10 @@ class AccessClusterIT {
   @Test
   @Order(6)
   void should_keep_serving_with_per_node_limits_and_say_degraded_while_redis_is_down() throws Exception {
+    // three edge nodes: each counts a third of every limit while Redis is away
+    for (CeibaNode node : nodes) {
+      assertThat(node.context().countingNodes().getAsInt()).isEqualTo(3);
+    }
     redis.stop();
     try {
       for (int i = 0; i < 30; i++) {

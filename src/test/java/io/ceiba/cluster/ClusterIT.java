@@ -49,7 +49,8 @@ class ClusterIT {
       own.add(0, own.remove(i));
       Path registry = Registries.write(dir.resolve("registry-" + (i + 1) + ".yaml"), Registries.yaml(1));
       registryFiles.add(registry);
-      TestNodes.Spec spec = TestNodes.write(dir, "node" + (i + 1), cluster, own, registry, null);
+      // node1 and node2 serve traffic, node3 only administers
+      TestNodes.Spec spec = TestNodes.write(dir, "node" + (i + 1), cluster, own, registry, i < 2 ? "roles: [edge, control]\n" : null);
       nodes.add(TestNodes.start(spec));
       controls.add(new ControlClient(client, spec.controlPort(), TestNodes.TOKEN));
     }
@@ -75,10 +76,14 @@ class ClusterIT {
     JsonObject view = controls.get(0).json("/v1/cluster").await(5, TimeUnit.SECONDS);
     assertThat(view.getJsonArray("nodes").stream().map(o -> ((JsonObject) o).getString("id")))
         .containsExactly("node1", "node2", "node3");
-    JsonObject node2 = view.getJsonArray("nodes").getJsonObject(1);
-    assertThat(node2.getJsonArray("roles")).containsExactly("control");
-    assertThat(node2.getLong("registry_version")).isEqualTo(1);
-    assertThat(node2.getString("up_since")).isNotBlank();
+    JsonObject node3 = view.getJsonArray("nodes").getJsonObject(2);
+    assertThat(node3.getJsonArray("roles")).containsExactly("control");
+    assertThat(node3.getLong("registry_version")).isEqualTo(1);
+    assertThat(node3.getString("up_since")).isNotBlank();
+    // limits counted per node (Redis down) are divided among the edge nodes only, as every node sees it
+    for (CeibaNode node : nodes) {
+      assertThat(node.context().countingNodes().getAsInt()).as(node.context().nodeId()).isEqualTo(2);
+    }
     String metrics = controls.get(0).get("/metrics").await(5, TimeUnit.SECONDS).bodyAsString();
     assertThat(metrics).contains("ceiba_cluster_nodes{node=\"node1\"} 3.0");
   }

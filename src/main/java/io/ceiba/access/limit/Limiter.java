@@ -44,7 +44,7 @@ import org.slf4j.LoggerFactory;
  * (the usage rollups) and seeds the counter with it before taking anything.
  *
  * <p>Without Redis, or while its breaker is open, each node counts alone and enforces its share of the
- * limit: rate, burst and quota divided by the number of live nodes.
+ * limit: rate, burst and quota divided by the number of edge nodes in the cluster ({@code countingNodes}).
  */
 public final class Limiter {
 
@@ -59,7 +59,7 @@ public final class Limiter {
 
   private final Vertx vertx;
   private final RedisService redis;
-  private final IntSupplier liveNodes;
+  private final IntSupplier countingNodes;
   private final QuotaLedger ledger;
   private final Cache<String, Bucket> buckets = Caffeine.newBuilder()
       .maximumSize(200_000).expireAfterAccess(Duration.ofMinutes(10)).build();
@@ -67,10 +67,10 @@ public final class Limiter {
   private final Counter localDecisions;
   private final Counter rebuilt;
 
-  public Limiter(Vertx vertx, RedisService redis, IntSupplier liveNodes, QuotaLedger ledger, MeterRegistry meters) {
+  public Limiter(Vertx vertx, RedisService redis, IntSupplier countingNodes, QuotaLedger ledger, MeterRegistry meters) {
     this.vertx = vertx;
     this.redis = redis;
-    this.liveNodes = liveNodes;
+    this.countingNodes = countingNodes;
     this.ledger = ledger;
     this.rebuilt = Counter.builder("ceiba.quota.counters.rebuilt")
         .description("quota counters missing in Redis mid-period and seeded again from the usage ledger").register(meters);
@@ -168,7 +168,7 @@ public final class Limiter {
     Instant periodStart = quota == null ? null : quota.per().start(now);
     String quotaKey = "ceiba:q:" + bucketKey + (quota == null ? "" : ":" + periodStart.getEpochSecond());
     long quotaTtl = quota == null ? 0 : Duration.between(now, quota.per().end(now)).toMillis() + 3_600_000;
-    Object[] args = {2, "ceiba:rl:" + bucketKey, quotaKey, want, liveNodes.getAsInt(),
+    Object[] args = {2, "ceiba:rl:" + bucketKey, quotaKey, want, countingNodes.getAsInt(),
         rate == null ? 0 : rate.perMilli(), rate == null ? 0 : rate.burst(), quota == null ? 0 : quota.requests(), quotaTtl, seed};
     return redis.send(command(Command.EVALSHA, SCRIPT_SHA, args))
         .recover(e -> String.valueOf(e.getMessage()).startsWith("NOSCRIPT")
@@ -235,7 +235,7 @@ public final class Limiter {
   /** Per-node counting: this node enforces its share of the limit. */
   private LimitResult local(Bucket bucket, Plan.RateLimit rate, Plan.Quota quota, boolean take) {
     localDecisions.increment();
-    int nodes = Math.max(1, liveNodes.getAsInt());
+    int nodes = Math.max(1, countingNodes.getAsInt());
     Instant now = Instant.now();
     synchronized (bucket) {
       return bucket.local(rate, quota, nodes, now, System.nanoTime(), take);
