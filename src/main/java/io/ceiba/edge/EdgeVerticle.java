@@ -53,7 +53,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -257,7 +256,7 @@ public final class EdgeVerticle extends VerticleBase {
     HttpServerResponse response = request.response();
     String requestId = request.getHeader(ProxyHeaders.X_REQUEST_ID);
     if (requestId == null || requestId.isEmpty() || requestId.length() > 200) {
-      requestId = newRequestId();
+      requestId = RequestIds.next();
       ex.requestIdIsOurs = true;
     }
     ex.requestId = requestId;
@@ -626,7 +625,7 @@ public final class EdgeVerticle extends VerticleBase {
     }
     ServiceBalancer balancer = balancers.get(service.name());
     String header = handshake.headers().get(ProxyHeaders.X_REQUEST_ID);
-    String requestId = header == null || header.isEmpty() ? newRequestId() : header;
+    String requestId = header == null || header.isEmpty() ? RequestIds.next() : header;
     if (service.access().policy() == AccessSpec.Policy.PUBLIC && service.rateLimit().perIp() == null) {
       connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, -1), 0, requestId, null);
       return;
@@ -783,7 +782,7 @@ public final class EdgeVerticle extends VerticleBase {
   private void recordUsage(Exchange ex, int status) {
     Decision d = ex.decision;
     String countedUnder = d.allowed() && d.plan() != null ? d.plan().name() : null;
-    UsageEvent event = new UsageEvent(ex.requestIdIsOurs ? ex.requestId : newRequestId(), java.time.Instant.now(),
+    UsageEvent event = new UsageEvent(ex.requestIdIsOurs ? ex.requestId : RequestIds.next(), java.time.Instant.now(),
         d.key().projectId(), d.key().keyId(), countedUnder, ex.service.name(), status,
         (System.nanoTime() - ex.startNanos) / 1_000_000, ex.bytesIn, ex.bytesOut, nodeId);
     usageBatch.add(event);
@@ -821,11 +820,6 @@ public final class EdgeVerticle extends VerticleBase {
     return vertx.eventBus().request(Addresses.USAGE_RECORD, body, new DeliveryOptions(usageDelivery).setSendTimeout(2000))
         .onFailure(e -> LOG.warn("{} usage events not handed over at stop: {}", events.size(), e.getMessage()))
         .mapEmpty();
-  }
-
-  private String newRequestId() {
-    ThreadLocalRandom r = ThreadLocalRandom.current();
-    return Long.toHexString(r.nextLong() | Long.MIN_VALUE) + Long.toHexString(r.nextLong() | Long.MIN_VALUE);
   }
 
   /** One request on its way through the edge; touched only on this verticle's event loop. */
