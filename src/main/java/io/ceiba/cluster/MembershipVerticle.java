@@ -150,6 +150,9 @@ public final class MembershipVerticle extends VerticleBase {
       return;
     }
     Peer previous = peers.put(info.id(), new Peer(info, System.nanoTime()));
+    if (info.roles().contains(Role.EDGE.configName())) {
+      node.peers().put(info.id(), info.edge());
+    }
     if (previous == null) {
       LOG.info("node {} joined the view (roles {}, edge {})", info.id(), info.roles(), info.edge());
     }
@@ -158,6 +161,7 @@ public final class MembershipVerticle extends VerticleBase {
   }
 
   private void drop(String nodeId, String why) {
+    node.peers().remove(nodeId);
     if (peers.remove(nodeId) != null) {
       LOG.info("node {} left the view ({})", nodeId, why);
       nodesGauge.set(peers.size() + 1);

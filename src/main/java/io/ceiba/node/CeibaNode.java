@@ -5,6 +5,7 @@ import io.ceiba.access.limit.Limiter;
 import io.ceiba.bus.Addresses;
 import io.ceiba.bus.LocalObjectCodec;
 import io.ceiba.cluster.CountingNodes;
+import io.ceiba.cluster.Peers;
 import io.ceiba.cluster.HazelcastConfigFactory;
 import io.ceiba.config.NodeConfig;
 import io.ceiba.config.Role;
@@ -66,7 +67,7 @@ public final class CeibaNode {
           ? PostgresService.start(vertx, config.postgres(), config.dataDir())
           : Future.succeededFuture(null);
       return postgres.compose(pg -> AdminToken.resolve(vertx, config)
-          .map(token -> {
+          .compose(token -> Peers.join(vertx, config).map(peers -> {
             RedisService redis = RedisService.create(vertx, config.redis(), meters);
             CountingNodes countingNodes = new CountingNodes();
             Limiter limiter = new Limiter(vertx, redis, countingNodes, UsageLedger.forNode(vertx, config), meters);
@@ -74,13 +75,13 @@ public final class CeibaNode {
             // every node drops the cached key records a change touched (revocation within milliseconds)
             vertx.eventBus().<JsonObject>consumer(Addresses.ACCESS_CHANGED, msg -> access.invalidate(msg.body()));
             NodeContext context = new NodeContext(config, meters, HealthChecks.create(vertx), HealthChecks.create(vertx),
-                pg, redis, access, clusterManager, countingNodes, token, startedAt);
+                pg, redis, access, clusterManager, countingNodes, peers, token, startedAt);
             if (pg != null) {
               pg.registerReadiness(context.readiness());
             }
             redis.registerReadiness(context.readiness());
             return context;
-          })
+          }))
           .compose(context -> {
             NodeSupervisor supervisor = new NodeSupervisor(vertx, context);
             return supervisor.start().map(v -> new CeibaNode(config, vertx, context, supervisor));

@@ -1,6 +1,7 @@
 package io.ceiba.node;
 
 import io.ceiba.cluster.CountingNodes;
+import io.ceiba.cluster.Peers;
 import io.ceiba.access.AccessGate;
 import io.ceiba.config.NodeConfig;
 import io.ceiba.store.pg.PostgresService;
@@ -23,6 +24,7 @@ import java.time.Instant;
  *                       {@code /v1/verify}
  * @param clusterManager null when the node is not clustered
  * @param countingNodes  the cluster's edge nodes, kept by the membership view; what per-node limits divide by
+ * @param peers          the other edges of the cluster and the secret relayed requests carry
  * @param adminToken     bearer token of {@code /v1/*}
  */
 public record NodeContext(
@@ -35,6 +37,7 @@ public record NodeContext(
     AccessGate access,
     HazelcastClusterManager clusterManager,
     CountingNodes countingNodes,
+    Peers peers,
     String adminToken,
     Instant startedAt) {
 

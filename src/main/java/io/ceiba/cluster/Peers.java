@@ -1,0 +1,97 @@
+package io.ceiba.cluster;
+
+import io.ceiba.config.NodeConfig;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The other edges of the cluster, and the trust between them. A backend that listens on its own node's loopback
+ * address cannot be reached from another host; another node relays such requests through the backend's node's
+ * edge (its {@code edge.advertise} URL), and that edge must tell a relayed request, already authorized and counted,
+ * from a client's. It does so by a secret every member shares: made by the first node of the cluster and kept in
+ * the cluster's own replicated map, so there is nothing to configure; a new one is made when the whole cluster
+ * restarts. Thread-safe: edges and the health verticle read it, the membership verticle keeps it.
+ */
+public final class Peers {
+
+  /** Where a peer's edge listens. */
+  public record Edge(String host, int port, boolean ssl) {
+
+    static Edge of(String advertise) {
+      URI uri = URI.create(advertise);
+      boolean ssl = "https".equalsIgnoreCase(uri.getScheme());
+      return new Edge(uri.getHost(), uri.getPort() > 0 ? uri.getPort() : ssl ? 443 : 80, ssl);
+    }
+  }
+
+  private static final String MAP = "ceiba.cluster";
+  private static final String SECRET_KEY = "peer-secret";
+
+  private final String selfId;
+  private final byte[] secret;
+  private final String secretText;
+  private final Map<String, Edge> edges = new ConcurrentHashMap<>();
+
+  private Peers(String selfId, String secret) {
+    this.selfId = selfId;
+    this.secretText = secret;
+    this.secret = secret == null ? null : secret.getBytes(StandardCharsets.US_ASCII);
+  }
+
+  /** Peers of a node: the cluster's shared secret when clustered (made if this node is the first), else none. */
+  public static Future<Peers> join(Vertx vertx, NodeConfig config) {
+    if (!config.cluster().enabled()) {
+      return Future.succeededFuture(new Peers(config.nodeId(), null));
+    }
+    byte[] random = new byte[32];
+    new SecureRandom().nextBytes(random);
+    String mine = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+    return vertx.sharedData().<String, String>getClusterWideMap(MAP)
+        .compose(map -> map.putIfAbsent(SECRET_KEY, mine))
+        .map(existing -> new Peers(config.nodeId(), existing == null ? mine : existing));
+  }
+
+  /** Whether peers can relay to each other at all (a clustered node). */
+  public boolean clustered() {
+    return secret != null;
+  }
+
+  /** The value a relayed request carries to show it comes from a member. */
+  public String secret() {
+    return secretText;
+  }
+
+  /** Whether {@code presented} is the cluster's secret; constant time. */
+  public boolean trusted(String presented) {
+    return secret != null && presented != null
+        && MessageDigest.isEqual(secret, presented.getBytes(StandardCharsets.US_ASCII));
+  }
+
+  /** The edge of {@code nodeId}, or null when no edge of that name is in this node's view. */
+  public Edge edgeOf(String nodeId) {
+    return edges.get(nodeId);
+  }
+
+  public String selfId() {
+    return selfId;
+  }
+
+  void put(String nodeId, String advertise) {
+    try {
+      edges.put(nodeId, Edge.of(advertise));
+    } catch (RuntimeException e) {
+      edges.remove(nodeId);
+    }
+  }
+
+  void remove(String nodeId) {
+    edges.remove(nodeId);
+  }
+}
