@@ -159,7 +159,7 @@ class NodeConfigLoaderTest {
   }
 
   @Test
-  void should_refuse_more_than_one_usage_instance_with_file_line_and_field() throws IOException {
+  void should_name_file_line_and_field_when_more_than_one_usage_instance_is_asked_for() throws IOException {
     Path file = write("roles: [usage, control]\ninstances:\n  edge: 2\n  usage: 3\n");
     List<Problem> problems = problemsOf(file, Map.of(), CliOverrides.NONE);
     assertThat(problems).singleElement().satisfies(p -> {

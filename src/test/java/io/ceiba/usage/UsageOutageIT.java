@@ -83,6 +83,7 @@ class UsageOutageIT {
     postgres.stop();
     try {
       edge.expectOk(Registries.KEYED_HOST, project.key(), "/outage-", REQUESTS);
+      assertThat(origin.requests()).as("requests the origin answered").isEqualTo(expected);
       await("usage events journaled", () -> control.metric("ceiba_usage_events_journaled_total").map(n -> n > 0));
       await("the journal backlog on /ready", () -> journalPending().map(pending -> pending > 0));
       JsonObject usage = control.readyCheck("usage").await(10, TimeUnit.SECONDS);
