@@ -281,6 +281,11 @@ public final class NodeConfigLoader {
       int def = role == Role.EDGE ? Math.max(1, Runtime.getRuntime().availableProcessors()) : 1;
       out.put(role, map.integer(role.configName(), def, 1, MAX_INSTANCES));
     }
+    if (out.get(Role.USAGE) != 1) {
+      // refused rather than ignored: an operator asking for more usage writers must learn there is only one
+      map.problem(Role.USAGE.configName(), "must be 1 — the usage role has one journal writer per node");
+      out.put(Role.USAGE, 1);
+    }
     map.finish();
     return out;
   }

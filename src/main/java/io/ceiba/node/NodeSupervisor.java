@@ -70,7 +70,7 @@ final class NodeSupervisor {
       steps.add(new Step("auth", () -> new AuthVerticle(node), node.config().instancesOf(Role.AUTH)));
     }
     if (node.config().has(Role.USAGE)) {
-      // one per node whatever instances.usage says: a single writer owns the usage journal; before the edge, so
+      // one per node (the node config refuses instances.usage other than 1): a single writer owns the usage journal; before the edge, so
       // stopping (in reverse) lets the edge drain first and usage then flushes what the last requests recorded
       steps.add(new Step("usage", () -> new UsageVerticle(node), 1));
     }

@@ -48,8 +48,8 @@ import org.slf4j.LoggerFactory;
  * <p>Threading: a standard (event-loop) verticle owning all its state; the journal is blocking, so every journal call
  * runs through {@code executeBlocking(..., ordered = true)} on this verticle's context, which runs them one at a time
  * in submission order: the journal has a single writer and never sees two threads at once, while the event loop keeps
- * taking events into the buffer during an fsync. One instance per node, whatever {@code instances.usage} says: the
- * journal directory must have exactly one owner.
+ * taking events into the buffer during an fsync. One instance per node (the node config refuses any other
+ * {@code instances.usage}): the journal directory must have exactly one owner.
  *
  * <p>Stop (after the edge, see {@code NodeSupervisor}): stop taking events, let the running write finish, write the
  * buffer to Postgres or, if that fails, to the journal, then close the journal; the stop future completes after that.

@@ -3,11 +3,11 @@ package io.ceiba.access;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.ceiba.node.CeibaNode;
-import io.ceiba.store.pg.EmbeddedPostgresServer;
 import io.ceiba.testkit.ControlClient;
 import io.ceiba.testkit.Origin;
 import io.ceiba.testkit.Ports;
 import io.ceiba.testkit.Registries;
+import io.ceiba.testkit.StoppablePostgres;
 import io.ceiba.testkit.TestNodes;
 import io.ceiba.testkit.TestRedis;
 import io.vertx.core.Vertx;
@@ -51,9 +51,7 @@ class AccessClusterIT {
       .connectTimeout(Duration.ofSeconds(5)).build();
   private final List<CeibaNode> nodes = new ArrayList<>();
   private final List<TestNodes.Spec> specs = new ArrayList<>();
-  private Path dir;
-  private int postgresPort;
-  private EmbeddedPostgresServer postgres;
+  private StoppablePostgres postgres;
   private TestRedis redis;
   private Origin origin;
   private ControlClient control;
@@ -63,9 +61,7 @@ class AccessClusterIT {
 
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
-    this.dir = dir;
-    postgresPort = Ports.free();
-    postgres = EmbeddedPostgresServer.start(dir.resolve("pg"), postgresPort);
+    postgres = StoppablePostgres.start(dir.resolve("pg"));
     redis = TestRedis.start();
     origin = Origin.start(vertx, "origin");
     String backend = "    backends: [{ url: \"" + origin.url() + "\", node: node1 }]\n";
@@ -80,7 +76,7 @@ class AccessClusterIT {
     String cluster = TestNodes.clusterName();
     List<Integer> ports = List.of(Ports.free(), Ports.free(), Ports.free());
     String shared = "roles: [edge, auth, usage, health, control]\n"
-        + "postgres: { url: \"postgres://postgres@127.0.0.1:" + postgresPort + "/postgres\" }\n"
+        + "postgres: { url: \"" + postgres.url() + "\" }\n"
         + "redis: { url: \"" + redis.url() + "\" }\n";
     for (int i = 0; i < 3; i++) {
       List<Integer> own = new ArrayList<>(ports);
@@ -114,9 +110,7 @@ class AccessClusterIT {
     nodes.forEach(TestNodes::stopQuietly);
     origin.close();
     redis.close();
-    if (postgres != null) {
-      postgres.close();
-    }
+    postgres.close();
     vertx.close().await(10, TimeUnit.SECONDS);
   }
 
@@ -302,8 +296,7 @@ class AccessClusterIT {
     // again a second later), which must not cost them their fallback while Postgres is down
     post("/v1/plans", "{\"name\": \"extra\", \"services\": [\"billing\"]}", 201);
     post("/v1/projects/" + acme + "/subscriptions", "{\"plan\": \"extra\"}", 201);
-    postgres.close();
-    postgres = null;
+    postgres.stop();
     Thread.sleep(1200);
     try {
       for (int node = 1; node <= 3; node++) {
@@ -320,7 +313,7 @@ class AccessClusterIT {
         assertThat(open.body()).doesNotContain(uncached);
       }
     } finally {
-      postgres = EmbeddedPostgresServer.start(dir.resolve("pg"), postgresPort);
+      postgres.startAgain();
     }
   }
 

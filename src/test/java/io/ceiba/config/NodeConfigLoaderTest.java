@@ -159,6 +159,23 @@ class NodeConfigLoaderTest {
   }
 
   @Test
+  void should_name_file_line_and_field_when_more_than_one_usage_instance_is_asked_for() throws IOException {
+    Path file = write("roles: [usage, control]\ninstances:\n  edge: 2\n  usage: 3\n");
+    List<Problem> problems = problemsOf(file, Map.of(), CliOverrides.NONE);
+    assertThat(problems).singleElement().satisfies(p -> {
+      assertThat(p.file()).isEqualTo(file.toString());
+      assertThat(p.line()).isEqualTo(4);
+      assertThat(p.field()).isEqualTo("instances.usage");
+      assertThat(p.reason()).isEqualTo("must be 1 — the usage role has one journal writer per node");
+    });
+    assertThat(problemsOf(write(""), Map.of("CEIBA_INSTANCES", "edge=2,usage=2"), CliOverrides.NONE)).singleElement()
+        .satisfies(p -> assertThat(p.toString()).isEqualTo("env CEIBA_INSTANCES: instances.usage: must be 1 — the usage role has one journal writer per node"));
+    assertThat(problemsOf(write(""), Map.of(), new CliOverrides(null, "usage=2", null, null))).singleElement()
+        .satisfies(p -> assertThat(p.file()).isEqualTo("--instances"));
+    assertThat(load("instances: { usage: 1, auth: 2 }\n").instancesOf(Role.USAGE)).isEqualTo(1);
+  }
+
+  @Test
   void should_name_the_variable_when_an_environment_override_is_wrong() throws IOException {
     List<Problem> problems = problemsOf(write(""), Map.of("CEIBA_EDGE_PORT", "http", "DB_IDLE_TIMEOUT_SECONDS", "ten"), CliOverrides.NONE);
     assertThat(problems).extracting(Problem::file).containsExactlyInAnyOrder("env CEIBA_EDGE_PORT", "env DB_IDLE_TIMEOUT_SECONDS");

@@ -57,6 +57,8 @@ class RegistryReloadIT {
     TestNodes.Spec spec = TestNodes.write(dir, "n1", null, null, registry, null);
     node = TestNodes.start(spec);
     ControlClient control = new ControlClient(client, spec.controlPort(), TestNodes.TOKEN);
+    // the node's database is fresh: /ready is 503 until the migrations running in the background are done
+    Eventually.until(client, WAIT, "node ready", () -> control.get("/ready").map(r -> r.statusCode() == 200)).await(15, TimeUnit.SECONDS);
     assertThat(version(control).await(5, TimeUnit.SECONDS)).isEqualTo(1);
 
     // an edit reaches the running node

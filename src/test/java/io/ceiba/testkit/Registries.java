@@ -22,6 +22,15 @@ public final class Registries {
         """.formatted(version, version, version);
   }
 
+  /** The host of the service of {@link #keyedService}. */
+  public static final String KEYED_HOST = "api.test";
+
+  /** One {@code api-key} service, {@code api} at {@link #KEYED_HOST}, served by {@code origin}. */
+  public static String keyedService(Origin origin) {
+    return "version: 1\nhttp:\n  api:\n    hosts: [" + KEYED_HOST + "]\n"
+        + "    backends: [{ url: \"" + origin.url() + "\" }]\n    access: { policy: api-key }\n";
+  }
+
   public static Path write(Path file, String yaml) {
     try {
       Files.createDirectories(file.toAbsolutePath().getParent());

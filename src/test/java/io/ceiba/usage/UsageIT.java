@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.ceiba.bus.Addresses;
 import io.ceiba.node.CeibaNode;
-import io.ceiba.store.pg.EmbeddedPostgresServer;
+import io.ceiba.store.pg.PostgresUrl;
 import io.ceiba.testkit.ControlClient;
 import io.ceiba.testkit.Eventually;
-import io.ceiba.testkit.Ports;
 import io.ceiba.testkit.Registries;
+import io.ceiba.testkit.StoppablePostgres;
 import io.ceiba.testkit.TestNodes;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -63,8 +63,7 @@ class UsageIT {
   private final Vertx vertx = Vertx.vertx();
   private Path dir;
   private Path registry;
-  private int postgresPort;
-  private EmbeddedPostgresServer postgres;
+  private StoppablePostgres postgres;
   private Pool db;
   private CeibaNode node;
   private ControlClient control;
@@ -72,10 +71,9 @@ class UsageIT {
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
     this.dir = dir;
-    postgresPort = Ports.free();
-    postgres = EmbeddedPostgresServer.start(dir.resolve("pg"), postgresPort);
+    postgres = StoppablePostgres.start(dir.resolve("pg"));
     registry = Registries.write(dir.resolve("registry.yaml"), Registries.yaml(1));
-    db = PgBuilder.pool().with(new PoolOptions().setMaxSize(2)).connectingTo(postgres.url().connectOptions()).using(vertx).build();
+    db = PgBuilder.pool().with(new PoolOptions().setMaxSize(2)).connectingTo(PostgresUrl.parse(postgres.url()).connectOptions()).using(vertx).build();
     startNode(FAST);
     Eventually.until(vertx, Duration.ofSeconds(60), "node ready (schema migrated)",
         () -> control.get("/ready").map(r -> r.statusCode() == 200)).await(70, TimeUnit.SECONDS);
@@ -85,15 +83,13 @@ class UsageIT {
   void stop() throws Exception {
     TestNodes.stopQuietly(node);
     db.close().await(10, TimeUnit.SECONDS);
-    if (postgres != null) {
-      postgres.close();
-    }
+    postgres.close();
     vertx.close().await(10, TimeUnit.SECONDS);
   }
 
   private void startNode(String usageYaml) {
     TestNodes.Spec spec = TestNodes.write(dir, "node1", null, null, registry, "roles: [usage, control]\n" + usageYaml
-        + "postgres: { url: \"postgres://postgres@127.0.0.1:" + postgresPort + "/postgres\", connect_timeout: 2s }\n");
+        + "postgres: { url: \"" + postgres.url() + "\", connect_timeout: 2s }\n");
     node = TestNodes.start(spec);
     if (control != null) {
       control.close();
@@ -352,7 +348,7 @@ class UsageIT {
   @Order(5)
   void should_journal_while_postgres_is_down_and_write_everything_when_it_returns() throws Exception {
     double journaled = counter(UsageMetrics.EVENTS_JOURNALED);
-    postgres.close();
+    postgres.stop();
     try {
       List<JsonObject> all = events("p-outage", 300);
       for (int burst = 0; burst < 3; burst++) {
@@ -361,15 +357,13 @@ class UsageIT {
         await(upTo + " events journaled", () -> Future.succeededFuture(counter(UsageMetrics.EVENTS_JOURNALED) >= journaled + upTo));
       }
       assertThat(gauge(UsageMetrics.JOURNAL_PENDING)).isGreaterThanOrEqualTo(300);
-      JsonObject ready = control.get("/ready").await(10, TimeUnit.SECONDS).bodyAsJsonObject();
-      JsonObject check = ready.getJsonArray("checks").stream().map(JsonObject.class::cast)
-          .filter(c -> c.getString("id").equals("usage")).findFirst().orElseThrow();
+      JsonObject check = control.readyCheck("usage").await(10, TimeUnit.SECONDS);
       assertThat(check.getString("status")).isEqualTo("UP");
       assertThat(check.getJsonObject("data").getBoolean("degraded")).isTrue();
       assertThat(check.getJsonObject("data").getLong("journal_pending")).isGreaterThanOrEqualTo(300);
       assertThat(check.getJsonObject("data").getString("postgres_writes")).isEqualTo("failing");
     } finally {
-      postgres = EmbeddedPostgresServer.start(dir.resolve("pg"), postgresPort);
+      postgres.startAgain();
     }
     awaitRows("p-outage", 300);
     await("journal drained", () -> Future.succeededFuture(gauge(UsageMetrics.JOURNAL_PENDING) == 0));
@@ -412,7 +406,7 @@ class UsageIT {
     startNode(HOLDING);
     send(events("p-restart", 150));
     await("150 events buffered", () -> Future.succeededFuture(gauge(UsageMetrics.BUFFER_DEPTH) == 150));
-    postgres.close();
+    postgres.stop();
     try {
       stopNode();
       Path journal = dir.resolve("data-node1").resolve(UsageVerticle.JOURNAL_DIR);
@@ -424,7 +418,7 @@ class UsageIT {
       // a torn write: half a record header and some junk after the last good record
       Files.write(segment, new byte[] {(byte) 0xCE, 0x1B, (byte) 0xA0, 0x01, 0, 0, 0, 99, 1, 2, 3}, StandardOpenOption.APPEND);
     } finally {
-      postgres = EmbeddedPostgresServer.start(dir.resolve("pg"), postgresPort);
+      postgres.startAgain();
     }
     startNode(FAST);
     assertThat(counter(UsageMetrics.JOURNAL_CORRUPT)).isEqualTo(1);
