@@ -74,6 +74,18 @@ public final class Peers {
         && MessageDigest.isEqual(secret, presented.getBytes(StandardCharsets.US_ASCII));
   }
 
+  /**
+   * Whether a backend is reached through its node's edge: it belongs to another node and listens on a loopback
+   * address, which from here would be this host's own. Unclustered, every backend is reached directly.
+   */
+  public boolean relays(String backendNode, String backendHost) {
+    return secret != null && backendNode != null && !backendNode.equals(selfId) && isLoopback(backendHost);
+  }
+
+  static boolean isLoopback(String host) {
+    return host.startsWith("127.") || host.equalsIgnoreCase("localhost") || host.equals("::1") || host.equals("[::1]");
+  }
+
   /** The edge of {@code nodeId}, or null when no edge of that name is in this node's view. */
   public Edge edgeOf(String nodeId) {
     return edges.get(nodeId);

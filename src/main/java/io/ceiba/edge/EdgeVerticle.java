@@ -4,6 +4,7 @@ import io.ceiba.access.AccessGate;
 import io.ceiba.access.Decision;
 import io.ceiba.access.Reason;
 import io.ceiba.access.limit.LimitResult;
+import io.ceiba.cluster.Peers;
 import io.ceiba.bus.Addresses;
 import io.ceiba.config.EdgeConfig;
 import io.ceiba.config.TlsConfig;
@@ -97,6 +98,7 @@ public final class EdgeVerticle extends VerticleBase {
   private HttpServer tlsServer;
   private EdgeMetrics metrics;
   private AccessGate access;
+  private Peers peers;
   /** Usage events stay on the node when it runs the usage role. */
   private DeliveryOptions usageDelivery;
   private boolean usageLocal;
@@ -114,6 +116,7 @@ public final class EdgeVerticle extends VerticleBase {
   public Future<?> start() {
     metrics = new EdgeMetrics(node.meters());
     access = node.access();
+    peers = node.peers();
     usageLocal = node.config().has(io.ceiba.config.Role.USAGE);
     usageDelivery = new DeliveryOptions().setLocalOnly(usageLocal);
     // no usage role here and no cluster to find one in: nobody could record usage, so none is made
@@ -261,6 +264,11 @@ public final class EdgeVerticle extends VerticleBase {
     }
     ex.requestId = requestId;
     response.putHeader(ProxyHeaders.X_CEIBA_NODE, nodeId).putHeader(ProxyHeaders.X_REQUEST_ID, requestId);
+    String peer = request.getHeader(ProxyHeaders.X_CEIBA_PEER);
+    if (peer != null && peers.trusted(peer)) {
+      relayIn(ex);
+      return;
+    }
 
     var authority = request.authority();
     String host = authority == null ? null : authority.host();
@@ -307,11 +315,7 @@ public final class EdgeVerticle extends VerticleBase {
         return;
       }
     }
-    ex.hasBody = length != null ? !length.equals("0") : request.headers().contains(HttpHeaders.TRANSFER_ENCODING);
-    if (ex.hasBody) {
-      // hold the body until access is decided and a backend connected, so a refused connection can be retried
-      request.pause();
-    }
+    holdBody(ex, length);
     if (service.access().policy() == AccessSpec.Policy.PUBLIC && service.rateLimit().perIp() == null) {
       route(ex);
       return;
@@ -326,6 +330,39 @@ public final class EdgeVerticle extends VerticleBase {
     } else {
       decided.onComplete(ar -> admit(ex, ar.succeeded() ? ar.result() : null));
     }
+  }
+
+  /** Holds the body until access is decided and a backend connected, so a refused connection can be retried. */
+  private static void holdBody(Exchange ex, String contentLength) {
+    HttpServerRequest request = ex.request;
+    ex.hasBody = contentLength != null ? !contentLength.equals("0") : request.headers().contains(HttpHeaders.TRANSFER_ENCODING);
+    if (ex.hasBody) {
+      request.pause();
+    }
+  }
+
+  /**
+   * A request another node's edge relays to a backend on this node's loopback. That edge authorized, counted and
+   * chose already: the request goes to exactly the named backend, with the identity headers it carries, and is
+   * neither retried here nor recorded again.
+   */
+  private void relayIn(Exchange ex) {
+    HttpServerRequest request = ex.request;
+    ServiceBalancer balancer = balancers.get(String.valueOf(request.getHeader(ProxyHeaders.X_CEIBA_SERVICE)));
+    String url = request.getHeader(ProxyHeaders.X_CEIBA_BACKEND);
+    int index = balancer == null || url == null ? -1 : balancer.indexOf(url, nodeId);
+    if (index < 0) {
+      // the nodes' registries differ for a moment (a change still spreading)
+      fail(ex, ErrorCode.BAD_GATEWAY, "no backend " + url + " of " + request.getHeader(ProxyHeaders.X_CEIBA_SERVICE) + " on " + nodeId);
+      return;
+    }
+    ex.relayed = true;
+    ex.probe = request.headers().contains(ProxyHeaders.X_CEIBA_PROBE);
+    ex.attempt = 1;
+    ex.balancer = balancer;
+    ex.service = balancer.service();
+    holdBody(ex, request.getHeader(HttpHeaders.CONTENT_LENGTH));
+    forward(ex, index);
   }
 
   /** Goes on with an allowed request; answers a refused one with its code and the limit headers. */
@@ -413,28 +450,52 @@ public final class EdgeVerticle extends VerticleBase {
     ex.balancer.acquire(index);
     HttpServerRequest request = ex.request;
     HttpService service = ex.service;
+    Peers.Edge peer = null;
+    ex.viaPeer = !ex.relayed && peers.relays(backend.node(), backend.host());
+    if (ex.viaPeer) {
+      peer = peers.edgeOf(backend.node());
+      if (peer == null) {
+        connectFailed(ex, new ConnectException("node " + backend.node() + " is not in the cluster view"));
+        return;
+      }
+    }
     RequestOptions options = new RequestOptions()
         .setMethod(request.method())
-        .setHost(backend.host())
-        .setPort(backend.port())
-        .setSsl("https".equals(backend.scheme()))
+        .setHost(peer == null ? backend.host() : peer.host())
+        .setPort(peer == null ? backend.port() : peer.port())
+        .setSsl(peer == null ? "https".equals(backend.scheme()) : peer.ssl())
         .setURI(request.uri())
         .setIdleTimeout(service.timeouts().upstream().toMillis());
     var headers = options.getHeaders() == null ? io.vertx.core.MultiMap.caseInsensitiveMultiMap() : options.getHeaders();
-    ProxyHeaders.copyEndToEnd(request.headers(), headers);
-    ProxyHeaders.setForwarded(headers, request.remoteAddress(), request.isSSL(), request.authority(), ex.requestId);
-    if (ex.decision != null) {
-      passAccess(headers, ex.decision, ex.keyInAuthorization);
+    if (ex.relayed) {
+      ProxyHeaders.copyRelayed(request.headers(), headers);
+    } else {
+      ProxyHeaders.copyEndToEnd(request.headers(), headers);
+      ProxyHeaders.setForwarded(headers, request.remoteAddress(), request.isSSL(), request.authority(), ex.requestId);
+      if (ex.decision != null) {
+        passAccess(headers, ex.decision, ex.keyInAuthorization);
+      }
+    }
+    if (peer != null) {
+      relayHeaders(headers, service.name(), backend.url());
     }
     ex.upstreamStart = System.nanoTime();
     options.setHeaders(headers);
-    serviceClients.get(service.name()).request(options).onComplete(ar -> {
+    HttpClient client = peer == null ? serviceClients.get(service.name()) : clientFor(service.timeouts().connect().toMillis());
+    client.request(options).onComplete(ar -> {
       if (ar.failed()) {
         connectFailed(ex, ar.cause());
       } else {
         send(ex, ar.result());
       }
     });
+  }
+
+  /** What a relay to a backend's node carries: proof it comes from a member, and which backend it is for. */
+  private void relayHeaders(io.vertx.core.MultiMap headers, String service, String backendUrl) {
+    headers.set(ProxyHeaders.X_CEIBA_PEER, peers.secret());
+    headers.set(ProxyHeaders.X_CEIBA_SERVICE, service);
+    headers.set(ProxyHeaders.X_CEIBA_BACKEND, backendUrl);
   }
 
   /** The key never goes upstream; who is calling does, in headers the backend can trust (clients' own are dropped). */
@@ -489,6 +550,10 @@ public final class EdgeVerticle extends VerticleBase {
         forward(ex, next);
         return;
       }
+    }
+    if (ex.relayed) {
+      // nothing reached the backend: the relaying edge may try another one
+      ex.request.response().putHeader(ProxyHeaders.X_CEIBA_RELAY_FAILED, "connect");
     }
     fail(ex, ErrorCode.BAD_GATEWAY, "cannot connect to a backend of " + ex.service.name());
   }
@@ -553,6 +618,12 @@ public final class EdgeVerticle extends VerticleBase {
       return;
     }
     int status = upstream.statusCode();
+    if (ex.viaPeer && status == 502 && upstream.headers().contains(ProxyHeaders.X_CEIBA_RELAY_FAILED)) {
+      // the backend's node could not connect to it: the same as failing to connect here
+      upstream.body();
+      connectFailed(ex, new ConnectException("relayed through " + ex.backend.node() + ": backend refused the connection"));
+      return;
+    }
     response.setStatusCode(status);
     String message = upstream.statusMessage();
     // a custom reason phrase is passed on; the standard one is already there (setting it costs an object per response)
@@ -616,6 +687,15 @@ public final class EdgeVerticle extends VerticleBase {
    * ways, keeping text, binary, ping and close as they are.
    */
   private void webSocketHandshake(ServerWebSocketHandshake handshake) {
+    String peer = handshake.headers().get(ProxyHeaders.X_CEIBA_PEER);
+    if (peer != null && peers.trusted(peer)) {
+      ServiceBalancer balancer = balancers.get(String.valueOf(handshake.headers().get(ProxyHeaders.X_CEIBA_SERVICE)));
+      String url = handshake.headers().get(ProxyHeaders.X_CEIBA_BACKEND);
+      int index = balancer == null || url == null ? -1 : balancer.indexOf(url, nodeId);
+      connectWebSocket(handshake, balancer == null ? null : balancer.service(), balancer, index, 1,
+          handshake.headers().get(ProxyHeaders.X_REQUEST_ID), null, true);
+      return;
+    }
     String host = handshake.authority() == null ? null : handshake.authority().host();
     HttpService service = host == null ? null : routes.lookup(host);
     if (service == null) {
@@ -627,7 +707,7 @@ public final class EdgeVerticle extends VerticleBase {
     String header = handshake.headers().get(ProxyHeaders.X_REQUEST_ID);
     String requestId = header == null || header.isEmpty() ? RequestIds.next() : header;
     if (service.access().policy() == AccessSpec.Policy.PUBLIC && service.rateLimit().perIp() == null) {
-      connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, -1), 0, requestId, null);
+      connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, -1), 0, requestId, null, false);
       return;
     }
     // an upgrade is a request like any other: the same key, plan and limits apply
@@ -641,7 +721,7 @@ public final class EdgeVerticle extends VerticleBase {
             handshake.reject(status);
             return;
           }
-          connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, -1), 0, requestId, d);
+          connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, -1), 0, requestId, d, false);
         });
   }
 
@@ -657,22 +737,38 @@ public final class EdgeVerticle extends VerticleBase {
   }
 
   private void connectWebSocket(ServerWebSocketHandshake handshake, HttpService service, ServiceBalancer balancer,
-      int index, int attempt, String requestId, Decision decision) {
+      int index, int attempt, String requestId, Decision decision, boolean relayed) {
     if (index < 0) {
-      metrics.request(service.name(), 503);
-      handshake.reject(503);
+      int status = relayed ? 502 : 503;
+      metrics.request(service == null ? "-" : service.name(), status);
+      handshake.reject(status);
       return;
     }
     Backend backend = balancer.backend(index);
+    boolean viaPeer = !relayed && peers.relays(backend.node(), backend.host());
+    Peers.Edge peer = viaPeer ? peers.edgeOf(backend.node()) : null;
+    if (viaPeer && peer == null) {
+      metrics.request(service.name(), 502);
+      handshake.reject(502);
+      return;
+    }
     WebSocketConnectOptions options = new WebSocketConnectOptions()
-        .setHost(backend.host()).setPort(backend.port()).setSsl("https".equals(backend.scheme()))
+        .setHost(peer == null ? backend.host() : peer.host()).setPort(peer == null ? backend.port() : peer.port())
+        .setSsl(peer == null ? "https".equals(backend.scheme()) : peer.ssl())
         .setURI(handshake.uri())
         .setConnectTimeout(service.timeouts().connect().toMillis());
     io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
-    ProxyHeaders.copyEndToEnd(handshake.headers(), headers);
-    ProxyHeaders.setForwarded(headers, handshake.remoteAddress(), handshake.isSsl(), handshake.authority(), requestId);
-    if (decision != null) {
-      passAccess(headers, decision, handshake.headers().get(ProxyHeaders.X_API_KEY) == null);
+    if (relayed) {
+      ProxyHeaders.copyRelayed(handshake.headers(), headers);
+    } else {
+      ProxyHeaders.copyEndToEnd(handshake.headers(), headers);
+      ProxyHeaders.setForwarded(headers, handshake.remoteAddress(), handshake.isSsl(), handshake.authority(), requestId);
+      if (decision != null) {
+        passAccess(headers, decision, handshake.headers().get(ProxyHeaders.X_API_KEY) == null);
+      }
+    }
+    if (peer != null) {
+      relayHeaders(headers, service.name(), backend.url());
     }
     for (var header : headers) {
       String name = header.getKey();
@@ -691,7 +787,7 @@ public final class EdgeVerticle extends VerticleBase {
       if (ar.failed()) {
         if (!(ar.cause() instanceof UpgradeRejectedException) && attempt == 0) {
           suspect(service.name(), backend.url(), String.valueOf(ar.cause().getMessage()));
-          connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, index), 1, requestId, decision);
+          connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, index), 1, requestId, decision, false);
           return;
         }
         metrics.request(service.name(), 502);
@@ -757,7 +853,9 @@ public final class EdgeVerticle extends VerticleBase {
       }
     }
     String service = ex.service == null ? "-" : ex.service.name();
-    metrics.request(service, status);
+    if (!ex.probe) {
+      metrics.request(service, status);
+    }
     if (usageRecorded && ex.decision != null && ex.decision.key() != null) {
       recordUsage(ex, status);
     }
@@ -768,7 +866,7 @@ public final class EdgeVerticle extends VerticleBase {
           ex.request.method(), ex.request.path(), ex.request.authority() == null ? "-" : ex.request.authority().host(),
           service, ex.backend == null ? "-" : ex.backend.url(), status, ex.bytesIn, ex.bytesOut,
           (System.nanoTime() - ex.startNanos) / 1_000_000,
-          d == null ? "" : " auth=" + d.reason().label() + (d.key() == null ? "" : " project=" + d.key().projectId()
+          d == null ? (ex.relayed ? " relayed=true" : "") : " auth=" + d.reason().label() + (d.key() == null ? "" : " project=" + d.key().projectId()
               + " key=" + d.key().keyId() + " plan=" + (d.plan() == null ? "-" : d.plan().name())) + (d.stale() ? " stale=true" : ""),
           error == null ? "" : " error=\"" + error + "\"");
     }
@@ -833,6 +931,12 @@ public final class EdgeVerticle extends VerticleBase {
     int backendIndex = -1;
     int attempt;
     boolean hasBody;
+    /** Relayed here by another node's edge, for a backend on this node. */
+    boolean relayed;
+    /** A relayed health check of another node: not traffic, so not counted. */
+    boolean probe;
+    /** Sent through the backend's node's edge. */
+    boolean viaPeer;
     /** The API key came in {@code Authorization: Bearer}, which is then not passed upstream. */
     boolean keyInAuthorization;
     /** The request id was made here, not taken from the client. */

@@ -18,6 +18,14 @@ final class ProxyHeaders {
   static final CharSequence X_CEIBA_PLAN = HttpHeaders.createOptimized("x-ceiba-plan");
   static final CharSequence X_CEIBA_KEY_ID = HttpHeaders.createOptimized("x-ceiba-key-id");
   static final CharSequence X_CEIBA_AUTH = HttpHeaders.createOptimized("x-ceiba-auth");
+  // a request relayed by another node's edge: the cluster's secret, and which backend of which service it is for
+  static final CharSequence X_CEIBA_PEER = HttpHeaders.createOptimized("x-ceiba-peer");
+  static final CharSequence X_CEIBA_SERVICE = HttpHeaders.createOptimized("x-ceiba-service");
+  static final CharSequence X_CEIBA_BACKEND = HttpHeaders.createOptimized("x-ceiba-backend");
+  /** On a relay: a health check, not a request to count. */
+  static final CharSequence X_CEIBA_PROBE = HttpHeaders.createOptimized("x-ceiba-probe");
+  /** On a relay's 502: the backend refused the connection, so the relaying edge may try another one. */
+  static final CharSequence X_CEIBA_RELAY_FAILED = HttpHeaders.createOptimized("x-ceiba-relay-failed");
   static final CharSequence RATELIMIT_LIMIT = HttpHeaders.createOptimized("ratelimit-limit");
   static final CharSequence RATELIMIT_REMAINING = HttpHeaders.createOptimized("ratelimit-remaining");
   static final CharSequence RATELIMIT_RESET = HttpHeaders.createOptimized("ratelimit-reset");
@@ -61,6 +69,25 @@ final class ProxyHeaders {
       }
       to.add(name, entry.getValue());
     }
+  }
+
+  /**
+   * Copies a request relayed by a peer edge: as {@link #copyEndToEnd}, but the {@code X-Ceiba-*} identity headers
+   * the peer set (project, plan, key id, auth) pass on, and only the relay's own headers stay here.
+   */
+  static void copyRelayed(MultiMap from, MultiMap to) {
+    for (var entry : from) {
+      String name = entry.getKey();
+      if (isHopByHop(name) || (isCeibaHeader(name) && isRelayHeader(name))) {
+        continue;
+      }
+      to.add(name, entry.getValue());
+    }
+  }
+
+  private static boolean isRelayHeader(String name) {
+    return name.equalsIgnoreCase("x-ceiba-peer") || name.equalsIgnoreCase("x-ceiba-service")
+        || name.equalsIgnoreCase("x-ceiba-backend") || name.equalsIgnoreCase("x-ceiba-probe") || name.equalsIgnoreCase("x-ceiba-node");
   }
 
   private static boolean namesNoHeader(String connection) {

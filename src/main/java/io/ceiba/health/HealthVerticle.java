@@ -1,6 +1,7 @@
 package io.ceiba.health;
 
 import io.ceiba.bus.Addresses;
+import io.ceiba.cluster.Peers;
 import io.ceiba.node.NodeContext;
 import io.ceiba.observability.MetricNames;
 import io.ceiba.registry.Backend;
@@ -69,6 +70,8 @@ public final class HealthVerticle extends VerticleBase {
     final Duration timeout;
     final int unhealthyAfter;
     final int healthyAfter;
+    /** The node whose edge relays the check (the backend listens on that node's loopback), or null. */
+    String viaNode;
     final AtomicInteger upGauge = new AtomicInteger(1);
     final List<Meter> meters = new ArrayList<>();
     Counter failures;
@@ -103,7 +106,8 @@ public final class HealthVerticle extends VerticleBase {
     boolean sameCheck(Target other) {
       return kind.equals(other.kind) && host.equals(other.host) && port == other.port && path.equals(other.path)
           && interval.equals(other.interval) && timeout.equals(other.timeout)
-          && unhealthyAfter == other.unhealthyAfter && healthyAfter == other.healthyAfter;
+          && unhealthyAfter == other.unhealthyAfter && healthyAfter == other.healthyAfter
+          && java.util.Objects.equals(viaNode, other.viaNode);
     }
   }
 
@@ -154,6 +158,8 @@ public final class HealthVerticle extends VerticleBase {
       for (Backend b : all) {
         Target t = new Target(service.name(), b.url(), "http", b.host(), b.port(), "https".equals(b.scheme()), spec.path(),
             spec.interval(), spec.timeout(), spec.unhealthyAfter(), spec.healthyAfter());
+        // checked from here through its node's edge: the path requests from here would take
+        t.viaNode = node.peers().relays(b.node(), b.host()) ? b.node() : null;
         wanted.put(t.key(), t);
       }
     }
@@ -238,6 +244,17 @@ public final class HealthVerticle extends VerticleBase {
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setHost(t.host).setPort(t.port).setSsl(t.ssl)
         .setURI(t.path).setConnectTimeout(t.timeout.toMillis()).setIdleTimeout(t.timeout.toMillis())
         .putHeader("user-agent", "ceiba-health/" + node.nodeId());
+    if (t.viaNode != null) {
+      Peers.Edge peer = node.peers().edgeOf(t.viaNode);
+      if (peer == null) {
+        return Future.failedFuture("node " + t.viaNode + " is not in the cluster view");
+      }
+      options.setHost(peer.host()).setPort(peer.port()).setSsl(peer.ssl())
+          .putHeader("x-ceiba-peer", node.peers().secret())
+          .putHeader("x-ceiba-service", t.service)
+          .putHeader("x-ceiba-backend", t.url)
+          .putHeader("x-ceiba-probe", "1");
+    }
     return http.request(options)
         .compose(req -> req.send())
         .compose(resp -> resp.body().compose(body -> resp.statusCode() < 400
@@ -319,6 +336,9 @@ public final class HealthVerticle extends VerticleBase {
     JsonArray out = new JsonArray();
     for (Target t : targets.values()) {
       JsonObject o = new JsonObject().put("service", t.service).put("backend", t.url).put("check", t.kind).put("up", t.up);
+      if (t.viaNode != null) {
+        o.put("via", t.viaNode);
+      }
       if (t.lastCheck != null) {
         o.put("last_check", t.lastCheck.toString());
       }

@@ -25,7 +25,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Three clustered nodes with edges, each next to an origin of its own: any node serves any service. */
+/**
+ * Three clustered nodes with edges, each next to an origin of its own on its loopback address: any node serves any
+ * service, reaching another node's origin through that node's edge (a relay), as it would across hosts.
+ */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ClusterEdgeIT {
 
@@ -58,6 +61,28 @@ class ClusterEdgeIT {
       specs.add(spec);
       nodes.add(TestNodes.start(spec));
     }
+    // every node checks the other nodes' origins through their edges once it has heard of them
+    awaitEveryView("every node sees every backend up", b -> b.getBoolean("up"));
+  }
+
+  /** Waits until, in node1's /v1/cluster, all three nodes show all four backends and each one passes {@code check}. */
+  private void awaitEveryView(String what, java.util.function.Predicate<JsonObject> check) throws Exception {
+    ControlClient control = new ControlClient(vertx, specs.get(0).controlPort(), TestNodes.TOKEN);
+    Eventually.until(vertx, Duration.ofSeconds(30), what, () -> control.json("/v1/cluster").map(json ->
+        json.getJsonArray("nodes").size() == 3 && json.getJsonArray("nodes").stream().map(JsonObject.class::cast)
+            .allMatch(n -> n.getJsonArray("backends") != null && n.getJsonArray("backends").size() == 4
+                && n.getJsonArray("backends").stream().map(JsonObject.class::cast).allMatch(check))))
+        .await(40, TimeUnit.SECONDS);
+    control.close();
+  }
+
+  private long servedBy(int node, String service) throws Exception {
+    ControlClient control = new ControlClient(vertx, specs.get(node - 1).controlPort(), TestNodes.TOKEN);
+    String metrics = control.get("/metrics").await(5, TimeUnit.SECONDS).bodyAsString();
+    control.close();
+    var m = java.util.regex.Pattern.compile("ceiba_edge_requests_total\\{code=\"200\",node=\"node" + node + "\",service=\""
+        + service + "\"\\} ([0-9.]+)").matcher(metrics);
+    return m.find() ? (long) Double.parseDouble(m.group(1)) : 0;
   }
 
   @AfterAll
@@ -81,6 +106,7 @@ class ClusterEdgeIT {
 
   @Test
   void should_serve_every_service_from_every_node_preferring_the_local_backend() throws Exception {
+    long relayedBefore = servedBy(3, "solo");
     for (int node = 1; node <= 3; node++) {
       for (int i = 0; i < 5; i++) {
         assertThat(originSeenThrough(node, "all.test")).isEqualTo("origin-node" + node);
@@ -88,15 +114,28 @@ class ClusterEdgeIT {
         assertThat(originSeenThrough(node, "solo.test")).isEqualTo("origin-node3");
       }
     }
+    // node1 and node2 relayed theirs through node3's edge (health probes relayed meanwhile are not requests)
+    assertThat(servedBy(3, "solo") - relayedBefore).isEqualTo(15);
+
+    // a client cannot pass for a peer: its relay headers are dropped and the request is routed as any other
+    RequestOptions forged = new RequestOptions().setMethod(HttpMethod.GET).setHost("127.0.0.1").setPort(specs.get(0).edgePort())
+        .setURI("/").putHeader("host", "all.test").putHeader("x-ceiba-peer", "guess")
+        .putHeader("x-ceiba-service", "solo").putHeader("x-ceiba-backend", origins.get(2).url());
+    String seen = http.request(forged).compose(r -> r.send()).compose(r -> {
+      assertThat(r.statusCode()).isEqualTo(200);
+      return r.body().map(b -> r.getHeader("x-origin"));
+    }).await(10, TimeUnit.SECONDS);
+    assertThat(seen).isEqualTo("origin-node1");
   }
 
   @Test
   void should_show_each_nodes_view_of_backend_health_in_the_cluster_api() throws Exception {
-    ControlClient control = new ControlClient(vertx, specs.get(0).controlPort(), TestNodes.TOKEN);
-    Eventually.until(vertx, Duration.ofSeconds(20), "3 nodes with health views", () -> control.json("/v1/cluster").map(json ->
-        json.getJsonArray("nodes").size() == 3 && json.getJsonArray("nodes").stream().map(JsonObject.class::cast)
-            .allMatch(n -> n.getJsonArray("backends") != null && n.getJsonArray("backends").size() == 4
-                && n.getJsonArray("backends").stream().map(JsonObject.class::cast).allMatch(b -> b.containsKey("last_check")))))
-        .await(30, TimeUnit.SECONDS);
+    awaitEveryView("3 nodes with health views", b -> b.containsKey("last_check"));
+    // node1 checks node3's loopback origin through node3's edge, and says so
+    JsonObject node1 = new ControlClient(vertx, specs.get(0).controlPort(), TestNodes.TOKEN).json("/v1/cluster")
+        .await(5, TimeUnit.SECONDS).getJsonArray("nodes").getJsonObject(0);
+    assertThat(node1.getString("id")).isEqualTo("node1");
+    assertThat(node1.getJsonArray("backends").stream().map(JsonObject.class::cast)
+        .filter(b -> b.getString("service").equals("solo")).findFirst().orElseThrow().getString("via")).isEqualTo("node3");
   }
 }

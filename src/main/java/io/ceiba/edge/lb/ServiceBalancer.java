@@ -18,6 +18,7 @@ public final class ServiceBalancer {
   private final LbPolicy policy;
   private final Backend[] backends;
   /** 0 primary local, 1 primary remote, 2 fallback local, 3 fallback remote. */
+  private final HttpService service;
   private final int[] tier;
   private final int[] inFlight;
   private final int[] currentWeight;
@@ -25,6 +26,7 @@ public final class ServiceBalancer {
   private int next;
 
   public ServiceBalancer(HttpService service, String selfNode) {
+    this.service = service;
     this.serviceName = service.name();
     this.policy = service.lb();
     List<Backend> all = new ArrayList<>(service.backends());
@@ -43,6 +45,20 @@ public final class ServiceBalancer {
 
   public String serviceName() {
     return serviceName;
+  }
+
+  public HttpService service() {
+    return service;
+  }
+
+  /** The index of the backend with {@code url} that lives on {@code node}, or -1. */
+  public int indexOf(String url, String node) {
+    for (int i = 0; i < backends.length; i++) {
+      if (backends[i].url().equals(url) && node.equals(backends[i].node())) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   public Backend backend(int index) {
