@@ -274,6 +274,12 @@ public final class NodeConfigLoader {
     return roles;
   }
 
+  /** Roles that run one verticle per node, and why. */
+  private static final Map<Role, String> SINGLE_INSTANCE = new EnumMap<>(Map.of(
+      Role.USAGE, "the usage role has one journal writer per node",
+      Role.HEALTH, "one health checker per node keeps the node's one view of its backends",
+      Role.CONTROL, "one control server per node serves /health, /ready, /metrics and /v1"));
+
   private static Map<Role, Integer> readInstances(MappingReader root) {
     MappingReader map = root.mapping("instances");
     Map<Role, Integer> out = new EnumMap<>(Role.class);
@@ -281,10 +287,12 @@ public final class NodeConfigLoader {
       int def = role == Role.EDGE ? Math.max(1, Runtime.getRuntime().availableProcessors()) : 1;
       out.put(role, map.integer(role.configName(), def, 1, MAX_INSTANCES));
     }
-    if (out.get(Role.USAGE) != 1) {
-      // refused rather than ignored: an operator asking for more usage writers must learn there is only one
-      map.problem(Role.USAGE.configName(), "must be 1 — the usage role has one journal writer per node");
-      out.put(Role.USAGE, 1);
+    // refused rather than ignored: an operator asking for more of these must learn there is one per node
+    for (Map.Entry<Role, String> single : SINGLE_INSTANCE.entrySet()) {
+      if (out.get(single.getKey()) != 1) {
+        map.problem(single.getKey().configName(), "must be 1 — " + single.getValue());
+        out.put(single.getKey(), 1);
+      }
     }
     map.finish();
     return out;

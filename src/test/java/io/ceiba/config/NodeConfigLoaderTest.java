@@ -173,6 +173,8 @@ class NodeConfigLoaderTest {
     assertThat(problemsOf(write(""), Map.of(), new CliOverrides(null, "usage=2", null, null))).singleElement()
         .satisfies(p -> assertThat(p.file()).isEqualTo("--instances"));
     assertThat(load("instances: { usage: 1, auth: 2 }\n").instancesOf(Role.USAGE)).isEqualTo(1);
+    assertThat(problemsOf(write("instances: { health: 2, control: 3 }\n"), Map.of(), CliOverrides.NONE))
+        .extracting(Problem::field).containsExactlyInAnyOrder("instances.health", "instances.control");
   }
 
   @Test
