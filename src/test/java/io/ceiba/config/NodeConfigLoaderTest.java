@@ -101,7 +101,7 @@ class NodeConfigLoaderTest {
         "DB_MAX_CONNECTIONS", "16",
         "DB_CONNECT_TIMEOUT_SECONDS", "7",
         "CEIBA_CLUSTER_MEMBERS", "127.0.0.1:5701,127.0.0.1:5702");
-    NodeConfig config = NodeConfigLoader.load(file, env, new CliOverrides("control", "control=2", "from-flag", false), dir);
+    NodeConfig config = NodeConfigLoader.load(file, env, new CliOverrides("control,auth", "auth=2", "from-flag", false), dir);
     assertThat(config.nodeId()).isEqualTo("from-flag");
     assertThat(config.edge().port()).isEqualTo(8082);
     assertThat(config.postgres().url()).isEqualTo("postgres://u:secret@db.internal:5433/ceiba");
@@ -111,8 +111,8 @@ class NodeConfigLoaderTest {
     assertThat(config.redis().url()).isEqualTo("redis://127.0.0.1:6379");
     assertThat(config.cluster().members()).containsExactly("127.0.0.1:5701", "127.0.0.1:5702");
     assertThat(config.cluster().enabled()).isFalse();
-    assertThat(config.roles()).containsExactly(Role.CONTROL);
-    assertThat(config.instancesOf(Role.CONTROL)).isEqualTo(2);
+    assertThat(config.roles()).containsExactlyInAnyOrder(Role.CONTROL, Role.AUTH);
+    assertThat(config.instancesOf(Role.AUTH)).isEqualTo(2);
   }
 
   @Test
