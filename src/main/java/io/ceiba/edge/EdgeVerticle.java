@@ -352,7 +352,8 @@ public final class EdgeVerticle extends VerticleBase {
     String url = request.getHeader(ProxyHeaders.X_CEIBA_BACKEND);
     int index = balancer == null || url == null ? -1 : balancer.indexOf(url, nodeId);
     if (index < 0) {
-      // the nodes' registries differ for a moment (a change still spreading)
+      // the nodes' registries differ for a moment (a change still spreading): nothing reached a backend
+      ex.request.response().putHeader(ProxyHeaders.X_CEIBA_RELAY_FAILED, "unknown-backend");
       fail(ex, ErrorCode.BAD_GATEWAY, "no backend " + url + " of " + request.getHeader(ProxyHeaders.X_CEIBA_SERVICE) + " on " + nodeId);
       return;
     }
