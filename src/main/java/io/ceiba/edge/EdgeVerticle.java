@@ -34,6 +34,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
@@ -86,12 +87,14 @@ public final class EdgeVerticle extends VerticleBase {
   /** Connections that sent a request with ambiguous framing: closing, and nothing after it is served. */
   private final Set<io.vertx.core.http.HttpConnection> doomed = new HashSet<>();
   /**
-   * Upstream clients by connect timeout (services rarely differ, so usually one): the timeout lives on the
-   * client's sockets instead of a timer per request.
+   * HTTP/1.1 upstream clients by connect timeout (services rarely differ, so usually one): the timeout lives
+   * on the client's sockets instead of a timer per request.
    */
   private final Map<Long, HttpClient> clients = new HashMap<>();
-  /** Each service's client, resolved when the registry is applied, so a request does no keyed (boxing) lookup. */
-  private Map<String, HttpClient> serviceClients = Map.of();
+  /** The same for {@code h2c://} backends: HTTP/2 with prior knowledge, one multiplexed connection per backend. */
+  private final Map<Long, HttpClient> h2cClients = new HashMap<>();
+  /** Each service's clients, resolved when the registry is applied, so a request does no keyed (boxing) lookup. */
+  private Map<String, Upstreams> serviceClients = Map.of();
   private WebSocketClient webSockets;
   private TcpProxy tcp;
   private HttpServer server;
@@ -185,17 +188,21 @@ public final class EdgeVerticle extends VerticleBase {
         server == null ? Future.succeededFuture() : server.shutdown(grace, java.util.concurrent.TimeUnit.MILLISECONDS),
         tlsServer == null ? Future.succeededFuture() : tlsServer.shutdown(grace, java.util.concurrent.TimeUnit.MILLISECONDS)).mapEmpty();
     // the usage verticle stops after the edge: what the last requests recorded reaches it
-    return closing.eventually(() -> flushUsage(true)).eventually(() -> Future.join(clients.values().stream().map(HttpClient::close).toList())
+    List<HttpClient> all = new ArrayList<>(clients.values());
+    all.addAll(h2cClients.values());
+    return closing.eventually(() -> flushUsage(true)).eventually(() -> Future.join(all.stream().map(HttpClient::close).toList())
         .compose(v -> Future.all(webSockets.close(), tcp.close())));
   }
 
   private void apply(Registry registry) {
     RouteTable table = RouteTable.build(registry);
     Map<String, ServiceBalancer> next = new HashMap<>();
-    Map<String, HttpClient> nextClients = new HashMap<>();
+    Map<String, Upstreams> nextClients = new HashMap<>();
     for (HttpService service : registry.http().values()) {
       next.put(service.name(), new ServiceBalancer(service, nodeId));
-      nextClients.put(service.name(), clientFor(service.timeouts().connect().toMillis()));
+      long connectTimeout = service.timeouts().connect().toMillis();
+      boolean anyH2c = service.backends().stream().anyMatch(Backend::h2c) || service.fallback().stream().anyMatch(Backend::h2c);
+      nextClients.put(service.name(), new Upstreams(clientFor(connectTimeout, false), anyH2c ? clientFor(connectTimeout, true) : null));
     }
     routes = table;
     balancers = next;
@@ -418,7 +425,7 @@ public final class EdgeVerticle extends VerticleBase {
         .setMethod(request.method())
         .setHost(backend.host())
         .setPort(backend.port())
-        .setSsl("https".equals(backend.scheme()))
+        .setSsl(backend.tls())
         .setURI(request.uri())
         .setIdleTimeout(service.timeouts().upstream().toMillis());
     var headers = options.getHeaders() == null ? io.vertx.core.MultiMap.caseInsensitiveMultiMap() : options.getHeaders();
@@ -427,13 +434,22 @@ public final class EdgeVerticle extends VerticleBase {
     if (ex.decision != null) {
       passAccess(headers, ex.decision, ex.keyInAuthorization);
     }
+    boolean h2c = backend.h2c();
+    if (h2c) {
+      // HTTP/2 names the target in :authority; a Host header beside it is redundant (RFC 9113 8.3.1)
+      headers.remove(HttpHeaders.HOST);
+    }
     ex.upstreamStart = System.nanoTime();
     options.setHeaders(headers);
-    serviceClients.get(service.name()).request(options).onComplete(ar -> {
+    serviceClients.get(service.name()).of(h2c).request(options).onComplete(ar -> {
       if (ar.failed()) {
         connectFailed(ex, ar.cause());
       } else {
-        send(ex, ar.result());
+        HttpClientRequest upstream = ar.result();
+        if (h2c) {
+          upstream.authority(request.authority());
+        }
+        send(ex, upstream);
       }
     });
   }
@@ -455,23 +471,36 @@ public final class EdgeVerticle extends VerticleBase {
     }
   }
 
-  private HttpClient clientFor(long connectTimeout) {
-    HttpClient client = clients.get(connectTimeout);
+  private HttpClient clientFor(long connectTimeout, boolean h2c) {
+    Map<Long, HttpClient> byTimeout = h2c ? h2cClients : clients;
+    HttpClient client = byTimeout.get(connectTimeout);
     if (client == null) {
-      client = vertx.createHttpClient(new HttpClientOptions()
-              .setKeepAlive(true)
-              .setTcpNoDelay(true)
-              .setDecompressionSupported(false)
-              .setMaxInitialLineLength(16 * 1024)
-              .setMaxHeaderSize(64 * 1024)
-              .setTrustAll(true)
-              .setVerifyHost(false)
-              .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout))
-              .setKeepAliveTimeout(30),
-          new PoolOptions().setHttp1MaxSize(256));
-      clients.put(connectTimeout, client);
+      HttpClientOptions options = new HttpClientOptions()
+          .setKeepAlive(true)
+          .setTcpNoDelay(true)
+          .setDecompressionSupported(false)
+          .setMaxInitialLineLength(16 * 1024)
+          .setMaxHeaderSize(64 * 1024)
+          .setTrustAll(true)
+          .setVerifyHost(false)
+          .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout))
+          .setKeepAliveTimeout(30);
+      if (h2c) {
+        // prior knowledge: the first bytes are the HTTP/2 preface, no HTTP/1.1 Upgrade round trip
+        options.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false).setHttp2KeepAliveTimeout(30);
+      }
+      // HTTP/2 multiplexes: a second connection to a backend only once the first has no stream left
+      client = vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(256).setHttp2MaxSize(4));
+      byTimeout.put(connectTimeout, client);
     }
     return client;
+  }
+
+  /** A service's upstream clients: HTTP/1.1 (and TLS) always, HTTP/2 cleartext when it has {@code h2c://} backends. */
+  private record Upstreams(HttpClient http1, HttpClient h2c) {
+    HttpClient of(boolean h2cBackend) {
+      return h2cBackend ? h2c : http1;
+    }
   }
 
   /** Nothing reached the backend: eject it and, for idempotent methods, try another one once. */
@@ -628,7 +657,7 @@ public final class EdgeVerticle extends VerticleBase {
     String header = handshake.headers().get(ProxyHeaders.X_REQUEST_ID);
     String requestId = header == null || header.isEmpty() ? newRequestId() : header;
     if (service.access().policy() == AccessSpec.Policy.PUBLIC && service.rateLimit().perIp() == null) {
-      connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, -1), 0, requestId, null);
+      connectWebSocket(handshake, service, balancer, balancer.select(this::webSocketCapable, -1), 0, requestId, null);
       return;
     }
     // an upgrade is a request like any other: the same key, plan and limits apply
@@ -642,7 +671,7 @@ public final class EdgeVerticle extends VerticleBase {
             handshake.reject(status);
             return;
           }
-          connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, -1), 0, requestId, d);
+          connectWebSocket(handshake, service, balancer, balancer.select(this::webSocketCapable, -1), 0, requestId, d);
         });
   }
 
@@ -660,13 +689,16 @@ public final class EdgeVerticle extends VerticleBase {
   private void connectWebSocket(ServerWebSocketHandshake handshake, HttpService service, ServiceBalancer balancer,
       int index, int attempt, String requestId, Decision decision) {
     if (index < 0) {
-      metrics.request(service.name(), 503);
-      handshake.reject(503);
+      // a service served only over h2c cannot take an HTTP/1.1 upgrade (WebSocket over HTTP/2, RFC 8441, is not
+      // relayed): 501 says so; the handshake API has no body to carry a JSON error
+      int status = onlyH2c(service) ? 501 : 503;
+      metrics.request(service.name(), status);
+      handshake.reject(status);
       return;
     }
     Backend backend = balancer.backend(index);
     WebSocketConnectOptions options = new WebSocketConnectOptions()
-        .setHost(backend.host()).setPort(backend.port()).setSsl("https".equals(backend.scheme()))
+        .setHost(backend.host()).setPort(backend.port()).setSsl(backend.tls())
         .setURI(handshake.uri())
         .setConnectTimeout(service.timeouts().connect().toMillis());
     io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
@@ -692,7 +724,7 @@ public final class EdgeVerticle extends VerticleBase {
       if (ar.failed()) {
         if (!(ar.cause() instanceof UpgradeRejectedException) && attempt == 0) {
           suspect(service.name(), backend.url(), String.valueOf(ar.cause().getMessage()));
-          connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, index), 1, requestId, decision);
+          connectWebSocket(handshake, service, balancer, balancer.select(this::webSocketCapable, index), 1, requestId, decision);
           return;
         }
         metrics.request(service.name(), 502);
@@ -710,6 +742,15 @@ public final class EdgeVerticle extends VerticleBase {
         relay(upstream, accepted.result());
       });
     });
+  }
+
+  /** A WebSocket upgrade goes to an HTTP/1.1 (or TLS) backend that is up, never to an h2c one. */
+  private boolean webSocketCapable(String service, String url) {
+    return !url.startsWith("h2c:") && isUp(service, url);
+  }
+
+  private static boolean onlyH2c(HttpService service) {
+    return service.backends().stream().allMatch(Backend::h2c) && service.fallback().stream().allMatch(Backend::h2c);
   }
 
   private static void relay(WebSocketBase from, WebSocketBase to) {

@@ -10,8 +10,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A real HTTP backend on a free loopback port. Every answer names the origin ({@code x-origin}) and
- * echoes what it received (method, path, headers, body size) as JSON; {@code /healthz} answers 200 or
- * 503 as the test decides; {@code /slow} never answers; {@code /delay} answers after 800 ms; {@code /sse} streams three events; WebSocket
+ * echoes what it received (method, path, protocol version, headers, body size) as JSON; it speaks HTTP/1.1
+ * and HTTP/2 over cleartext with prior knowledge ({@link #h2cUrl()}); {@code /healthz} answers 200 or
+ * 503 as the test decides and remembers the protocol of the last check; {@code /slow} never answers; {@code /delay} answers after 800 ms; {@code /sse} streams three events; WebSocket
  * upgrades echo every frame.
  */
 public final class Origin implements AutoCloseable {
@@ -21,6 +22,8 @@ public final class Origin implements AutoCloseable {
   private final HttpServer server;
   private final AtomicBoolean healthy = new AtomicBoolean(true);
   private final AtomicInteger requests = new AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicReference<io.vertx.core.http.HttpVersion> lastCheckVersion =
+      new java.util.concurrent.atomic.AtomicReference<>();
 
   private Origin(Vertx vertx, String name, HttpServer server) {
     this.vertx = vertx;
@@ -34,7 +37,7 @@ public final class Origin implements AutoCloseable {
 
   public static Origin start(Vertx vertx, String name, int port) throws Exception {
     Origin[] self = new Origin[1];
-    HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(port))
+    HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(port).setHttp2ClearTextEnabled(true))
         .webSocketHandler(ws -> ws.handler(ws::write))
         .requestHandler(req -> self[0].handle(req));
     self[0] = new Origin(vertx, name, server);
@@ -45,6 +48,7 @@ public final class Origin implements AutoCloseable {
   private void handle(io.vertx.core.http.HttpServerRequest req) {
     var response = req.response().putHeader("x-origin", name);
     if (req.path().equals("/healthz")) {
+      lastCheckVersion.set(req.version());
       response.setStatusCode(healthy.get() ? 200 : 503).end();
       return;
     }
@@ -67,7 +71,8 @@ public final class Origin implements AutoCloseable {
         JsonObject headers = new JsonObject();
         req.headers().forEach(e -> headers.put(e.getKey().toLowerCase(), e.getValue()));
         response.putHeader("content-type", "application/json").end(new JsonObject()
-            .put("origin", name).put("method", req.method().name()).put("uri", req.uri())
+            .put("origin", name).put("method", req.method().name()).put("uri", req.uri()).put("version", req.version().name())
+            .put("authority", req.authority() == null ? null : req.authority().toString())
             .put("headers", headers).put("body_bytes", body.length()).encode());
       });
     }
@@ -83,6 +88,16 @@ public final class Origin implements AutoCloseable {
 
   public String url() {
     return "http://127.0.0.1:" + port();
+  }
+
+  /** The same server as an {@code h2c://} backend. */
+  public String h2cUrl() {
+    return "h2c://127.0.0.1:" + port();
+  }
+
+  /** Protocol of the last {@code /healthz} request, null before the first. */
+  public io.vertx.core.http.HttpVersion lastCheckVersion() {
+    return lastCheckVersion.get();
   }
 
   public void healthy(boolean up) {
