@@ -7,6 +7,10 @@ import io.ceiba.access.limit.LimitResult;
 import io.ceiba.bus.Addresses;
 import io.ceiba.config.EdgeConfig;
 import io.ceiba.config.TlsConfig;
+import io.ceiba.edge.cache.CacheFill;
+import io.ceiba.edge.cache.CacheRules;
+import io.ceiba.edge.cache.CachedResponse;
+import io.ceiba.edge.cache.EdgeCache;
 import io.ceiba.edge.lb.ServiceBalancer;
 import io.ceiba.edge.tcp.TcpProxy;
 import io.ceiba.error.ErrorCode;
@@ -52,6 +56,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
@@ -101,6 +106,10 @@ public final class EdgeVerticle extends VerticleBase {
   private HttpServer tlsServer;
   private EdgeMetrics metrics;
   private AccessGate access;
+  /** The node's response cache; this instance's view of it is {@link #cacheScopes}. */
+  private EdgeCache cache;
+  /** The cache scope of each cached service of the applied registry. */
+  private Map<String, EdgeCache.Scope> cacheScopes = Map.of();
   /** Usage events stay on the node when it runs the usage role. */
   private DeliveryOptions usageDelivery;
   private boolean usageLocal;
@@ -118,6 +127,7 @@ public final class EdgeVerticle extends VerticleBase {
   public Future<?> start() {
     metrics = new EdgeMetrics(node.meters());
     access = node.access();
+    cache = node.edgeCache();
     usageLocal = node.config().has(io.ceiba.config.Role.USAGE);
     usageDelivery = new DeliveryOptions().setLocalOnly(usageLocal);
     // no usage role here and no cluster to find one in: nobody could record usage, so none is made
@@ -207,6 +217,7 @@ public final class EdgeVerticle extends VerticleBase {
     routes = table;
     balancers = next;
     serviceClients = nextClients;
+    cacheScopes = cache.apply(registry);
     tcp.apply(registry);
   }
 
@@ -378,6 +389,9 @@ public final class EdgeVerticle extends VerticleBase {
   }
 
   private void route(Exchange ex) {
+    if (ex.service.cache() != null && servedFromCache(ex)) {
+      return;
+    }
     ex.balancer = balancers.get(ex.service.name());
     if (ex.balancer == null) {
       // the service went away with a registry change while its access was being decided
@@ -390,6 +404,93 @@ public final class EdgeVerticle extends VerticleBase {
       return;
     }
     forward(ex, index);
+  }
+
+  /**
+   * The edge cache, after access and limits were decided: a fresh stored response answers the request here;
+   * otherwise the exchange keeps its key so that the upstream answer may be stored.
+   *
+   * @return true when the request was answered from the cache
+   */
+  private boolean servedFromCache(Exchange ex) {
+    EdgeCache.Scope scope = cacheScopes.get(ex.service.name());
+    if (scope == null) {
+      return false; // the service changed with a registry applied while access was being decided
+    }
+    HttpServerRequest request = ex.request;
+    HttpMethod method = request.method();
+    CacheRules.RequestMode mode = (method == HttpMethod.GET || method == HttpMethod.HEAD) && !ex.hasBody
+        ? CacheRules.requestMode(request.headers(), !ex.keyInAuthorization && request.headers().contains(HttpHeaders.AUTHORIZATION))
+        : CacheRules.RequestMode.PASS;
+    String project = null;
+    if (mode != CacheRules.RequestMode.PASS && ex.service.access().policy() != AccessSpec.Policy.PUBLIC) {
+      // one project's response never goes to another: the project is part of the key (none when unverified)
+      project = ex.decision == null || ex.decision.key() == null ? null : ex.decision.key().projectId();
+      mode = project == null ? CacheRules.RequestMode.PASS : mode;
+    }
+    CachedResponse hit = null;
+    EdgeCache.Result result = EdgeCache.Result.BYPASS;
+    if (mode != CacheRules.RequestMode.PASS) {
+      ex.cacheKey = new EdgeCache.Key(scope, request.authority().host().toLowerCase(Locale.ROOT), request.uri(), project, null);
+      if (mode == CacheRules.RequestMode.LOOKUP) {
+        hit = cache.lookup(ex.cacheKey, request.headers());
+        result = hit == null ? EdgeCache.Result.MISS : EdgeCache.Result.HIT;
+      }
+    }
+    cache.count(result);
+    request.response().putHeader(ProxyHeaders.X_CEIBA_CACHE, result.label());
+    if (hit == null) {
+      return false;
+    }
+    HttpServerResponse response = request.response();
+    response.setStatusCode(hit.status());
+    if (hit.statusMessage() != null) {
+      response.setStatusMessage(hit.statusMessage());
+    }
+    response.headers().addAll(hit.headers());
+    response.putHeader(HttpHeaders.AGE, Long.toString(hit.ageSeconds(System.nanoTime())));
+    if (ex.decision != null && ex.decision.limits() != null) {
+      setLimitHeaders(response.headers(), ex.decision.limits());
+    }
+    if (method == HttpMethod.HEAD) {
+      response.end();
+    } else {
+      ex.bytesOut = hit.body().length();
+      response.end(hit.body());
+    }
+    finish(ex, hit.status(), null);
+    return true;
+  }
+
+  /** A copy of the upstream answer to keep, when the cache may store it and its length is known and small enough. */
+  private CacheFill cacheFill(HttpClientResponse upstream, String customMessage, EdgeCache.Key key) {
+    int status = upstream.statusCode();
+    long lifetime = CacheRules.lifetimeNanos(status, upstream.headers(), key.scope().ttlNanos());
+    if (lifetime < 0) {
+      return null;
+    }
+    String length = upstream.getHeader(HttpHeaders.CONTENT_LENGTH);
+    long declared;
+    try {
+      declared = length != null ? Long.parseLong(length.trim()) : status == 204 ? 0 : -1;
+    } catch (NumberFormatException e) {
+      declared = -1;
+    }
+    if (declared < 0 || declared > cache.maxEntryBytes()) {
+      return null; // unknown length or too large: streamed as usual, not kept
+    }
+    io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
+    ProxyHeaders.copyEndToEnd(upstream.headers(), headers);
+    headers.remove(HttpHeaders.AGE);
+    return new CacheFill(new CacheFill.Head(status, customMessage, headers, declared, CacheRules.age(upstream.headers()), lifetime));
+  }
+
+  private void storeFill(Exchange ex) {
+    CachedResponse stored = ex.fill.complete(System.nanoTime());
+    ex.fill = null;
+    if (stored != null) {
+      cache.store(ex.cacheKey, ex.request.headers(), stored);
+    }
   }
 
   /** The {@code https-redirect} and {@code strip-www} middlewares: 308 keeps method and body. */
@@ -586,8 +687,12 @@ public final class EdgeVerticle extends VerticleBase {
     response.setStatusCode(status);
     String message = upstream.statusMessage();
     // a custom reason phrase is passed on; the standard one is already there (setting it costs an object per response)
-    if (message != null && !message.equals(io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase())) {
+    boolean customMessage = message != null && !message.equals(io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase());
+    if (customMessage) {
       response.setStatusMessage(message);
+    }
+    if (ex.cacheKey != null && ex.request.method() == HttpMethod.GET) {
+      ex.fill = cacheFill(upstream, customMessage ? message : null, ex.cacheKey);
     }
     ProxyHeaders.copyEndToEnd(upstream.headers(), response.headers());
     if (ex.decision != null && ex.decision.limits() != null) {
@@ -599,6 +704,15 @@ public final class EdgeVerticle extends VerticleBase {
     }
     upstream.handler(chunk -> {
       ex.bytesOut += chunk.length();
+      if (ex.fill != null) {
+        if (!ex.fill.append(chunk)) {
+          ex.fill = null;
+        } else if (ex.fill.isComplete()) {
+          // stored before the last byte goes out: with Content-Length framing the client may send its next
+          // request, to any edge instance, before the upstream's end is seen here
+          storeFill(ex);
+        }
+      }
       response.write(chunk);
       if (response.writeQueueFull()) {
         upstream.pause();
@@ -614,6 +728,9 @@ public final class EdgeVerticle extends VerticleBase {
     });
     upstream.endHandler(v -> {
       if (!ex.done) {
+        if (ex.fill != null) {
+          storeFill(ex); // an empty body: the client sees nothing before end()
+        }
         response.end();
         finish(ex, upstream.statusCode(), null);
       }
@@ -883,6 +1000,10 @@ public final class EdgeVerticle extends VerticleBase {
     /** The request id was made here, not taken from the client. */
     boolean requestIdIsOurs;
     Decision decision;
+    /** Set when the service is cached and the request may be stored (a miss, or a refresh). */
+    EdgeCache.Key cacheKey;
+    /** The copy of the upstream answer being kept for the cache, dropped when it cannot be stored. */
+    CacheFill fill;
     long upstreamStart;
     long bytesIn;
     long bytesOut;

@@ -2,6 +2,7 @@ package io.ceiba.node;
 
 import io.ceiba.access.AccessGate;
 import io.ceiba.config.NodeConfig;
+import io.ceiba.edge.cache.EdgeCache;
 import io.ceiba.store.pg.PostgresService;
 import io.ceiba.store.redis.RedisService;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -20,6 +21,7 @@ import java.time.Instant;
  * @param redis          Redis for counters and the key cache; {@link RedisService#available()} false when absent or down
  * @param access         the edge's access gate (key cache and limiter), shared by the node's edge instances and
  *                       {@code /v1/verify}
+ * @param edgeCache      the node's cache of GET/HEAD responses, shared by its edge instances
  * @param clusterManager null when the node is not clustered
  * @param adminToken     bearer token of {@code /v1/*}
  */
@@ -31,6 +33,7 @@ public record NodeContext(
     PostgresService postgres,
     RedisService redis,
     AccessGate access,
+    EdgeCache edgeCache,
     HazelcastClusterManager clusterManager,
     String adminToken,
     Instant startedAt) {

@@ -519,6 +519,8 @@ class EdgeIT {
     assertThat(posted.getJsonObject("headers").fieldNames()).doesNotContain("transfer-encoding");
 
     // health checks speak h2c too, and take the backend out and back in
+    Eventually.until(vertx, Duration.ofSeconds(5), "a first health check", () -> Future.succeededFuture(a.lastCheckVersion() != null))
+        .await(10, TimeUnit.SECONDS);
     assertThat(a.lastCheckVersion()).isEqualTo(io.vertx.core.http.HttpVersion.HTTP_2);
     a.healthy(false);
     Eventually.until(vertx, Duration.ofSeconds(10), "h2c backend marked down",

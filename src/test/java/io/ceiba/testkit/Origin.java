@@ -12,7 +12,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A real HTTP backend on a free loopback port. Every answer names the origin ({@code x-origin}) and
  * echoes what it received (method, path, protocol version, headers, body size) as JSON; it speaks HTTP/1.1
  * and HTTP/2 over cleartext with prior knowledge ({@link #h2cUrl()}); {@code /healthz} answers 200 or
- * 503 as the test decides and remembers the protocol of the last check; {@code /slow} never answers; {@code /delay} answers after 800 ms; {@code /sse} streams three events; WebSocket
+ * 503 as the test decides and remembers the protocol of the last check; {@code n} in the echo numbers the
+ * requests, {@code ?set-<header>=value} adds a response header and {@code ?bytes=N} answers N bytes instead; {@code /slow} never answers; {@code /delay} answers after 800 ms; {@code /sse} streams three events; WebSocket
  * upgrades echo every frame.
  */
 public final class Origin implements AutoCloseable {
@@ -52,7 +53,7 @@ public final class Origin implements AutoCloseable {
       response.setStatusCode(healthy.get() ? 200 : 503).end();
       return;
     }
-    requests.incrementAndGet();
+    int count = requests.incrementAndGet();
     switch (req.path()) {
       case "/slow" -> { } // never answers: the edge's upstream timeout must
       case "/delay" -> vertx.setTimer(800, t -> response.end("late but whole"));
@@ -68,10 +69,21 @@ public final class Origin implements AutoCloseable {
         });
       }
       default -> req.body().onSuccess(body -> {
+        // ?set-cache-control=no-store sets a response header; ?bytes=N answers N zero bytes instead of the echo
+        req.params().forEach((name, value) -> {
+          if (name.startsWith("set-")) {
+            response.headers().add(name.substring(4), value);
+          }
+        });
+        String bytes = req.getParam("bytes");
+        if (bytes != null) {
+          response.end(io.vertx.core.buffer.Buffer.buffer(new byte[Integer.parseInt(bytes)]));
+          return;
+        }
         JsonObject headers = new JsonObject();
         req.headers().forEach(e -> headers.put(e.getKey().toLowerCase(), e.getValue()));
         response.putHeader("content-type", "application/json").end(new JsonObject()
-            .put("origin", name).put("method", req.method().name()).put("uri", req.uri()).put("version", req.version().name())
+            .put("origin", name).put("n", count).put("method", req.method().name()).put("uri", req.uri()).put("version", req.version().name())
             .put("authority", req.authority() == null ? null : req.authority().toString())
             .put("headers", headers).put("body_bytes", body.length()).encode());
       });
