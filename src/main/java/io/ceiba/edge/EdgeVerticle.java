@@ -8,6 +8,10 @@ import io.ceiba.cluster.Peers;
 import io.ceiba.bus.Addresses;
 import io.ceiba.config.EdgeConfig;
 import io.ceiba.config.TlsConfig;
+import io.ceiba.edge.cache.CacheFill;
+import io.ceiba.edge.cache.CacheRules;
+import io.ceiba.edge.cache.CachedResponse;
+import io.ceiba.edge.cache.EdgeCache;
 import io.ceiba.edge.lb.ServiceBalancer;
 import io.ceiba.edge.tcp.TcpProxy;
 import io.ceiba.error.ErrorCode;
@@ -35,6 +39,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
@@ -52,6 +57,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
@@ -86,12 +92,14 @@ public final class EdgeVerticle extends VerticleBase {
   /** Connections that sent a request with ambiguous framing: closing, and nothing after it is served. */
   private final Set<io.vertx.core.http.HttpConnection> doomed = new HashSet<>();
   /**
-   * Upstream clients by connect timeout (services rarely differ, so usually one): the timeout lives on the
-   * client's sockets instead of a timer per request.
+   * HTTP/1.1 upstream clients by connect timeout (services rarely differ, so usually one): the timeout lives
+   * on the client's sockets instead of a timer per request.
    */
   private final Map<Long, HttpClient> clients = new HashMap<>();
-  /** Each service's client, resolved when the registry is applied, so a request does no keyed (boxing) lookup. */
-  private Map<String, HttpClient> serviceClients = Map.of();
+  /** The same for {@code h2c://} backends: HTTP/2 with prior knowledge, one multiplexed connection per backend. */
+  private final Map<Long, HttpClient> h2cClients = new HashMap<>();
+  /** Each service's clients, resolved when the registry is applied, so a request does no keyed (boxing) lookup. */
+  private Map<String, Upstreams> serviceClients = Map.of();
   private WebSocketClient webSockets;
   private TcpProxy tcp;
   private HttpServer server;
@@ -99,6 +107,10 @@ public final class EdgeVerticle extends VerticleBase {
   private EdgeMetrics metrics;
   private AccessGate access;
   private Peers peers;
+  /** The node's response cache; this instance's view of it is {@link #cacheScopes}. */
+  private EdgeCache cache;
+  /** The cache scope of each cached service of the applied registry. */
+  private Map<String, EdgeCache.Scope> cacheScopes = Map.of();
   /** Usage events stay on the node when it runs the usage role. */
   private DeliveryOptions usageDelivery;
   private boolean usageLocal;
@@ -117,6 +129,7 @@ public final class EdgeVerticle extends VerticleBase {
     metrics = new EdgeMetrics(node.meters());
     access = node.access();
     peers = node.peers();
+    cache = node.edgeCache();
     usageLocal = node.config().has(io.ceiba.config.Role.USAGE);
     usageDelivery = new DeliveryOptions().setLocalOnly(usageLocal);
     // no usage role here and no cluster to find one in: nobody could record usage, so none is made
@@ -187,21 +200,26 @@ public final class EdgeVerticle extends VerticleBase {
         server == null ? Future.succeededFuture() : server.shutdown(grace, java.util.concurrent.TimeUnit.MILLISECONDS),
         tlsServer == null ? Future.succeededFuture() : tlsServer.shutdown(grace, java.util.concurrent.TimeUnit.MILLISECONDS)).mapEmpty();
     // the usage verticle stops after the edge: what the last requests recorded reaches it
-    return closing.eventually(() -> flushUsage(true)).eventually(() -> Future.join(clients.values().stream().map(HttpClient::close).toList())
+    List<HttpClient> all = new ArrayList<>(clients.values());
+    all.addAll(h2cClients.values());
+    return closing.eventually(() -> flushUsage(true)).eventually(() -> Future.join(all.stream().map(HttpClient::close).toList())
         .compose(v -> Future.all(webSockets.close(), tcp.close())));
   }
 
   private void apply(Registry registry) {
     RouteTable table = RouteTable.build(registry);
     Map<String, ServiceBalancer> next = new HashMap<>();
-    Map<String, HttpClient> nextClients = new HashMap<>();
+    Map<String, Upstreams> nextClients = new HashMap<>();
     for (HttpService service : registry.http().values()) {
       next.put(service.name(), new ServiceBalancer(service, nodeId));
-      nextClients.put(service.name(), clientFor(service.timeouts().connect().toMillis()));
+      long connectTimeout = service.timeouts().connect().toMillis();
+      boolean anyH2c = service.backends().stream().anyMatch(Backend::h2c) || service.fallback().stream().anyMatch(Backend::h2c);
+      nextClients.put(service.name(), new Upstreams(clientFor(connectTimeout, false), anyH2c ? clientFor(connectTimeout, true) : null));
     }
     routes = table;
     balancers = next;
     serviceClients = nextClients;
+    cacheScopes = cache.apply(registry);
     tcp.apply(registry);
   }
 
@@ -408,6 +426,9 @@ public final class EdgeVerticle extends VerticleBase {
   }
 
   private void route(Exchange ex) {
+    if (ex.service.cache() != null && servedFromCache(ex)) {
+      return;
+    }
     ex.balancer = balancers.get(ex.service.name());
     if (ex.balancer == null) {
       // the service went away with a registry change while its access was being decided
@@ -420,6 +441,93 @@ public final class EdgeVerticle extends VerticleBase {
       return;
     }
     forward(ex, index);
+  }
+
+  /**
+   * The edge cache, after access and limits were decided: a fresh stored response answers the request here;
+   * otherwise the exchange keeps its key so that the upstream answer may be stored.
+   *
+   * @return true when the request was answered from the cache
+   */
+  private boolean servedFromCache(Exchange ex) {
+    EdgeCache.Scope scope = cacheScopes.get(ex.service.name());
+    if (scope == null) {
+      return false; // the service changed with a registry applied while access was being decided
+    }
+    HttpServerRequest request = ex.request;
+    HttpMethod method = request.method();
+    CacheRules.RequestMode mode = (method == HttpMethod.GET || method == HttpMethod.HEAD) && !ex.hasBody
+        ? CacheRules.requestMode(request.headers(), !ex.keyInAuthorization && request.headers().contains(HttpHeaders.AUTHORIZATION))
+        : CacheRules.RequestMode.PASS;
+    String project = null;
+    if (mode != CacheRules.RequestMode.PASS && ex.service.access().policy() != AccessSpec.Policy.PUBLIC) {
+      // one project's response never goes to another: the project is part of the key (none when unverified)
+      project = ex.decision == null || ex.decision.key() == null ? null : ex.decision.key().projectId();
+      mode = project == null ? CacheRules.RequestMode.PASS : mode;
+    }
+    CachedResponse hit = null;
+    EdgeCache.Result result = EdgeCache.Result.BYPASS;
+    if (mode != CacheRules.RequestMode.PASS) {
+      ex.cacheKey = new EdgeCache.Key(scope, request.authority().host().toLowerCase(Locale.ROOT), request.uri(), project, null);
+      if (mode == CacheRules.RequestMode.LOOKUP) {
+        hit = cache.lookup(ex.cacheKey, request.headers());
+        result = hit == null ? EdgeCache.Result.MISS : EdgeCache.Result.HIT;
+      }
+    }
+    cache.count(result);
+    request.response().putHeader(ProxyHeaders.X_CEIBA_CACHE, result.label());
+    if (hit == null) {
+      return false;
+    }
+    HttpServerResponse response = request.response();
+    response.setStatusCode(hit.status());
+    if (hit.statusMessage() != null) {
+      response.setStatusMessage(hit.statusMessage());
+    }
+    response.headers().addAll(hit.headers());
+    response.putHeader(HttpHeaders.AGE, Long.toString(hit.ageSeconds(System.nanoTime())));
+    if (ex.decision != null && ex.decision.limits() != null) {
+      setLimitHeaders(response.headers(), ex.decision.limits());
+    }
+    if (method == HttpMethod.HEAD) {
+      response.end();
+    } else {
+      ex.bytesOut = hit.body().length();
+      response.end(hit.body());
+    }
+    finish(ex, hit.status(), null);
+    return true;
+  }
+
+  /** A copy of the upstream answer to keep, when the cache may store it and its length is known and small enough. */
+  private CacheFill cacheFill(HttpClientResponse upstream, String customMessage, EdgeCache.Key key) {
+    int status = upstream.statusCode();
+    long lifetime = CacheRules.lifetimeNanos(status, upstream.headers(), key.scope().ttlNanos());
+    if (lifetime < 0) {
+      return null;
+    }
+    String length = upstream.getHeader(HttpHeaders.CONTENT_LENGTH);
+    long declared;
+    try {
+      declared = length != null ? Long.parseLong(length.trim()) : status == 204 ? 0 : -1;
+    } catch (NumberFormatException e) {
+      declared = -1;
+    }
+    if (declared < 0 || declared > cache.maxEntryBytes()) {
+      return null; // unknown length or too large: streamed as usual, not kept
+    }
+    io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
+    ProxyHeaders.copyEndToEnd(upstream.headers(), headers);
+    headers.remove(HttpHeaders.AGE);
+    return new CacheFill(new CacheFill.Head(status, customMessage, headers, declared, CacheRules.age(upstream.headers()), lifetime));
+  }
+
+  private void storeFill(Exchange ex) {
+    CachedResponse stored = ex.fill.complete(System.nanoTime());
+    ex.fill = null;
+    if (stored != null) {
+      cache.store(ex.cacheKey, ex.request.headers(), stored);
+    }
   }
 
   /** The {@code https-redirect} and {@code strip-www} middlewares: 308 keeps method and body. */
@@ -464,7 +572,7 @@ public final class EdgeVerticle extends VerticleBase {
         .setMethod(request.method())
         .setHost(peer == null ? backend.host() : peer.host())
         .setPort(peer == null ? backend.port() : peer.port())
-        .setSsl(peer == null ? "https".equals(backend.scheme()) : peer.ssl())
+        .setSsl(peer == null ? backend.tls() : peer.ssl())
         .setURI(request.uri())
         .setIdleTimeout(service.timeouts().upstream().toMillis());
     var headers = options.getHeaders() == null ? io.vertx.core.MultiMap.caseInsensitiveMultiMap() : options.getHeaders();
@@ -480,14 +588,24 @@ public final class EdgeVerticle extends VerticleBase {
     if (peer != null) {
       relayHeaders(headers, service.name(), backend.url());
     }
+    // to a peer's edge it is HTTP/1.1, whatever the backend behind it speaks
+    boolean h2c = peer == null && backend.h2c();
+    if (h2c) {
+      // HTTP/2 names the target in :authority; a Host header beside it is redundant (RFC 9113 8.3.1)
+      headers.remove(HttpHeaders.HOST);
+    }
     ex.upstreamStart = System.nanoTime();
     options.setHeaders(headers);
-    HttpClient client = peer == null ? serviceClients.get(service.name()) : clientFor(service.timeouts().connect().toMillis());
+    HttpClient client = serviceClients.get(service.name()).of(h2c);
     client.request(options).onComplete(ar -> {
       if (ar.failed()) {
         connectFailed(ex, ar.cause());
       } else {
-        send(ex, ar.result());
+        HttpClientRequest upstream = ar.result();
+        if (h2c) {
+          upstream.authority(request.authority());
+        }
+        send(ex, upstream);
       }
     });
   }
@@ -516,23 +634,36 @@ public final class EdgeVerticle extends VerticleBase {
     }
   }
 
-  private HttpClient clientFor(long connectTimeout) {
-    HttpClient client = clients.get(connectTimeout);
+  private HttpClient clientFor(long connectTimeout, boolean h2c) {
+    Map<Long, HttpClient> byTimeout = h2c ? h2cClients : clients;
+    HttpClient client = byTimeout.get(connectTimeout);
     if (client == null) {
-      client = vertx.createHttpClient(new HttpClientOptions()
-              .setKeepAlive(true)
-              .setTcpNoDelay(true)
-              .setDecompressionSupported(false)
-              .setMaxInitialLineLength(16 * 1024)
-              .setMaxHeaderSize(64 * 1024)
-              .setTrustAll(true)
-              .setVerifyHost(false)
-              .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout))
-              .setKeepAliveTimeout(30),
-          new PoolOptions().setHttp1MaxSize(256));
-      clients.put(connectTimeout, client);
+      HttpClientOptions options = new HttpClientOptions()
+          .setKeepAlive(true)
+          .setTcpNoDelay(true)
+          .setDecompressionSupported(false)
+          .setMaxInitialLineLength(16 * 1024)
+          .setMaxHeaderSize(64 * 1024)
+          .setTrustAll(true)
+          .setVerifyHost(false)
+          .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout))
+          .setKeepAliveTimeout(30);
+      if (h2c) {
+        // prior knowledge: the first bytes are the HTTP/2 preface, no HTTP/1.1 Upgrade round trip
+        options.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false).setHttp2KeepAliveTimeout(30);
+      }
+      // HTTP/2 multiplexes: a second connection to a backend only once the first has no stream left
+      client = vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(256).setHttp2MaxSize(4));
+      byTimeout.put(connectTimeout, client);
     }
     return client;
+  }
+
+  /** A service's upstream clients: HTTP/1.1 (and TLS) always, HTTP/2 cleartext when it has {@code h2c://} backends. */
+  private record Upstreams(HttpClient http1, HttpClient h2c) {
+    HttpClient of(boolean h2cBackend) {
+      return h2cBackend ? h2c : http1;
+    }
   }
 
   /** Nothing reached the backend: eject it and, for idempotent methods, try another one once. */
@@ -628,8 +759,12 @@ public final class EdgeVerticle extends VerticleBase {
     response.setStatusCode(status);
     String message = upstream.statusMessage();
     // a custom reason phrase is passed on; the standard one is already there (setting it costs an object per response)
-    if (message != null && !message.equals(io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase())) {
+    boolean customMessage = message != null && !message.equals(io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase());
+    if (customMessage) {
       response.setStatusMessage(message);
+    }
+    if (ex.cacheKey != null && ex.request.method() == HttpMethod.GET) {
+      ex.fill = cacheFill(upstream, customMessage ? message : null, ex.cacheKey);
     }
     ProxyHeaders.copyEndToEnd(upstream.headers(), response.headers());
     if (ex.decision != null && ex.decision.limits() != null) {
@@ -641,6 +776,15 @@ public final class EdgeVerticle extends VerticleBase {
     }
     upstream.handler(chunk -> {
       ex.bytesOut += chunk.length();
+      if (ex.fill != null) {
+        if (!ex.fill.append(chunk)) {
+          ex.fill = null;
+        } else if (ex.fill.isComplete()) {
+          // stored before the last byte goes out: with Content-Length framing the client may send its next
+          // request, to any edge instance, before the upstream's end is seen here
+          storeFill(ex);
+        }
+      }
       response.write(chunk);
       if (response.writeQueueFull()) {
         upstream.pause();
@@ -656,6 +800,9 @@ public final class EdgeVerticle extends VerticleBase {
     });
     upstream.endHandler(v -> {
       if (!ex.done) {
+        if (ex.fill != null) {
+          storeFill(ex); // an empty body: the client sees nothing before end()
+        }
         response.end();
         finish(ex, upstream.statusCode(), null);
       }
@@ -708,7 +855,7 @@ public final class EdgeVerticle extends VerticleBase {
     String header = handshake.headers().get(ProxyHeaders.X_REQUEST_ID);
     String requestId = header == null || header.isEmpty() ? RequestIds.next() : header;
     if (service.access().policy() == AccessSpec.Policy.PUBLIC && service.rateLimit().perIp() == null) {
-      connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, -1), 0, requestId, null, false);
+      connectWebSocket(handshake, service, balancer, balancer.select(this::webSocketCapable, -1), 0, requestId, null, false);
       return;
     }
     // an upgrade is a request like any other: the same key, plan and limits apply
@@ -722,7 +869,7 @@ public final class EdgeVerticle extends VerticleBase {
             handshake.reject(status);
             return;
           }
-          connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, -1), 0, requestId, d, false);
+          connectWebSocket(handshake, service, balancer, balancer.select(this::webSocketCapable, -1), 0, requestId, d, false);
         });
   }
 
@@ -740,7 +887,9 @@ public final class EdgeVerticle extends VerticleBase {
   private void connectWebSocket(ServerWebSocketHandshake handshake, HttpService service, ServiceBalancer balancer,
       int index, int attempt, String requestId, Decision decision, boolean relayed) {
     if (index < 0) {
-      int status = relayed ? 502 : 503;
+      // relayed: the named backend is not here; otherwise a service served only over h2c cannot take an HTTP/1.1
+      // upgrade (WebSocket over HTTP/2, RFC 8441, is not relayed): 501 says so; the handshake API has no body for JSON
+      int status = relayed ? 502 : onlyH2c(service) ? 501 : 503;
       metrics.request(service == null ? "-" : service.name(), status);
       handshake.reject(status);
       return;
@@ -755,7 +904,7 @@ public final class EdgeVerticle extends VerticleBase {
     }
     WebSocketConnectOptions options = new WebSocketConnectOptions()
         .setHost(peer == null ? backend.host() : peer.host()).setPort(peer == null ? backend.port() : peer.port())
-        .setSsl(peer == null ? "https".equals(backend.scheme()) : peer.ssl())
+        .setSsl(peer == null ? backend.tls() : peer.ssl())
         .setURI(handshake.uri())
         .setConnectTimeout(service.timeouts().connect().toMillis());
     io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
@@ -788,7 +937,7 @@ public final class EdgeVerticle extends VerticleBase {
       if (ar.failed()) {
         if (!(ar.cause() instanceof UpgradeRejectedException) && attempt == 0) {
           suspect(service.name(), backend.url(), String.valueOf(ar.cause().getMessage()));
-          connectWebSocket(handshake, service, balancer, balancer.select(this::isUp, index), 1, requestId, decision, false);
+          connectWebSocket(handshake, service, balancer, balancer.select(this::webSocketCapable, index), 1, requestId, decision, false);
           return;
         }
         metrics.request(service.name(), 502);
@@ -806,6 +955,15 @@ public final class EdgeVerticle extends VerticleBase {
         relay(upstream, accepted.result());
       });
     });
+  }
+
+  /** A WebSocket upgrade goes to an HTTP/1.1 (or TLS) backend that is up, never to an h2c one. */
+  private boolean webSocketCapable(String service, String url) {
+    return !url.startsWith("h2c:") && isUp(service, url);
+  }
+
+  private static boolean onlyH2c(HttpService service) {
+    return service.backends().stream().allMatch(Backend::h2c) && service.fallback().stream().allMatch(Backend::h2c);
   }
 
   private static void relay(WebSocketBase from, WebSocketBase to) {
@@ -943,6 +1101,10 @@ public final class EdgeVerticle extends VerticleBase {
     /** The request id was made here, not taken from the client. */
     boolean requestIdIsOurs;
     Decision decision;
+    /** Set when the service is cached and the request may be stored (a miss, or a refresh). */
+    EdgeCache.Key cacheKey;
+    /** The copy of the upstream answer being kept for the cache, dropped when it cannot be stored. */
+    CacheFill fill;
     long upstreamStart;
     long bytesIn;
     long bytesOut;

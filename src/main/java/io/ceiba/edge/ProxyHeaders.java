@@ -10,6 +10,7 @@ final class ProxyHeaders {
 
   static final CharSequence X_REQUEST_ID = HttpHeaders.createOptimized("x-request-id");
   static final CharSequence X_CEIBA_NODE = HttpHeaders.createOptimized("x-ceiba-node");
+  static final CharSequence X_CEIBA_CACHE = HttpHeaders.createOptimized("x-ceiba-cache");
   static final CharSequence X_FORWARDED_FOR = HttpHeaders.createOptimized("x-forwarded-for");
   static final CharSequence X_FORWARDED_PROTO = HttpHeaders.createOptimized("x-forwarded-proto");
   static final CharSequence X_FORWARDED_HOST = HttpHeaders.createOptimized("x-forwarded-host");

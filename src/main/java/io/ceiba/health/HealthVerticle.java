@@ -22,6 +22,7 @@ import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -61,7 +62,7 @@ public final class HealthVerticle extends VerticleBase {
   private static final class Target {
     final String service;
     final String url;
-    final String kind; // http | tcp | redis-primary
+    final String kind; // http | h2c | tcp | redis-primary
     final String host;
     final int port;
     final boolean ssl;
@@ -114,6 +115,7 @@ public final class HealthVerticle extends VerticleBase {
   private final NodeContext node;
   private final Map<String, Target> targets = new LinkedHashMap<>();
   private HttpClient http;
+  private HttpClient h2c;
   private NetClient net;
   private boolean stopped;
 
@@ -124,6 +126,9 @@ public final class HealthVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false).setTrustAll(true).setVerifyHost(false));
+    // HTTP/2 with prior knowledge; one multiplexed connection per backend carries its checks
+    h2c = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
+        .setHttp2KeepAliveTimeout(10));
     net = vertx.createNetClient(new NetClientOptions());
     var bus = vertx.eventBus();
     List<MessageConsumer<?>> consumers = List.of(
@@ -142,7 +147,7 @@ public final class HealthVerticle extends VerticleBase {
     stopped = true;
     targets.values().forEach(this::retire);
     targets.clear();
-    return Future.all(http.close(), net.close());
+    return Future.all(http.close(), h2c.close(), net.close());
   }
 
   /** Brings the target set in line with a registry; unchanged checks keep their state and schedule. */
@@ -156,7 +161,7 @@ public final class HealthVerticle extends VerticleBase {
       List<Backend> all = new ArrayList<>(service.backends());
       all.addAll(service.fallback());
       for (Backend b : all) {
-        Target t = new Target(service.name(), b.url(), "http", b.host(), b.port(), "https".equals(b.scheme()), spec.path(),
+        Target t = new Target(service.name(), b.url(), b.h2c() ? "h2c" : "http", b.host(), b.port(), b.tls(), spec.path(),
             spec.interval(), spec.timeout(), spec.unhealthyAfter(), spec.healthyAfter());
         // checked from here through its node's edge: the path requests from here would take
         t.viaNode = node.peers().relays(b.node(), b.host()) ? b.node() : null;
@@ -226,7 +231,8 @@ public final class HealthVerticle extends VerticleBase {
   private void check(Target t) {
     t.timer = -1;
     Future<Void> probe = switch (t.kind) {
-      case "http" -> probeHttp(t);
+      case "http" -> probeHttp(http, t);
+      case "h2c" -> probeHttp(h2c, t);
       case "redis-primary" -> probeRedisPrimary(t);
       default -> probeTcp(t);
     };
@@ -240,22 +246,26 @@ public final class HealthVerticle extends VerticleBase {
     });
   }
 
-  private Future<Void> probeHttp(Target t) {
+  /** GET {@code path}; up on a status below 400. Over h2c the backend is checked the way the edge talks to it. */
+  private Future<Void> probeHttp(HttpClient client, Target t) {
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setHost(t.host).setPort(t.port).setSsl(t.ssl)
         .setURI(t.path).setConnectTimeout(t.timeout.toMillis()).setIdleTimeout(t.timeout.toMillis())
         .putHeader("user-agent", "ceiba-health/" + node.nodeId());
+    HttpClient via = client;
     if (t.viaNode != null) {
       Peers.Edge peer = node.peers().edgeOf(t.viaNode);
       if (peer == null) {
         return Future.failedFuture("node " + t.viaNode + " is not in the cluster view");
       }
+      // the peer's edge speaks HTTP/1.1 whatever its backend speaks
+      via = http;
       options.setHost(peer.host()).setPort(peer.port()).setSsl(peer.ssl())
           .putHeader("x-ceiba-peer", node.peers().secret())
           .putHeader("x-ceiba-service", t.service)
           .putHeader("x-ceiba-backend", t.url)
           .putHeader("x-ceiba-probe", "1");
     }
-    return http.request(options)
+    return via.request(options)
         .compose(req -> req.send())
         .compose(resp -> resp.body().compose(body -> resp.statusCode() < 400
             ? Future.<Void>succeededFuture() : Future.failedFuture("HTTP " + resp.statusCode())));

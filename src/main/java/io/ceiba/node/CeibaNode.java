@@ -9,6 +9,7 @@ import io.ceiba.cluster.Peers;
 import io.ceiba.cluster.HazelcastConfigFactory;
 import io.ceiba.config.NodeConfig;
 import io.ceiba.config.Role;
+import io.ceiba.edge.cache.EdgeCache;
 import io.ceiba.observability.MetricNames;
 import io.ceiba.registry.Registry;
 import io.ceiba.store.pg.PostgresService;
@@ -75,7 +76,8 @@ public final class CeibaNode {
             // every node drops the cached key records a change touched (revocation within milliseconds)
             vertx.eventBus().<JsonObject>consumer(Addresses.ACCESS_CHANGED, msg -> access.invalidate(msg.body()));
             NodeContext context = new NodeContext(config, meters, HealthChecks.create(vertx), HealthChecks.create(vertx),
-                pg, redis, access, clusterManager, countingNodes, peers, token, startedAt);
+                pg, redis, access, config.has(Role.EDGE) ? new EdgeCache(meters) : null, clusterManager, countingNodes, peers,
+                token, startedAt);
             if (pg != null) {
               pg.registerReadiness(context.readiness());
             }

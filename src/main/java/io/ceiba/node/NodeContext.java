@@ -4,6 +4,7 @@ import io.ceiba.cluster.CountingNodes;
 import io.ceiba.cluster.Peers;
 import io.ceiba.access.AccessGate;
 import io.ceiba.config.NodeConfig;
+import io.ceiba.edge.cache.EdgeCache;
 import io.ceiba.store.pg.PostgresService;
 import io.ceiba.store.redis.RedisService;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -22,6 +23,7 @@ import java.time.Instant;
  * @param redis          Redis for counters and the key cache; {@link RedisService#available()} false when absent or down
  * @param access         the edge's access gate (key cache and limiter), shared by the node's edge instances and
  *                       {@code /v1/verify}
+ * @param edgeCache      the node's cache of GET/HEAD responses, shared by its edge instances
  * @param clusterManager null when the node is not clustered
  * @param countingNodes  the cluster's edge nodes, kept by the membership view; what per-node limits divide by
  * @param peers          the other edges of the cluster and the secret relayed requests carry
@@ -35,6 +37,7 @@ public record NodeContext(
     PostgresService postgres,
     RedisService redis,
     AccessGate access,
+    EdgeCache edgeCache,
     HazelcastClusterManager clusterManager,
     CountingNodes countingNodes,
     Peers peers,

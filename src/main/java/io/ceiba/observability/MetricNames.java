@@ -9,6 +9,10 @@ public final class MetricNames {
   public static final String REGISTRY_VERSION = "ceiba.registry.version";
   public static final String REGISTRY_RELOADS = "ceiba.registry.reloads";
   public static final String CLUSTER_NODES = "ceiba.cluster.nodes";
+  /** {@code ceiba_edge_cache_total{result=hit|miss|bypass}}: requests to cached services by what they met. */
+  public static final String EDGE_CACHE = "ceiba.edge.cache";
+  /** {@code ceiba_edge_cache_bytes}: what the node's edge cache holds. */
+  public static final String EDGE_CACHE_BYTES = "ceiba.edge.cache.bytes";
 
   public static final String TAG_NODE = "node";
   public static final String TAG_RESULT = "result";

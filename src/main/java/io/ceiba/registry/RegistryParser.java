@@ -212,7 +212,7 @@ public final class RegistryParser {
       }
       Backend backend = null;
       if (raw == null) {
-        b.problem("url", "required: http://host:port or https://host:port");
+        b.problem("url", "required: http://host:port, https://host:port or h2c://host:port");
       } else {
         backend = backend(b, raw.trim(), node, weight);
       }
@@ -238,8 +238,8 @@ public final class RegistryParser {
       return null;
     }
     String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-    if (!scheme.equals("http") && !scheme.equals("https")) {
-      b.problem("url", "scheme must be http or https, got '" + raw + "'");
+    if (!scheme.equals("http") && !scheme.equals("https") && !scheme.equals("h2c")) {
+      b.problem("url", "scheme must be http, https or h2c (HTTP/2 over cleartext), got '" + raw + "'");
       return null;
     }
     if (uri.getHost() == null) {

@@ -16,10 +16,18 @@ public final class RegistrySummary {
     for (HttpService s : registry.http().values()) {
       sb.append("  http ").append(s.name()).append("  hosts ").append(String.join(",", s.hosts()))
           .append("  backends ").append(s.backends().size()).append(nodes(s.backends().stream().map(Backend::node).toList()));
+      long h2c = java.util.stream.Stream.concat(s.backends().stream(), s.fallback().stream()).filter(Backend::h2c).count();
+      if (h2c > 0) {
+        sb.append("  h2c ").append(h2c);
+      }
       if (!s.fallback().isEmpty()) {
         sb.append("  fallback ").append(s.fallback().size());
       }
-      sb.append("  lb ").append(s.lb().yamlName()).append("  access ").append(s.access().policy().yamlName()).append('\n');
+      sb.append("  lb ").append(s.lb().yamlName()).append("  access ").append(s.access().policy().yamlName());
+      if (s.cache() != null) {
+        sb.append("  cache ").append(io.ceiba.yaml.Durations.format(s.cache().ttl()));
+      }
+      sb.append('\n');
     }
     for (TcpService s : registry.tcp().values()) {
       sb.append("  tcp ").append(s.name()).append("  listen ").append(s.listen())

@@ -130,10 +130,7 @@ class EdgeIT {
     assertThat(seen.getString("uri")).isEqualTo("/x?q=1");
     JsonObject headers = seen.getJsonObject("headers");
     assertThat(headers.getString("host")).isEqualTo("API.test:8080");
-    assertThat(headers.getString("x-request-id")).isEqualTo("req-42");
-    assertThat(headers.getString("x-forwarded-for")).isEqualTo("127.0.0.1");
-    assertThat(headers.getString("x-forwarded-proto")).isEqualTo("http");
-    assertThat(headers.getString("x-forwarded-host")).isEqualTo("API.test:8080");
+    assertForwarded(headers, "req-42", "API.test:8080");
     assertThat(headers.fieldNames()).doesNotContain("x-secret-hop", "te");
 
     Answer generated = get("api.test", "/");
@@ -145,6 +142,14 @@ class EdgeIT {
     assertThat(unknown.code()).isEqualTo("unknown_host");
     assertThat(unknown.node()).isEqualTo("node1");
     assertThat(unknown.json().getJsonObject("error").getString("request_id")).isEqualTo(unknown.requestId());
+  }
+
+  /** What every proxied request carries upstream: the request id and X-Forwarded-* of a plain-HTTP client on loopback. */
+  private static void assertForwarded(JsonObject upstreamHeaders, String requestId, String host) {
+    assertThat(upstreamHeaders.getString("x-request-id")).isEqualTo(requestId);
+    assertThat(upstreamHeaders.getString("x-forwarded-for")).isEqualTo("127.0.0.1");
+    assertThat(upstreamHeaders.getString("x-forwarded-proto")).isEqualTo("http");
+    assertThat(upstreamHeaders.getString("x-forwarded-host")).isEqualTo(host);
   }
 
   @Test
@@ -483,5 +488,52 @@ class EdgeIT {
     // and the edge took no new connection once stopping
     assertThat(call(HttpMethod.GET, "api.test", "/", Map.of(), null).transform(ar -> Future.succeededFuture(ar.failed()))
         .await(10, TimeUnit.SECONDS)).isTrue();
+  }
+
+  @Test
+  void should_proxy_to_an_h2c_backend_over_http2_and_check_its_health_over_h2c() throws Exception {
+    Origin a = origin("a");
+    startNode("version: 1\nhttp:\n" + service("api", "api.test", "      - { url: \"" + a.h2cUrl() + "\", node: node1 }\n", FAST_HEALTH));
+
+    Answer answer = call(HttpMethod.GET, "api.test:8080", "/x?q=1", Map.of("x-request-id", "req-h2", "connection", "keep-alive, x-hop",
+        "x-hop", "drop me", "te", "trailers", "keep-alive", "timeout=5"), null).await(10, TimeUnit.SECONDS);
+    assertThat(answer.status()).isEqualTo(200);
+    assertThat(answer.requestId()).isEqualTo("req-h2");
+    JsonObject seen = answer.json();
+    assertThat(seen.getString("version")).isEqualTo("HTTP_2");
+    assertThat(seen.getString("uri")).isEqualTo("/x?q=1");
+    assertThat(seen.getString("authority")).isEqualTo("api.test:8080");
+    JsonObject headers = seen.getJsonObject("headers");
+    assertForwarded(headers, "req-h2", "api.test:8080");
+    assertThat(headers.fieldNames()).doesNotContain("connection", "keep-alive", "te", "x-hop", "transfer-encoding", "upgrade", "host");
+
+    // a body of unknown length, chunked by the client, streams upstream as HTTP/2 DATA frames
+    byte[] payload = new byte[300_000];
+    var streamed = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + edgePort + "/upload"))
+        .timeout(Duration.ofSeconds(15)).header("host", "api.test")
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(payload))).build();
+    JsonObject posted = new JsonObject(jdk.send(streamed, java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+    assertThat(posted.getString("version")).isEqualTo("HTTP_2");
+    assertThat(posted.getString("method")).isEqualTo("POST");
+    assertThat(posted.getInteger("body_bytes")).isEqualTo(payload.length);
+    assertThat(posted.getJsonObject("headers").fieldNames()).doesNotContain("transfer-encoding");
+
+    // health checks speak h2c too, and take the backend out and back in
+    Eventually.until(vertx, Duration.ofSeconds(5), "a first health check", () -> Future.succeededFuture(a.lastCheckVersion() != null))
+        .await(10, TimeUnit.SECONDS);
+    assertThat(a.lastCheckVersion()).isEqualTo(io.vertx.core.http.HttpVersion.HTTP_2);
+    a.healthy(false);
+    Eventually.until(vertx, Duration.ofSeconds(10), "h2c backend marked down",
+        () -> call(HttpMethod.GET, "api.test", "/", Map.of(), null).map(x -> x.status() == 503)).await(15, TimeUnit.SECONDS);
+    assertThat(get("api.test", "/").code()).isEqualTo("no_healthy_backend");
+    a.healthy(true);
+    Eventually.until(vertx, Duration.ofSeconds(10), "h2c backend marked up again",
+        () -> call(HttpMethod.GET, "api.test", "/", Map.of(), null).map(x -> x.status() == 200)).await(15, TimeUnit.SECONDS);
+
+    // a WebSocket upgrade cannot be relayed to an h2c-only service: refused plainly, the node keeps serving
+    String handshake = "GET /ws HTTP/1.1\r\nHost: api.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    assertThat(raw(handshake)).startsWith("HTTP/1.1 501");
+    assertThat(get("api.test", "/").json().getString("version")).isEqualTo("HTTP_2");
   }
 }

@@ -179,4 +179,29 @@ class RegistryParserTest {
     assertThat(problems("version: 1\nversion: 2\n")).singleElement()
         .satisfies(p -> assertThat(p.reason()).contains("duplicate key"));
   }
+
+  @Test
+  void should_accept_h2c_backends_and_name_the_field_of_a_bad_scheme() {
+    Registry registry = RegistryParser.parse("r.yaml", """
+        version: 1
+        http:
+          grpc:
+            hosts: [grpc.test]
+            backends:
+              - { url: "h2c://127.0.0.1:9001", node: node1 }
+              - { url: "H2C://backend.internal" }
+        """);
+    List<Backend> backends = registry.http().get("grpc").backends();
+    assertThat(backends).containsExactly(new Backend("h2c://127.0.0.1:9001", "h2c", "127.0.0.1", 9001, "node1", 1),
+        new Backend("h2c://backend.internal:80", "h2c", "backend.internal", 80, null, 1));
+    assertThat(backends).allMatch(Backend::h2c).noneMatch(Backend::tls);
+    assertThat(RegistrySummary.describe(registry)).contains("h2c 2");
+
+    assertThat(problems("version: 1\nhttp:\n  a:\n    hosts: [a.test]\n    backends:\n      - { url: \"h2://127.0.0.1:1\" }\n"))
+        .singleElement().satisfies(p -> {
+          assertThat(p.line()).isEqualTo(6);
+          assertThat(p.field()).isEqualTo("http.a.backends[0].url");
+          assertThat(p.reason()).contains("http, https or h2c");
+        });
+  }
 }

@@ -10,8 +10,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A real HTTP backend on a free loopback port. Every answer names the origin ({@code x-origin}) and
- * echoes what it received (method, path, headers, body size) as JSON; {@code /healthz} answers 200 or
- * 503 as the test decides; {@code /slow} never answers; {@code /delay} answers after 800 ms; {@code /sse} streams three events; WebSocket
+ * echoes what it received (method, path, protocol version, headers, body size) as JSON; it speaks HTTP/1.1
+ * and HTTP/2 over cleartext with prior knowledge ({@link #h2cUrl()}); {@code /healthz} answers 200 or
+ * 503 as the test decides and remembers the protocol of the last check; {@code n} in the echo numbers the
+ * requests, {@code ?set-<header>=value} adds a response header and {@code ?bytes=N} answers N bytes instead; {@code /slow} never answers; {@code /delay} answers after 800 ms; {@code /sse} streams three events; WebSocket
  * upgrades echo every frame.
  */
 public final class Origin implements AutoCloseable {
@@ -21,6 +23,8 @@ public final class Origin implements AutoCloseable {
   private final HttpServer server;
   private final AtomicBoolean healthy = new AtomicBoolean(true);
   private final AtomicInteger requests = new AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicReference<io.vertx.core.http.HttpVersion> lastCheckVersion =
+      new java.util.concurrent.atomic.AtomicReference<>();
 
   private Origin(Vertx vertx, String name, HttpServer server) {
     this.vertx = vertx;
@@ -34,7 +38,7 @@ public final class Origin implements AutoCloseable {
 
   public static Origin start(Vertx vertx, String name, int port) throws Exception {
     Origin[] self = new Origin[1];
-    HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(port))
+    HttpServer server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(port).setHttp2ClearTextEnabled(true))
         .webSocketHandler(ws -> ws.handler(ws::write))
         .requestHandler(req -> self[0].handle(req));
     self[0] = new Origin(vertx, name, server);
@@ -45,10 +49,11 @@ public final class Origin implements AutoCloseable {
   private void handle(io.vertx.core.http.HttpServerRequest req) {
     var response = req.response().putHeader("x-origin", name);
     if (req.path().equals("/healthz")) {
+      lastCheckVersion.set(req.version());
       response.setStatusCode(healthy.get() ? 200 : 503).end();
       return;
     }
-    requests.incrementAndGet();
+    int count = requests.incrementAndGet();
     switch (req.path()) {
       case "/slow" -> { } // never answers: the edge's upstream timeout must
       case "/delay" -> vertx.setTimer(800, t -> response.end("late but whole"));
@@ -64,10 +69,22 @@ public final class Origin implements AutoCloseable {
         });
       }
       default -> req.body().onSuccess(body -> {
+        // ?set-cache-control=no-store sets a response header; ?bytes=N answers N zero bytes instead of the echo
+        req.params().forEach((name, value) -> {
+          if (name.startsWith("set-")) {
+            response.headers().add(name.substring(4), value);
+          }
+        });
+        String bytes = req.getParam("bytes");
+        if (bytes != null) {
+          response.end(io.vertx.core.buffer.Buffer.buffer(new byte[Integer.parseInt(bytes)]));
+          return;
+        }
         JsonObject headers = new JsonObject();
         req.headers().forEach(e -> headers.put(e.getKey().toLowerCase(), e.getValue()));
         response.putHeader("content-type", "application/json").end(new JsonObject()
-            .put("origin", name).put("method", req.method().name()).put("uri", req.uri())
+            .put("origin", name).put("n", count).put("method", req.method().name()).put("uri", req.uri()).put("version", req.version().name())
+            .put("authority", req.authority() == null ? null : req.authority().toString())
             .put("headers", headers).put("body_bytes", body.length()).encode());
       });
     }
@@ -83,6 +100,16 @@ public final class Origin implements AutoCloseable {
 
   public String url() {
     return "http://127.0.0.1:" + port();
+  }
+
+  /** The same server as an {@code h2c://} backend. */
+  public String h2cUrl() {
+    return "h2c://127.0.0.1:" + port();
+  }
+
+  /** Protocol of the last {@code /healthz} request, null before the first. */
+  public io.vertx.core.http.HttpVersion lastCheckVersion() {
+    return lastCheckVersion.get();
   }
 
   public void healthy(boolean up) {
