@@ -73,7 +73,7 @@ class LimiterTest {
     int admitted = allowed(results);
     System.out.println("quota 100, 300 concurrent acquires over 3 limiters: " + admitted + " admitted");
     // never more; less only by leases that lapse unused (1 s), which a starved CPU can cause: 95-100 on a quiet
-    // machine, down to 90 seen when the suite shares both cores with another build
+    // machine, below 95 in 3 of 7 suite runs that shared both cores with another build (count not recorded then)
     assertThat(admitted).isBetween(90, 100);
     LimitResult refused = results.get(299).await(1, TimeUnit.SECONDS);
     assertThat(refused.refusal()).isEqualTo(Reason.QUOTA_EXCEEDED);
