@@ -282,10 +282,13 @@ public final class EdgeVerticle extends VerticleBase {
     }
     ex.requestId = requestId;
     response.putHeader(ProxyHeaders.X_CEIBA_NODE, nodeId).putHeader(ProxyHeaders.X_REQUEST_ID, requestId);
-    String peer = request.getHeader(ProxyHeaders.X_CEIBA_PEER);
-    if (peer != null && peers.trusted(peer)) {
-      relayIn(ex);
-      return;
+    // only a cluster member relays (a lone node skips the header lookup)
+    if (peers.clustered()) {
+      String peer = request.getHeader(ProxyHeaders.X_CEIBA_PEER);
+      if (peer != null && peers.trusted(peer)) {
+        relayIn(ex);
+        return;
+      }
     }
 
     var authority = request.authority();
