@@ -1,5 +1,7 @@
 package io.ceiba.edge;
 
+import static net.logstash.logback.argument.StructuredArguments.kv;
+
 import io.ceiba.access.AccessGate;
 import io.ceiba.access.Decision;
 import io.ceiba.access.Reason;
@@ -1022,16 +1024,62 @@ public final class EdgeVerticle extends VerticleBase {
       recordUsage(ex, status);
     }
     if (config.accessLog()) {
-      Decision d = ex.decision;
-      ACCESS.info("{} {} {} {} host={} service={} backend={} status={} in={} out={} ms={}{}{}", ex.requestId,
-          ex.request.remoteAddress() == null ? "-" : ex.request.remoteAddress().hostAddress(),
-          ex.request.method(), ex.request.path(), ex.request.authority() == null ? "-" : ex.request.authority().host(),
-          service, ex.backend == null ? "-" : ex.backend.url(), status, ex.bytesIn, ex.bytesOut,
-          (System.nanoTime() - ex.startNanos) / 1_000_000,
-          d == null ? (ex.relayed ? " relayed=true" : "") : " auth=" + d.reason().label() + (d.key() == null ? "" : " project=" + d.key().projectId()
-              + " key=" + d.key().keyId() + " plan=" + (d.plan() == null ? "-" : d.plan().name())) + (d.stale() ? " stale=true" : ""),
-          error == null ? "" : " error=\"" + error + "\"");
+      logAccess(ex, service, status, error);
     }
+  }
+
+  /** {@code {} {} …} for n arguments: the access line's pattern, made once per field count. */
+  private static final String[] ACCESS_PATTERNS = new String[24];
+
+  static {
+    for (int n = 0; n < ACCESS_PATTERNS.length; n++) {
+      ACCESS_PATTERNS[n] = String.join(" ", java.util.Collections.nCopies(n, "{}"));
+    }
+  }
+
+  /**
+   * One line per request: {@code key=value} pairs in text, the same as fields of their own in JSON
+   * ({@code CEIBA_LOG_FORMAT=json}), so a decision can be explained afterwards and log tools need no parsing.
+   */
+  private void logAccess(Exchange ex, String service, int status, String error) {
+    List<Object> f = new ArrayList<>(20);
+    f.add(kv("request_id", ex.requestId));
+    f.add(kv("node", nodeId));
+    f.add(kv("client", ex.request.remoteAddress() == null ? "-" : ex.request.remoteAddress().hostAddress()));
+    f.add(kv("method", ex.request.method().name()));
+    f.add(kv("path", ex.request.path()));
+    f.add(kv("host", ex.request.authority() == null ? "-" : ex.request.authority().host()));
+    f.add(kv("service", service));
+    f.add(kv("backend", ex.backend == null ? "-" : ex.backend.url()));
+    f.add(kv("status", status));
+    f.add(kv("bytes_in", ex.bytesIn));
+    f.add(kv("bytes_out", ex.bytesOut));
+    long now = System.nanoTime();
+    f.add(kv("ms", (now - ex.startNanos) / 1_000_000));
+    if (ex.upstreamStart != 0) {
+      f.add(kv("upstream_ms", (now - ex.upstreamStart) / 1_000_000));
+    }
+    Decision d = ex.decision;
+    if (d != null) {
+      f.add(kv("auth", d.reason().label()));
+      if (d.key() != null) {
+        f.add(kv("project", d.key().projectId()));
+        f.add(kv("key", d.key().keyId()));
+        f.add(kv("plan", d.plan() == null ? "-" : d.plan().name()));
+      }
+      if (d.stale()) {
+        f.add(kv("stale", true));
+      }
+    }
+    if (ex.relayed) {
+      f.add(kv("relayed", true));
+    } else if (ex.viaPeer && ex.backend != null) {
+      f.add(kv("via", ex.backend.node()));
+    }
+    if (error != null) {
+      f.add(kv("error", error));
+    }
+    ACCESS.info(ACCESS_PATTERNS[f.size()], f.toArray());
   }
 
   /**

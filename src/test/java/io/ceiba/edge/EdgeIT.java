@@ -117,6 +117,41 @@ class EdgeIT {
   private static final String FAST_HEALTH = "    health: { path: /healthz, interval: 300ms, timeout: 250ms, unhealthy_after: 2, healthy_after: 2 }\n";
 
   @Test
+  void should_log_one_line_per_request_with_its_fields_in_text_and_in_json() throws Exception {
+    Origin a = origin("a");
+    registryFile = Registries.write(dir.resolve("registry.yaml"), "version: 1\nhttp:\n" + service("api", "api.test", backend(a, null),
+        "    health: { enabled: false }\n"));
+    TestNodes.Spec spec = TestNodes.write(dir, "node1", null, null, registryFile, "roles: [edge, control]\n", ", access_log: true");
+    edgePort = spec.edgePort();
+    node = TestNodes.start(spec);
+    ch.qos.logback.classic.Logger access = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("ceiba.access");
+    ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> seen = new ch.qos.logback.core.read.ListAppender<>();
+    seen.start();
+    access.addAppender(seen);
+    try {
+      assertThat(call(HttpMethod.GET, "api.test", "/x?q=1", Map.of("x-request-id", "req-log-1"), null).await(10, TimeUnit.SECONDS).status())
+          .isEqualTo(200);
+      Eventually.until(vertx, Duration.ofSeconds(5), "the access line", () -> Future.succeededFuture(
+          seen.list.stream().anyMatch(e -> e.getFormattedMessage().contains("req-log-1")))).await(10, TimeUnit.SECONDS);
+      var line = seen.list.stream().filter(e -> e.getFormattedMessage().contains("req-log-1")).findFirst().orElseThrow();
+      assertThat(line.getFormattedMessage()).startsWith("request_id=req-log-1 node=node1 ")
+          .contains("method=GET", "path=/x", "host=api.test", "service=api", "backend=" + a.url(), "status=200", "upstream_ms=");
+      var encoder = new net.logstash.logback.encoder.LogstashEncoder();
+      encoder.setContext(access.getLoggerContext());
+      encoder.start();
+      JsonObject json = new JsonObject(new String(encoder.encode(line), java.nio.charset.StandardCharsets.UTF_8));
+      assertThat(json.getString("request_id")).isEqualTo("req-log-1");
+      assertThat(json.getString("service")).isEqualTo("api");
+      assertThat(json.getString("backend")).isEqualTo(a.url());
+      assertThat(json.getInteger("status")).isEqualTo(200);
+      assertThat(json.getLong("ms")).isNotNegative();
+      assertThat(json.getLong("upstream_ms")).isNotNegative();
+    } finally {
+      access.detachAppender(seen);
+    }
+  }
+
+  @Test
   void should_route_by_host_and_pass_the_right_headers() throws Exception {
     Origin a = origin("a");
     startNode("version: 1\nhttp:\n" + service("api", "api.test", backend(a, "node1"), ""));

@@ -53,7 +53,7 @@ public final class TestNodes {
     StringBuilder yaml = new StringBuilder()
         .append("node: { id: ").append(nodeId).append(" }\n")
         .append(extraYaml != null && extraYaml.contains("roles:") ? "" : "roles: [control]\n")
-        .append("edge: { host: 127.0.0.1, port: ").append(edge).append(", access_log: false").append(edgeExtra).append(" }\n")
+        .append("edge: { host: 127.0.0.1, port: ").append(edge).append(edgeExtra.contains("access_log") ? "" : ", access_log: false").append(edgeExtra).append(" }\n")
         .append("control: { host: 127.0.0.1, port: ").append(control).append(", token: ").append(TOKEN).append(" }\n")
         .append("registry: { file: ").append(registryFile.toAbsolutePath()).append(", watch_interval: 100ms }\n")
         .append("data_dir: data-").append(nodeId).append('\n');
