@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.ceiba.node.CeibaNode;
 import io.ceiba.testkit.ControlClient;
 import io.ceiba.testkit.Eventually;
+import io.ceiba.testkit.OnContext;
 import io.ceiba.testkit.Origin;
 import io.ceiba.testkit.Ports;
 import io.ceiba.testkit.Registries;
@@ -37,10 +38,12 @@ class ClusterEdgeIT {
   private final List<TestNodes.Spec> specs = new ArrayList<>();
   private final List<Origin> origins = new ArrayList<>();
   private HttpClient http;
+  private io.vertx.core.Context context;
 
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
     http = vertx.createHttpClient();
+    context = vertx.getOrCreateContext();
     for (int i = 1; i <= 3; i++) {
       origins.add(Origin.start(vertx, "origin-node" + i));
     }
@@ -97,11 +100,11 @@ class ClusterEdgeIT {
   private String originSeenThrough(int node, String host) throws Exception {
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setHost("127.0.0.1")
         .setPort(specs.get(node - 1).edgePort()).setURI("/").putHeader("host", host);
-    return http.request(options).compose(r -> r.send()).compose(r -> {
+    return OnContext.call(context, () -> http.request(options).compose(r -> r.send()).compose(r -> {
       assertThat(r.statusCode()).isEqualTo(200);
       assertThat(r.getHeader("x-ceiba-node")).isEqualTo("node" + node);
       return r.body().map(b -> r.getHeader("x-origin"));
-    }).await(10, TimeUnit.SECONDS);
+    })).await(10, TimeUnit.SECONDS);
   }
 
   @Test
@@ -121,10 +124,10 @@ class ClusterEdgeIT {
     RequestOptions forged = new RequestOptions().setMethod(HttpMethod.GET).setHost("127.0.0.1").setPort(specs.get(0).edgePort())
         .setURI("/").putHeader("host", "all.test").putHeader("x-ceiba-peer", "guess")
         .putHeader("x-ceiba-service", "solo").putHeader("x-ceiba-backend", origins.get(2).url());
-    String seen = http.request(forged).compose(r -> r.send()).compose(r -> {
+    String seen = OnContext.call(context, () -> http.request(forged).compose(r -> r.send()).compose(r -> {
       assertThat(r.statusCode()).isEqualTo(200);
       return r.body().map(b -> r.getHeader("x-origin"));
-    }).await(10, TimeUnit.SECONDS);
+    })).await(10, TimeUnit.SECONDS);
     assertThat(seen).isEqualTo("origin-node1");
   }
 

@@ -17,11 +17,13 @@ import java.util.regex.Pattern;
 public final class ControlClient {
 
   private final WebClient client;
+  private final io.vertx.core.Context context;
   private final int port;
   private final String token;
 
   public ControlClient(Vertx vertx, int port, String token) {
     this.client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(port));
+    this.context = vertx.getOrCreateContext();
     this.port = port;
     this.token = token;
   }
@@ -39,11 +41,13 @@ public final class ControlClient {
   }
 
   public Future<HttpResponse<Buffer>> send(HttpMethod method, String path, String body, String contentType) {
-    var request = client.request(method, path);
-    if (token != null && path.startsWith("/v1")) {
-      request.putHeader("authorization", "Bearer " + token);
-    }
-    return body == null ? request.send() : request.putHeader("content-type", contentType).sendBuffer(Buffer.buffer(body));
+    return OnContext.call(context, () -> {
+      var request = client.request(method, path);
+      if (token != null && path.startsWith("/v1")) {
+        request.putHeader("authorization", "Bearer " + token);
+      }
+      return body == null ? request.send() : request.putHeader("content-type", contentType).sendBuffer(Buffer.buffer(body));
+    });
   }
 
   public Future<JsonObject> json(String path) {
