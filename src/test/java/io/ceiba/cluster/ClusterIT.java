@@ -70,8 +70,8 @@ class ClusterIT {
   @Order(1)
   void should_see_all_three_nodes_when_they_joined() throws Exception {
     for (ControlClient control : controls) {
-      Eventually.until(client, Duration.ofSeconds(20), "node on port " + control.port() + " sees 3 nodes",
-          () -> viewSize(control).map(n -> n == 3)).await(30, TimeUnit.SECONDS);
+      Eventually.until(client, Duration.ofSeconds(40), "node on port " + control.port() + " sees 3 nodes",
+          () -> viewSize(control).map(n -> n == 3)).await(50, TimeUnit.SECONDS);
     }
     JsonObject view = controls.get(0).json("/v1/cluster").await(5, TimeUnit.SECONDS);
     assertThat(view.getJsonArray("nodes").stream().map(o -> ((JsonObject) o).getString("id")))
