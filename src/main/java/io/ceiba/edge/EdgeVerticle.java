@@ -371,6 +371,8 @@ public final class EdgeVerticle extends VerticleBase {
    */
   private void relayIn(Exchange ex) {
     HttpServerRequest request = ex.request;
+    ex.relayed = true;
+    ex.probe = request.headers().contains(ProxyHeaders.X_CEIBA_PROBE);
     ServiceBalancer balancer = balancers.get(String.valueOf(request.getHeader(ProxyHeaders.X_CEIBA_SERVICE)));
     String url = request.getHeader(ProxyHeaders.X_CEIBA_BACKEND);
     int index = balancer == null || url == null ? -1 : balancer.indexOf(url, nodeId);
@@ -380,8 +382,6 @@ public final class EdgeVerticle extends VerticleBase {
       fail(ex, ErrorCode.BAD_GATEWAY, "no backend " + url + " of " + request.getHeader(ProxyHeaders.X_CEIBA_SERVICE) + " on " + nodeId);
       return;
     }
-    ex.relayed = true;
-    ex.probe = request.headers().contains(ProxyHeaders.X_CEIBA_PROBE);
     ex.attempt = 1;
     ex.balancer = balancer;
     ex.service = balancer.service();
