@@ -105,7 +105,16 @@ public final class Limiter {
       }
       // nothing leased: wait for the lease in flight, or ask for one sized for everyone waiting
       bucket.waiting++;
-      refill = bucket.pending != null ? bucket.pending : refill(bucketKey, bucket, rate, quota);
+      if (bucket.pending != null) {
+        refill = bucket.pending;
+      } else {
+        if (bucket.refusal == null) {
+          // the lease ran dry with requests waiting: it was too small for this traffic (without this, concurrent
+          // requests kept the lease at the size of one wave and every wave waited for Redis)
+          bucket.want = Math.min(MAX_LEASE, bucket.want * 2);
+        }
+        refill = refill(bucketKey, bucket, rate, quota);
+      }
     }
     return Contexts.onContext(vertx.getOrCreateContext(), refill).transform(ar -> {
       synchronized (bucket) {
