@@ -2,7 +2,9 @@ package io.ceiba.cluster;
 
 import io.ceiba.config.NodeConfig;
 import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpHeaders;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -31,6 +33,12 @@ public final class Peers {
     }
   }
 
+  // a relayed request: the cluster's secret, and which backend of which service it is for; probes are health checks
+  public static final CharSequence PEER_HEADER = HttpHeaders.createOptimized("x-ceiba-peer");
+  public static final CharSequence SERVICE_HEADER = HttpHeaders.createOptimized("x-ceiba-service");
+  public static final CharSequence BACKEND_HEADER = HttpHeaders.createOptimized("x-ceiba-backend");
+  public static final CharSequence PROBE_HEADER = HttpHeaders.createOptimized("x-ceiba-probe");
+
   private static final String MAP = "ceiba.cluster";
   private static final String SECRET_KEY = "peer-secret";
 
@@ -58,19 +66,21 @@ public final class Peers {
         .map(existing -> new Peers(config.nodeId(), existing == null ? mine : existing));
   }
 
-  /** Whether peers can relay to each other at all (a clustered node). */
-  public boolean clustered() {
-    return secret != null;
+  /** Marks a request this node relays to the edge of {@code backendUrl}'s node. */
+  public void markRelay(MultiMap headers, String service, String backendUrl) {
+    headers.set(PEER_HEADER, secretText);
+    headers.set(SERVICE_HEADER, service);
+    headers.set(BACKEND_HEADER, backendUrl);
   }
 
-  /** The value a relayed request carries to show it comes from a member. */
-  public String secret() {
-    return secretText;
+  /** Whether a request was relayed by a member of the cluster (a lone node takes none, without a header lookup). */
+  public boolean isRelay(MultiMap headers) {
+    return secret != null && trusted(headers.get(PEER_HEADER));
   }
 
   /** Whether {@code presented} is the cluster's secret; constant time. */
-  public boolean trusted(String presented) {
-    return secret != null && presented != null
+  private boolean trusted(String presented) {
+    return presented != null
         && MessageDigest.isEqual(secret, presented.getBytes(StandardCharsets.US_ASCII));
   }
 

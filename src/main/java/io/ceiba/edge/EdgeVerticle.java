@@ -284,13 +284,9 @@ public final class EdgeVerticle extends VerticleBase {
     }
     ex.requestId = requestId;
     response.putHeader(ProxyHeaders.X_CEIBA_NODE, nodeId).putHeader(ProxyHeaders.X_REQUEST_ID, requestId);
-    // only a cluster member relays (a lone node skips the header lookup)
-    if (peers.clustered()) {
-      String peer = request.getHeader(ProxyHeaders.X_CEIBA_PEER);
-      if (peer != null && peers.trusted(peer)) {
-        relayIn(ex);
-        return;
-      }
+    if (peers.isRelay(request.headers())) {
+      relayIn(ex);
+      return;
     }
 
     var authority = request.authority();
@@ -321,12 +317,7 @@ public final class EdgeVerticle extends VerticleBase {
     }
     String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
     if (length != null) {
-      long declared;
-      try {
-        declared = Long.parseLong(length.trim());
-      } catch (NumberFormatException e) {
-        declared = -1;
-      }
+      long declared = ProxyHeaders.contentLength(length);
       if (declared < 0) {
         response.putHeader(HttpHeaders.CONNECTION, "close");
         fail(ex, ErrorCode.BAD_REQUEST, "invalid Content-Length");
@@ -372,14 +363,14 @@ public final class EdgeVerticle extends VerticleBase {
   private void relayIn(Exchange ex) {
     HttpServerRequest request = ex.request;
     ex.relayed = true;
-    ex.probe = request.headers().contains(ProxyHeaders.X_CEIBA_PROBE);
-    ServiceBalancer balancer = balancers.get(String.valueOf(request.getHeader(ProxyHeaders.X_CEIBA_SERVICE)));
-    String url = request.getHeader(ProxyHeaders.X_CEIBA_BACKEND);
-    int index = balancer == null || url == null ? -1 : balancer.indexOf(url, nodeId);
+    ex.probe = request.headers().contains(Peers.PROBE_HEADER);
+    ServiceBalancer balancer = relayedService(request.headers());
+    int index = relayedBackend(balancer, request.headers());
     if (index < 0) {
       // the nodes' registries differ for a moment (a change still spreading): nothing reached a backend
       ex.request.response().putHeader(ProxyHeaders.X_CEIBA_RELAY_FAILED, "unknown-backend");
-      fail(ex, ErrorCode.BAD_GATEWAY, "no backend " + url + " of " + request.getHeader(ProxyHeaders.X_CEIBA_SERVICE) + " on " + nodeId);
+      fail(ex, ErrorCode.BAD_GATEWAY, "no backend " + request.getHeader(Peers.BACKEND_HEADER) + " of "
+          + request.getHeader(Peers.SERVICE_HEADER) + " on " + nodeId);
       return;
     }
     ex.attempt = 1;
@@ -387,6 +378,18 @@ public final class EdgeVerticle extends VerticleBase {
     ex.service = balancer.service();
     holdBody(ex, request.getHeader(HttpHeaders.CONTENT_LENGTH));
     forward(ex, index);
+  }
+
+  /** The service a relay names, or null when this node does not route it (registries differ for a moment). */
+  private ServiceBalancer relayedService(io.vertx.core.MultiMap headers) {
+    String service = headers.get(Peers.SERVICE_HEADER);
+    return service == null ? null : balancers.get(service);
+  }
+
+  /** The index of the backend a relay names, when it is one of this node's own; else -1. */
+  private int relayedBackend(ServiceBalancer balancer, io.vertx.core.MultiMap headers) {
+    String url = headers.get(Peers.BACKEND_HEADER);
+    return balancer == null || url == null ? -1 : balancer.indexOf(url, nodeId);
   }
 
   /** Goes on with an allowed request; answers a refused one with its code and the limit headers. */
@@ -512,12 +515,7 @@ public final class EdgeVerticle extends VerticleBase {
       return null;
     }
     String length = upstream.getHeader(HttpHeaders.CONTENT_LENGTH);
-    long declared;
-    try {
-      declared = length != null ? Long.parseLong(length.trim()) : status == 204 ? 0 : -1;
-    } catch (NumberFormatException e) {
-      declared = -1;
-    }
+    long declared = length != null ? ProxyHeaders.contentLength(length) : status == 204 ? 0 : -1;
     if (declared < 0 || declared > cache.maxEntryBytes()) {
       return null; // unknown length or too large: streamed as usual, not kept
     }
@@ -591,7 +589,7 @@ public final class EdgeVerticle extends VerticleBase {
       }
     }
     if (peer != null) {
-      relayHeaders(headers, service.name(), backend.url());
+      peers.markRelay(headers, service.name(), backend.url());
     }
     // to a peer's edge it is HTTP/1.1, whatever the backend behind it speaks
     boolean h2c = peer == null && backend.h2c();
@@ -613,13 +611,6 @@ public final class EdgeVerticle extends VerticleBase {
         send(ex, upstream);
       }
     });
-  }
-
-  /** What a relay to a backend's node carries: proof it comes from a member, and which backend it is for. */
-  private void relayHeaders(io.vertx.core.MultiMap headers, String service, String backendUrl) {
-    headers.set(ProxyHeaders.X_CEIBA_PEER, peers.secret());
-    headers.set(ProxyHeaders.X_CEIBA_SERVICE, service);
-    headers.set(ProxyHeaders.X_CEIBA_BACKEND, backendUrl);
   }
 
   /** The key never goes upstream; who is calling does, in headers the backend can trust (clients' own are dropped). */
@@ -840,12 +831,9 @@ public final class EdgeVerticle extends VerticleBase {
    * ways, keeping text, binary, ping and close as they are.
    */
   private void webSocketHandshake(ServerWebSocketHandshake handshake) {
-    String peer = handshake.headers().get(ProxyHeaders.X_CEIBA_PEER);
-    if (peer != null && peers.trusted(peer)) {
-      ServiceBalancer balancer = balancers.get(String.valueOf(handshake.headers().get(ProxyHeaders.X_CEIBA_SERVICE)));
-      String url = handshake.headers().get(ProxyHeaders.X_CEIBA_BACKEND);
-      int index = balancer == null || url == null ? -1 : balancer.indexOf(url, nodeId);
-      connectWebSocket(handshake, balancer == null ? null : balancer.service(), balancer, index, 1,
+    if (peers.isRelay(handshake.headers())) {
+      ServiceBalancer balancer = relayedService(handshake.headers());
+      connectWebSocket(handshake, balancer == null ? null : balancer.service(), balancer, relayedBackend(balancer, handshake.headers()), 1,
           handshake.headers().get(ProxyHeaders.X_REQUEST_ID), null, true);
       return;
     }
@@ -923,7 +911,7 @@ public final class EdgeVerticle extends VerticleBase {
       }
     }
     if (peer != null) {
-      relayHeaders(headers, service.name(), backend.url());
+      peers.markRelay(headers, service.name(), backend.url());
     }
     for (var header : headers) {
       String name = header.getKey();

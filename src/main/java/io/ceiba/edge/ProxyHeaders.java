@@ -1,5 +1,7 @@
 package io.ceiba.edge;
 
+import io.ceiba.cluster.Peers;
+import io.netty.util.AsciiString;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.net.HostAndPort;
@@ -19,12 +21,6 @@ final class ProxyHeaders {
   static final CharSequence X_CEIBA_PLAN = HttpHeaders.createOptimized("x-ceiba-plan");
   static final CharSequence X_CEIBA_KEY_ID = HttpHeaders.createOptimized("x-ceiba-key-id");
   static final CharSequence X_CEIBA_AUTH = HttpHeaders.createOptimized("x-ceiba-auth");
-  // a request relayed by another node's edge: the cluster's secret, and which backend of which service it is for
-  static final CharSequence X_CEIBA_PEER = HttpHeaders.createOptimized("x-ceiba-peer");
-  static final CharSequence X_CEIBA_SERVICE = HttpHeaders.createOptimized("x-ceiba-service");
-  static final CharSequence X_CEIBA_BACKEND = HttpHeaders.createOptimized("x-ceiba-backend");
-  /** On a relay: a health check, not a request to count. */
-  static final CharSequence X_CEIBA_PROBE = HttpHeaders.createOptimized("x-ceiba-probe");
   /** On a relay's 502: the backend refused the connection, so the relaying edge may try another one. */
   static final CharSequence X_CEIBA_RELAY_FAILED = HttpHeaders.createOptimized("x-ceiba-relay-failed");
   static final CharSequence RATELIMIT_LIMIT = HttpHeaders.createOptimized("ratelimit-limit");
@@ -87,8 +83,18 @@ final class ProxyHeaders {
   }
 
   private static boolean isRelayHeader(String name) {
-    return name.equalsIgnoreCase("x-ceiba-peer") || name.equalsIgnoreCase("x-ceiba-service")
-        || name.equalsIgnoreCase("x-ceiba-backend") || name.equalsIgnoreCase("x-ceiba-probe") || name.equalsIgnoreCase("x-ceiba-node");
+    return AsciiString.contentEqualsIgnoreCase(name, Peers.PEER_HEADER) || AsciiString.contentEqualsIgnoreCase(name, Peers.SERVICE_HEADER)
+        || AsciiString.contentEqualsIgnoreCase(name, Peers.BACKEND_HEADER) || AsciiString.contentEqualsIgnoreCase(name, Peers.PROBE_HEADER)
+        || AsciiString.contentEqualsIgnoreCase(name, X_CEIBA_NODE);
+  }
+
+  /** A {@code Content-Length} value, or -1 when it is not a non-negative number. */
+  static long contentLength(String value) {
+    try {
+      return Math.max(-1, Long.parseLong(value.trim()));
+    } catch (NumberFormatException e) {
+      return -1;
+    }
   }
 
   private static boolean namesNoHeader(String connection) {

@@ -259,11 +259,8 @@ public final class HealthVerticle extends VerticleBase {
       }
       // the peer's edge speaks HTTP/1.1 whatever its backend speaks
       via = http;
-      options.setHost(peer.host()).setPort(peer.port()).setSsl(peer.ssl())
-          .putHeader("x-ceiba-peer", node.peers().secret())
-          .putHeader("x-ceiba-service", t.service)
-          .putHeader("x-ceiba-backend", t.url)
-          .putHeader("x-ceiba-probe", "1");
+      options.setHost(peer.host()).setPort(peer.port()).setSsl(peer.ssl()).putHeader(Peers.PROBE_HEADER, "1");
+      node.peers().markRelay(options.getHeaders(), t.service, t.url);
     }
     return via.request(options)
         .compose(req -> req.send())
