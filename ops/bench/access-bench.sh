@@ -151,13 +151,13 @@ run() {  # name url host header pids... -> "rps p50 p99 cpu_us redis_us"
   wrk -t1 -c"$conns" -d"${warmup}s" "${hdr[@]}" "$url" >/dev/null 2>&1 || true
   local pg; pg=$(pg_pids)
   local t0 r0 g0; t0=$(ticks "$@"); r0=$(ticks "$redis_pid"); g0=$(ticks $pg)
-  local sampler=""
-  if [ -n "$header" ]; then  # keyed: watch the usage buffer while the load runs
-    ( while :; do curl -fsS "http://127.0.0.1:$p_control/metrics" 2>/dev/null | awk '/^ceiba_usage_buffer_depth/{print $2}' >>"$work/depth"; sleep 0.5; done ) &
-    sampler=$!
-  fi
+  # watch the usage buffer while the load runs; the sampler runs for every target alike, since a scrape
+  # costs Ceiba's JVM CPU (~7 ms each) and a curl the machine's, which once fell on the keyed runs alone
+  local depth=/dev/null; [ -n "$header" ] && depth="$work/depth"
+  ( while :; do curl -fsS "http://127.0.0.1:$p_control/metrics" 2>/dev/null | awk '/^ceiba_usage_buffer_depth/{print $2}' >>"$depth"; sleep 1; done ) &
+  local sampler=$!
   local out; out=$(wrk -t1 -c"$conns" -d"${duration}s" --latency "${hdr[@]}" "$url")
-  [ -n "$sampler" ] && { kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true; }
+  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
   local t1 r1 g1; t1=$(ticks "$@"); r1=$(ticks "$redis_pid"); g1=$(ticks $pg)
   local rps reqs p50 p99 non2xx
   rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
@@ -190,7 +190,7 @@ pub=$(col ceiba-public 2); keyed=$(col ceiba-api-key 2)
 echo
 awk -v k="$keyed" -v p="$pub" -v k99="$(col ceiba-api-key 4)" -v p99="$(col ceiba-public 4)" \
   'BEGIN{printf "access layer: api-key throughput = %.3f x public (%.1f%% cost), p99 %.2f x public\n", k/p, (1-k/p)*100, k99/p99}'
-[ -s "$work/depth" ] && echo "usage buffer depth during keyed runs: max $(sort -n "$work/depth" | tail -1) events (sampled every 0.5 s)"
+[ -s "$work/depth" ] && echo "usage buffer depth during keyed runs: max $(sort -n "$work/depth" | tail -1) events (sampled every 1 s)"
 sleep 2  # let the usage buffer drain
 curl -fsS "http://127.0.0.1:$p_control/metrics" \
   | grep -E '^ceiba_(auth_decisions_total|ratelimit_decisions_total|usage_events_(written|journaled|dropped)_total|usage_buffer_depth|usage_dead_letters_total)' \

@@ -47,6 +47,7 @@ public final class AccessGate {
   private final Limiter limiter;
   private final DeliveryOptions lookupOptions;
   private final Cache<String, Cached> keys = Caffeine.newBuilder()
+      .executor(Runnable::run) // see Limiter#buckets
       .maximumSize(100_000).expireAfterWrite(STALE).build();
   private final Map<String, Future<KeyRecord>> inFlight = new ConcurrentHashMap<>();
   private final Map<Reason, Counter> decisions = new EnumMap<>(Reason.class);

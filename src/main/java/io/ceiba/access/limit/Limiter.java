@@ -61,7 +61,13 @@ public final class Limiter {
   private final RedisService redis;
   private final IntSupplier countingNodes;
   private final QuotaLedger ledger;
+  /**
+   * Read on every counted request. Caffeine's upkeep (draining its read buffers, evicting) runs on the thread that
+   * triggers it, not in the common ForkJoinPool: handing it over there woke a pool thread every few dozen requests,
+   * which cost more CPU than the upkeep itself (~2 µs per keyed request at 17k req/s).
+   */
   private final Cache<String, Bucket> buckets = Caffeine.newBuilder()
+      .executor(Runnable::run)
       .maximumSize(200_000).expireAfterAccess(Duration.ofMinutes(10)).build();
   private final Counter redisDecisions;
   private final Counter localDecisions;

@@ -92,6 +92,7 @@ public final class EdgeCache {
   public EdgeCache(MeterRegistry meters, long maxBytes, int maxEntryBytes) {
     this.maxEntryBytes = maxEntryBytes;
     this.entries = Caffeine.newBuilder()
+        .executor(Runnable::run) // upkeep on the reading event loop, not handed to the common pool (see Limiter#buckets)
         .maximumWeight(maxBytes)
         .weigher((Key key, Stored value) -> value.weight())
         .expireAfter(new Expiry<Key, Stored>() {
