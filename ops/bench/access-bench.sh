@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# What the access layer costs: one Ceiba node (edge, auth, usage, health, control; embedded Postgres;
-# a real Redis) serving the same origin as a public service (Host app.local) and as an api-key service with a
-# cached key, a rate limit, a quota and a usage event per request (Host api.local, X-API-Key), next to
-# nginx proxying the same
-# origin — measured with wrk in interleaved rounds in one run. Prints medians of requests/s, p50, p99
-# and CPU µs per request (Ceiba's JVM; Redis separately), and the ratio keyed/public, the figure the
-# access layer is judged by (target: at most 10% below public).
+# What the access layer and usage recording cost. Two Ceiba nodes share one Redis and the first node's embedded
+# Postgres: node "bench" (edge, auth, usage, health, control) and node "bench-nousage" (the same without the usage
+# role, so it records no usage). Both serve the same origin as a public service (Host app.local) and as an api-key
+# service with a cached key, a rate limit and a quota (Host api.local, X-API-Key); nginx proxies the same origin.
+# Measured with wrk in interleaved rounds in one run:
+#   nginx                 nginx -> origin
+#   ceiba-public          bench, public service
+#   ceiba-api-key         bench, keyed: access check, limits, headers and a usage event per request
+#   ceiba-key-nousage     bench-nousage, keyed: the same without usage
+# Prints medians of requests/s, p50, p99 and CPU µs per request (the proxy's processes; Redis and Postgres
+# separately), then the ratios the issues judge: access layer = key-nousage / public (target >= 0.90),
+# usage = api-key / key-nousage (target >= 0.95), and both together = api-key / public.
 #
 #   ops/bench/access-bench.sh [-d seconds] [-w warmup] [-r rounds] [-c connections]
 #
 # Needs wrk and nginx (installed from Debian when missing and run as root) and a redis-server: the
 # one on PATH, else the Linux binary shipped inside the embedded-redis test artifact in ~/.m2.
-# Environment: PORT_BASE (default 29080: origin, nginx proxy, ceiba edge, control, redis on the next
-# ports), EDGE_INSTANCES (2), AUTH_INSTANCES (1), JAVA_OPTS (extra JVM flags, e.g. a JFR recording).
+# Environment: PORT_BASE (default 29080: origin, nginx proxy, ceiba edge, control, redis, postgres, and the
+# second node's edge and control on the next ports), EDGE_INSTANCES (2), AUTH_INSTANCES (1), JAVA_OPTS (extra
+# JVM flags for node "bench", e.g. a JFR recording).
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
@@ -32,6 +38,7 @@ jar="$root/target/ceiba.jar"
 [ -f "$jar" ] || (cd "$root" && mvn -q -DskipTests package)
 base=${PORT_BASE:-29080}
 p_origin=$base p_nginx=$((base + 1)) p_edge=$((base + 2)) p_control=$((base + 3)) p_redis=$((base + 4))
+p_pg=$((base + 5)) p_edge2=$((base + 6)) p_control2=$((base + 7))
 work=$(mktemp -d "${TMPDIR:-/tmp}/ceiba-access-bench.XXXXXX")
 pids=()
 cleanup() {
@@ -101,24 +108,36 @@ http:
 YAML
 cat >"$work/node.yaml" <<YAML
 node: { id: bench }
-roles: [edge, auth${USAGE_ROLE-, usage}, health, control]
+roles: [edge, auth, usage, health, control]
 instances: { edge: ${EDGE_INSTANCES:-2}, auth: ${AUTH_INSTANCES:-1} }
 edge: { host: 127.0.0.1, port: $p_edge, access_log: false }
 control: { host: 127.0.0.1, port: $p_control, token: bench-token }
 registry: { file: registry.yaml }
-postgres: { url: embedded, embedded_port: $((base + 5)) }
+postgres: { url: embedded, embedded_port: $p_pg }
 redis: { url: "redis://127.0.0.1:$p_redis" }
 data_dir: data
 YAML
 java -XX:+UseParallelGC -Xms256m -Xmx256m ${JAVA_OPTS:-} -jar "$jar" --config "$work/node.yaml" >"$work/ceiba.log" 2>&1 &
 ceiba_pid=$!
 pids+=($ceiba_pid)
-for _ in $(seq 1 240); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$p_control/ready" 2>/dev/null && break
-  kill -0 "$ceiba_pid" 2>/dev/null || { cat "$work/ceiba.log" >&2; exit 1; }
-  sleep 0.25
-done
-curl -fsS "http://127.0.0.1:$p_control/ready" >/dev/null || { echo "ceiba not ready:" >&2; curl -sS "http://127.0.0.1:$p_control/ready" >&2; exit 1; }
+await_ready() {  # control-port pid log
+  for _ in $(seq 1 240); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$1/ready" 2>/dev/null && break
+    kill -0 "$2" 2>/dev/null || { cat "$3" >&2; exit 1; }
+    sleep 0.25
+  done
+  curl -fsS "http://127.0.0.1:$1/ready" >/dev/null || { echo "ceiba not ready:" >&2; curl -sS "http://127.0.0.1:$1/ready" >&2; exit 1; }
+}
+await_ready "$p_control" "$ceiba_pid" "$work/ceiba.log"
+# the same node without the usage role, on the first node's database (started once its migrations ran)
+sed -e 's/^node: { id: bench }/node: { id: bench-nousage }/' -e 's/usage, //' -e "s/port: $p_edge,/port: $p_edge2,/" \
+  -e "s/port: $p_control,/port: $p_control2,/" -e "s|url: embedded, embedded_port: $p_pg|url: \"postgres://postgres@127.0.0.1:$p_pg/postgres\"|" \
+  -e 's/^data_dir: data/data_dir: data-nousage/' "$work/node.yaml" >"$work/node-nousage.yaml"
+grep -q "bench-nousage" "$work/node-nousage.yaml" && ! grep -q usage, "$work/node-nousage.yaml" || { echo "bad second node config" >&2; exit 1; }
+java -XX:+UseParallelGC -Xms256m -Xmx256m -jar "$jar" --config "$work/node-nousage.yaml" >"$work/ceiba-nousage.log" 2>&1 &
+nousage_pid=$!
+pids+=($nousage_pid)
+await_ready "$p_control2" "$nousage_pid" "$work/ceiba-nousage.log"
 api() { curl -fsS -H "authorization: Bearer bench-token" -H 'content-type: application/json' "$@"; }
 # a limit and a quota far above what the machine can do: every request is counted, none refused
 api -X POST "http://127.0.0.1:$p_control/v1/plans" -d '{"name": "bench", "rate_limit": {"requests": 100000000, "per": "1s"}, "quota": {"requests": 100000000000, "per": "month"}}' >/dev/null
@@ -127,9 +146,9 @@ api -X POST "http://127.0.0.1:$p_control/v1/projects/$project/subscriptions" -d 
 key=$(api -X POST "http://127.0.0.1:$p_control/v1/projects/$project/keys" -d '{"name": "bench"}' | sed 's/.*"key":"\([^"]*\)".*/\1/')
 status=$(curl -sS -o /dev/null -w '%{http_code}' -H 'host: api.local' -H "x-api-key: $key" "http://127.0.0.1:$p_edge/")
 [ "$status" = 200 ] || { echo "keyed request answered $status" >&2; exit 1; }
-echo "ceiba up (pid $ceiba_pid); project $project, key ${key:0:11}…; redis pid $redis_pid"
+echo "ceiba up (pid $ceiba_pid, without usage $nousage_pid); project $project, key ${key:0:11}…; redis pid $redis_pid"
 
-for check in "$p_nginx app.local" "$p_edge app.local" "$p_edge api.local"; do
+for check in "$p_nginx app.local" "$p_edge app.local" "$p_edge api.local" "$p_edge2 api.local"; do
   set -- $check
   status=$(curl -sS -o "$work/check.out" -w '%{http_code}' -H "host: $2" -H "x-api-key: $key" "http://127.0.0.1:$1/")
   [ "$status" = 200 ] || { echo "127.0.0.1:$1 Host $2 answered $status: $(head -c 300 "$work/check.out")" >&2; exit 1; }
@@ -153,7 +172,7 @@ run() {  # name url host header pids... -> "rps p50 p99 cpu_us redis_us"
   local t0 r0 g0; t0=$(ticks "$@"); r0=$(ticks "$redis_pid"); g0=$(ticks $pg)
   # watch the usage buffer while the load runs; the sampler runs for every target alike, since a scrape
   # costs Ceiba's JVM CPU (~7 ms each) and a curl the machine's, which once fell on the keyed runs alone
-  local depth=/dev/null; [ -n "$header" ] && depth="$work/depth"
+  local depth=/dev/null; [ "$name" = ceiba-api-key ] && depth="$work/depth"
   ( while :; do curl -fsS "http://127.0.0.1:$p_control/metrics" 2>/dev/null | awk '/^ceiba_usage_buffer_depth/{print $2}' >>"$depth"; sleep 1; done ) &
   local sampler=$!
   local out; out=$(wrk -t1 -c"$conns" -d"${duration}s" --latency "${hdr[@]}" "$url")
@@ -171,6 +190,7 @@ for r in $(seq 1 "$rounds"); do
   run nginx "http://127.0.0.1:$p_nginx/" app.local "" $nginx_pids >>"$work/results"
   run ceiba-public "http://127.0.0.1:$p_edge/" app.local "" "$ceiba_pid" >>"$work/results"
   run ceiba-api-key "http://127.0.0.1:$p_edge/" api.local "x-api-key: $key" "$ceiba_pid" >>"$work/results"
+  run ceiba-key-nousage "http://127.0.0.1:$p_edge2/" api.local "x-api-key: $key" "$nousage_pid" >>"$work/results"
   echo "round $r/$rounds done" >&2
 done
 
@@ -178,18 +198,22 @@ median() { sort -n | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a
 col() { awk -v n="$1" -v c="$2" '$1==n{print $c}' "$work/results" | median; }
 echo
 echo "wrk -t1 -c$conns -d${duration}s, $rounds interleaved rounds, medians; CPU = µs of the proxy's processes per request"
-printf '| %-14s | %9s | %8s | %8s | %10s | %11s | %11s | %8s | %8s |\n' target "req/s" "p50 ms" "p99 ms" "CPU µs/req" "Redis µs/req" "PG µs/req" "vs nginx" "non-2xx"
-printf '|%s|\n' "----------------|-----------|----------|----------|------------|-------------|-------------|----------|----------"
+printf '| %-17s | %9s | %8s | %8s | %10s | %11s | %11s | %8s | %8s |\n' target "req/s" "p50 ms" "p99 ms" "CPU µs/req" "Redis µs/req" "PG µs/req" "vs nginx" "non-2xx"
+printf '|%s|\n' "-------------------|-----------|----------|----------|------------|-------------|-------------|----------|----------"
 nginx_rps=$(col nginx 2)
-for t in nginx ceiba-public ceiba-api-key; do
+for t in nginx ceiba-public ceiba-api-key ceiba-key-nousage; do
   rps=$(col $t 2)
-  printf '| %-14s | %9.0f | %8.2f | %8.2f | %10.1f | %11.2f | %11.1f | %7.2fx | %8.0f |\n' "$t" "$rps" "$(col $t 3)" "$(col $t 4)" "$(col $t 5)" "$(col $t 6)" \
+  printf '| %-17s | %9.0f | %8.2f | %8.2f | %10.1f | %11.2f | %11.1f | %7.2fx | %8.0f |\n' "$t" "$rps" "$(col $t 3)" "$(col $t 4)" "$(col $t 5)" "$(col $t 6)" \
     "$(col $t 8)" "$(awk -v a="$rps" -v b="$nginx_rps" 'BEGIN{print a/b}')" "$(col $t 7)"
 done
-pub=$(col ceiba-public 2); keyed=$(col ceiba-api-key 2)
+pub=$(col ceiba-public 2); keyed=$(col ceiba-api-key 2); bare=$(col ceiba-key-nousage 2)
 echo
+awk -v k="$bare" -v p="$pub" -v k99="$(col ceiba-key-nousage 4)" -v p99="$(col ceiba-public 4)" \
+  'BEGIN{printf "access layer:     key-nousage = %.3f x public (%.1f%% cost; target <= 10%%), p99 %.2f x public\n", k/p, (1-k/p)*100, k99/p99}'
+awk -v k="$keyed" -v b="$bare" -v kc="$(col ceiba-api-key 5)" -v bc="$(col ceiba-key-nousage 5)" -v pg="$(col ceiba-api-key 8)" \
+  'BEGIN{printf "usage recording:  api-key = %.3f x key-nousage (%.1f%% cost; target <= 5%%); edge CPU %+.1f us/req, Postgres %.1f us/req\n", k/b, (1-k/b)*100, kc-bc, pg}'
 awk -v k="$keyed" -v p="$pub" -v k99="$(col ceiba-api-key 4)" -v p99="$(col ceiba-public 4)" \
-  'BEGIN{printf "access layer: api-key throughput = %.3f x public (%.1f%% cost), p99 %.2f x public\n", k/p, (1-k/p)*100, k99/p99}'
+  'BEGIN{printf "both:             api-key = %.3f x public (%.1f%% cost), p99 %.2f x public\n", k/p, (1-k/p)*100, k99/p99}'
 [ -s "$work/depth" ] && echo "usage buffer depth during keyed runs: max $(sort -n "$work/depth" | tail -1) events (sampled every 1 s)"
 sleep 2  # let the usage buffer drain
 curl -fsS "http://127.0.0.1:$p_control/metrics" \
