@@ -7,10 +7,12 @@
 #   nginx                 nginx -> origin
 #   ceiba-public          bench, public service
 #   ceiba-api-key         bench, keyed: access check, limits, headers and a usage event per request
+#   ceiba-public-nousage  bench-nousage, public service
 #   ceiba-key-nousage     bench-nousage, keyed: the same without usage
 # Prints medians of requests/s, p50, p99 and CPU µs per request (the proxy's processes; Redis and Postgres
-# separately), then the ratios the issues judge: access layer = key-nousage / public (target >= 0.90),
-# usage = api-key / key-nousage (target >= 0.95), and both together = api-key / public.
+# separately), then the ratios the issues judge, each between two targets of the same JVM where it can be:
+# access layer = key-nousage / public-nousage (target >= 0.90), usage = api-key / key-nousage (target >= 0.95),
+# and both together = api-key / public (the first node).
 #
 #   ops/bench/access-bench.sh [-d seconds] [-w warmup] [-r rounds] [-c connections]
 #
@@ -45,8 +47,10 @@ cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
+  drop_cgroups
 }
 trap cleanup EXIT
+drop_cgroups() { for dir in "${cgroups[@]}"; do rmdir "$dir" 2>/dev/null || true; done; }
 
 # ------------------------------------------------------------------ tools
 missing=()
@@ -66,30 +70,63 @@ if [ -z "$redis_server" ]; then
   redis_server="$work/redis-server"
 fi
 
+# ------------------------------------------------------------------ CPUs
+# PROXY_CPUS=0.5: each proxy under test (nginx as a proxy, each Ceiba node's JVM) may use at most that many CPUs
+# (a CFS quota in a cgroup of its own), so the proxy is the bottleneck and wrk, the origin, Redis and PostgreSQL
+# have the rest of the machine, as if they were other machines. Without it everything shares all CPUs, and
+# PostgreSQL's work for the usage rows takes CPU the edge then lacks.
+cgroups=()
+if [ -n "${PROXY_CPUS:-}" ]; then
+  [ "$(id -u)" = 0 ] || { echo "PROXY_CPUS needs root (cgroups)" >&2; exit 1; }
+  quota=$(awk -v c="$PROXY_CPUS" 'BEGIN{printf "%d", c * 100000}')
+  if [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then cg_v1=/sys/fs/cgroup/cpu
+  elif grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then cg_v2=/sys/fs/cgroup
+  else echo "PROXY_CPUS: no cgroup cpu controller found" >&2; exit 1; fi
+fi
+limit_cpu() {  # name pid...: moves the processes (all their threads, and what they fork later) into a quota of their own
+  [ -n "${PROXY_CPUS:-}" ] || return 0
+  local dir
+  if [ -n "${cg_v1:-}" ]; then
+    dir="$cg_v1/ceiba-bench-$$-$1"; mkdir -p "$dir"
+    echo 100000 >"$dir/cpu.cfs_period_us"; echo "$quota" >"$dir/cpu.cfs_quota_us"
+  else
+    dir="$cg_v2/ceiba-bench-$$-$1"; mkdir -p "$dir"; echo "$quota 100000" >"$dir/cpu.max"
+  fi
+  local pid; for pid in "${@:2}"; do echo "$pid" >"$dir/cgroup.procs"; done
+  cgroups+=("$dir")
+}
+
 # ------------------------------------------------------------------ origin, nginx, redis
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<NGINX
+# origin and proxy are separate nginx instances, so the proxy's CPU figure is the proxy's alone
+for role in origin proxy; do
+  mkdir -p "$work/$role"
+  if [ $role = origin ]; then
+    server="server { listen 127.0.0.1:$p_origin; location / { return 200 \"0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789\"; } }"
+  else
+    server="upstream origin { server 127.0.0.1:$p_origin; keepalive 64; }
+  server {
+    listen 127.0.0.1:$p_nginx;
+    location / {
+      proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection \"\";
+      proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    }
+  }"
+  fi
+  cat >"$work/$role/nginx.conf" <<NGINX
 worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
+pid $work/$role/nginx.pid;
+error_log $work/$role/error.log warn;
 daemon off;
 events { worker_connections 4096; }
 http {
   access_log off;
   keepalive_requests 1000000;
-  upstream origin { server 127.0.0.1:$p_origin; keepalive 64; }
-  server { listen 127.0.0.1:$p_origin; location / { return 200 "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789"; } }
-  server {
-    listen 127.0.0.1:$p_nginx;
-    location / {
-      proxy_pass http://origin; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-    }
-  }
+  $server
 }
 NGINX
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
-pids+=($!)
+  nginx -c "$work/$role/nginx.conf" -p "$work/$role" &
+  pids+=($!)
+done
 "$redis_server" --port "$p_redis" --bind 127.0.0.1 --save "" --appendonly no --daemonize no >"$work/redis.log" 2>&1 &
 redis_pid=$!
 pids+=($redis_pid)
@@ -148,7 +185,7 @@ status=$(curl -sS -o /dev/null -w '%{http_code}' -H 'host: api.local' -H "x-api-
 [ "$status" = 200 ] || { echo "keyed request answered $status" >&2; exit 1; }
 echo "ceiba up (pid $ceiba_pid, without usage $nousage_pid); project $project, key ${key:0:11}…; redis pid $redis_pid"
 
-for check in "$p_nginx app.local" "$p_edge app.local" "$p_edge api.local" "$p_edge2 api.local"; do
+for check in "$p_nginx app.local" "$p_edge app.local" "$p_edge api.local" "$p_edge2 app.local" "$p_edge2 api.local"; do
   set -- $check
   status=$(curl -sS -o "$work/check.out" -w '%{http_code}' -H "host: $2" -H "x-api-key: $key" "http://127.0.0.1:$1/")
   [ "$status" = 200 ] || { echo "127.0.0.1:$1 Host $2 answered $status: $(head -c 300 "$work/check.out")" >&2; exit 1; }
@@ -161,7 +198,11 @@ pg_pids() {  # the embedded PostgreSQL: its postmaster (data under $work) and ev
   local master; master=$(pgrep -f -- "-D $work/data/postgres" | head -1)
   [ -n "$master" ] && echo "$master $(pgrep -P "$master" | tr '\n' ' ')"
 }
-nginx_pids="$(cat "$work/nginx/nginx.pid") $(pgrep -P "$(cat "$work/nginx/nginx.pid")" | tr "\n" " ")"
+nginx_pids="$(cat "$work/proxy/nginx.pid") $(pgrep -P "$(cat "$work/proxy/nginx.pid")" | tr "\n" " ")"
+limit_cpu nginx-proxy $nginx_pids
+# the JVMs go under their quotas once started; the embedded PostgreSQL, forked by the first before, stays outside
+limit_cpu ceiba "$ceiba_pid"
+limit_cpu ceiba-nousage "$nousage_pid"
 ms() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v) } else if (v ~ /s$/) { sub(/s$/,"",v); v*=1000 } printf "%.2f", v }' <<<"$1"; }
 run() {  # name url host header pids... -> "rps p50 p99 cpu_us redis_us"
   local name=$1 url=$2 host=$3 header=$4; shift 4
@@ -190,6 +231,7 @@ for r in $(seq 1 "$rounds"); do
   run nginx "http://127.0.0.1:$p_nginx/" app.local "" $nginx_pids >>"$work/results"
   run ceiba-public "http://127.0.0.1:$p_edge/" app.local "" "$ceiba_pid" >>"$work/results"
   run ceiba-api-key "http://127.0.0.1:$p_edge/" api.local "x-api-key: $key" "$ceiba_pid" >>"$work/results"
+  run ceiba-public-nousage "http://127.0.0.1:$p_edge2/" app.local "" "$nousage_pid" >>"$work/results"
   run ceiba-key-nousage "http://127.0.0.1:$p_edge2/" api.local "x-api-key: $key" "$nousage_pid" >>"$work/results"
   echo "round $r/$rounds done" >&2
 done
@@ -197,19 +239,20 @@ done
 median() { sort -n | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 col() { awk -v n="$1" -v c="$2" '$1==n{print $c}' "$work/results" | median; }
 echo
-echo "wrk -t1 -c$conns -d${duration}s, $rounds interleaved rounds, medians; CPU = µs of the proxy's processes per request"
-printf '| %-17s | %9s | %8s | %8s | %10s | %11s | %11s | %8s | %8s |\n' target "req/s" "p50 ms" "p99 ms" "CPU µs/req" "Redis µs/req" "PG µs/req" "vs nginx" "non-2xx"
-printf '|%s|\n' "-------------------|-----------|----------|----------|------------|-------------|-------------|----------|----------"
+echo "wrk -t1 -c$conns -d${duration}s, $rounds interleaved rounds, medians; CPU = µs of the proxy's processes per request${PROXY_CPUS:+; each proxy limited to $PROXY_CPUS CPUs}"
+printf '| %-20s | %9s | %8s | %8s | %10s | %11s | %11s | %8s | %8s |\n' target "req/s" "p50 ms" "p99 ms" "CPU µs/req" "Redis µs/req" "PG µs/req" "vs nginx" "non-2xx"
+printf '|%s|\n' "----------------------|-----------|----------|----------|------------|-------------|-------------|----------|----------"
 nginx_rps=$(col nginx 2)
-for t in nginx ceiba-public ceiba-api-key ceiba-key-nousage; do
+for t in nginx ceiba-public ceiba-api-key ceiba-public-nousage ceiba-key-nousage; do
   rps=$(col $t 2)
-  printf '| %-17s | %9.0f | %8.2f | %8.2f | %10.1f | %11.2f | %11.1f | %7.2fx | %8.0f |\n' "$t" "$rps" "$(col $t 3)" "$(col $t 4)" "$(col $t 5)" "$(col $t 6)" \
+  printf '| %-20s | %9.0f | %8.2f | %8.2f | %10.1f | %11.2f | %11.1f | %7.2fx | %8.0f |\n' "$t" "$rps" "$(col $t 3)" "$(col $t 4)" "$(col $t 5)" "$(col $t 6)" \
     "$(col $t 8)" "$(awk -v a="$rps" -v b="$nginx_rps" 'BEGIN{print a/b}')" "$(col $t 7)"
 done
-pub=$(col ceiba-public 2); keyed=$(col ceiba-api-key 2); bare=$(col ceiba-key-nousage 2)
+pub=$(col ceiba-public 2); keyed=$(col ceiba-api-key 2); bare=$(col ceiba-key-nousage 2); pub2=$(col ceiba-public-nousage 2)
 echo
-awk -v k="$bare" -v p="$pub" -v k99="$(col ceiba-key-nousage 4)" -v p99="$(col ceiba-public 4)" \
-  'BEGIN{printf "access layer:     key-nousage = %.3f x public (%.1f%% cost; target <= 10%%), p99 %.2f x public\n", k/p, (1-k/p)*100, k99/p99}'
+awk -v k="$bare" -v p="$pub2" -v k99="$(col ceiba-key-nousage 4)" -v p99="$(col ceiba-public-nousage 4)" \
+  -v kc="$(col ceiba-key-nousage 5)" -v pc="$(col ceiba-public-nousage 5)" \
+  'BEGIN{printf "access layer:     key-nousage = %.3f x public-nousage (%.1f%% cost; target <= 10%%), p99 %.2f x; edge CPU %+.1f us/req\n", k/p, (1-k/p)*100, k99/p99, kc-pc}'
 awk -v k="$keyed" -v b="$bare" -v kc="$(col ceiba-api-key 5)" -v bc="$(col ceiba-key-nousage 5)" -v pg="$(col ceiba-api-key 8)" \
   'BEGIN{printf "usage recording:  api-key = %.3f x key-nousage (%.1f%% cost; target <= 5%%); edge CPU %+.1f us/req, Postgres %.1f us/req\n", k/b, (1-k/b)*100, kc-bc, pg}'
 awk -v k="$keyed" -v p="$pub" -v k99="$(col ceiba-api-key 4)" -v p99="$(col ceiba-public 4)" \
