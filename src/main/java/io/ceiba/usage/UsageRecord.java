@@ -19,12 +19,6 @@ public sealed interface UsageRecord permits UsageEvent, DeadLetter {
   String journalText();
 
   /**
-   * A record from an event-bus message body.
-   *
-   * @param body   normally a {@link JsonObject}; anything else becomes a dead letter
-   * @param nodeId the node that received it, kept with a dead letter
-   */
-  /**
    * The records of one event-bus message: a batch from an edge ({@link UsageEvent.Batch} from this node, a
    * JSON array from another), or a single event.
    */
@@ -40,6 +34,12 @@ public sealed interface UsageRecord permits UsageEvent, DeadLetter {
     return java.util.List.of(fromBus(body, nodeId));
   }
 
+  /**
+   * A record from one event-bus value.
+   *
+   * @param body   normally a {@link UsageEvent} or a {@link JsonObject}; anything else becomes a dead letter
+   * @param nodeId the node that received it, kept with a dead letter
+   */
   static UsageRecord fromBus(Object body, String nodeId) {
     if (body instanceof UsageEvent event) {
       return event; // from this node's edge, by reference: built by Ceiba itself, so already well-formed
