@@ -5,6 +5,7 @@ import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.RequestOptions;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -30,6 +31,12 @@ public final class Peers {
       URI uri = URI.create(advertise);
       boolean ssl = "https".equalsIgnoreCase(uri.getScheme());
       return new Edge(uri.getHost(), uri.getPort() > 0 ? uri.getPort() : ssl ? 443 : 80, ssl);
+    }
+
+    /** Points {@code options} at this edge. */
+    public <T extends RequestOptions> T aim(T options) {
+      options.setHost(host).setPort(port).setSsl(ssl);
+      return options;
     }
   }
 

@@ -28,7 +28,6 @@ import io.ceiba.registry.Registry;
 import io.netty.handler.codec.TooLongFrameException;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpClient;
@@ -215,7 +214,7 @@ public final class EdgeVerticle extends VerticleBase {
     for (HttpService service : registry.http().values()) {
       next.put(service.name(), new ServiceBalancer(service, nodeId));
       long connectTimeout = service.timeouts().connect().toMillis();
-      boolean anyH2c = service.backends().stream().anyMatch(Backend::h2c) || service.fallback().stream().anyMatch(Backend::h2c);
+      boolean anyH2c = service.allBackends().stream().anyMatch(Backend::h2c);
       nextClients.put(service.name(), new Upstreams(clientFor(connectTimeout, false), anyH2c ? clientFor(connectTimeout, true) : null));
     }
     routes = table;
@@ -571,11 +570,8 @@ public final class EdgeVerticle extends VerticleBase {
         return;
       }
     }
-    RequestOptions options = new RequestOptions()
+    RequestOptions options = aim(new RequestOptions(), backend, peer)
         .setMethod(request.method())
-        .setHost(peer == null ? backend.host() : peer.host())
-        .setPort(peer == null ? backend.port() : peer.port())
-        .setSsl(peer == null ? backend.tls() : peer.ssl())
         .setURI(request.uri())
         .setIdleTimeout(service.timeouts().upstream().toMillis());
     var headers = options.getHeaders() == null ? io.vertx.core.MultiMap.caseInsensitiveMultiMap() : options.getHeaders();
@@ -611,6 +607,15 @@ public final class EdgeVerticle extends VerticleBase {
         send(ex, upstream);
       }
     });
+  }
+
+  /** Points a request at the backend itself, or at the edge of its node when {@code peer} relays it. */
+  private static <T extends RequestOptions> T aim(T options, Backend backend, Peers.Edge peer) {
+    if (peer != null) {
+      return peer.aim(options);
+    }
+    options.setHost(backend.host()).setPort(backend.port()).setSsl(backend.tls());
+    return options;
   }
 
   /** The key never goes upstream; who is calling does, in headers the backend can trust (clients' own are dropped). */
@@ -895,9 +900,7 @@ public final class EdgeVerticle extends VerticleBase {
       handshake.reject(502);
       return;
     }
-    WebSocketConnectOptions options = new WebSocketConnectOptions()
-        .setHost(peer == null ? backend.host() : peer.host()).setPort(peer == null ? backend.port() : peer.port())
-        .setSsl(peer == null ? backend.tls() : peer.ssl())
+    WebSocketConnectOptions options = aim(new WebSocketConnectOptions(), backend, peer)
         .setURI(handshake.uri())
         .setConnectTimeout(service.timeouts().connect().toMillis());
     io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
@@ -956,7 +959,7 @@ public final class EdgeVerticle extends VerticleBase {
   }
 
   private static boolean onlyH2c(HttpService service) {
-    return service.backends().stream().allMatch(Backend::h2c) && service.fallback().stream().allMatch(Backend::h2c);
+    return service.allBackends().stream().allMatch(Backend::h2c);
   }
 
   private static void relay(WebSocketBase from, WebSocketBase to) {

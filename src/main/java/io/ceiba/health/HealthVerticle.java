@@ -3,7 +3,6 @@ package io.ceiba.health;
 import io.ceiba.bus.Addresses;
 import io.ceiba.cluster.Peers;
 import io.ceiba.node.NodeContext;
-import io.ceiba.observability.MetricNames;
 import io.ceiba.registry.Backend;
 import io.ceiba.registry.HealthSpec;
 import io.ceiba.registry.HttpService;
@@ -158,9 +157,7 @@ public final class HealthVerticle extends VerticleBase {
       if (!spec.enabled()) {
         continue;
       }
-      List<Backend> all = new ArrayList<>(service.backends());
-      all.addAll(service.fallback());
-      for (Backend b : all) {
+      for (Backend b : service.allBackends()) {
         Target t = new Target(service.name(), b.url(), b.h2c() ? "h2c" : "http", b.host(), b.port(), b.tls(), spec.path(),
             spec.interval(), spec.timeout(), spec.unhealthyAfter(), spec.healthyAfter());
         // checked from here through its node's edge: the path requests from here would take
@@ -259,7 +256,7 @@ public final class HealthVerticle extends VerticleBase {
       }
       // the peer's edge speaks HTTP/1.1 whatever its backend speaks
       via = http;
-      options.setHost(peer.host()).setPort(peer.port()).setSsl(peer.ssl()).putHeader(Peers.PROBE_HEADER, "1");
+      peer.aim(options).putHeader(Peers.PROBE_HEADER, "1");
       node.peers().markRelay(options.getHeaders(), t.service, t.url);
     }
     return via.request(options)

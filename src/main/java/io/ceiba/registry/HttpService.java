@@ -30,4 +30,14 @@ public record HttpService(
     fallback = List.copyOf(fallback);
     middlewares = List.copyOf(middlewares);
   }
+
+  /** The primary backends, then the fallback ones. */
+  public List<Backend> allBackends() {
+    if (fallback.isEmpty()) {
+      return backends;
+    }
+    List<Backend> all = new java.util.ArrayList<>(backends);
+    all.addAll(fallback);
+    return List.copyOf(all);
+  }
 }

@@ -16,7 +16,7 @@ public final class RegistrySummary {
     for (HttpService s : registry.http().values()) {
       sb.append("  http ").append(s.name()).append("  hosts ").append(String.join(",", s.hosts()))
           .append("  backends ").append(s.backends().size()).append(nodes(s.backends().stream().map(Backend::node).toList()));
-      long h2c = java.util.stream.Stream.concat(s.backends().stream(), s.fallback().stream()).filter(Backend::h2c).count();
+      long h2c = s.allBackends().stream().filter(Backend::h2c).count();
       if (h2c > 0) {
         sb.append("  h2c ").append(h2c);
       }

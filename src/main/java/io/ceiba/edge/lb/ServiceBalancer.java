@@ -3,8 +3,6 @@ package io.ceiba.edge.lb;
 import io.ceiba.registry.Backend;
 import io.ceiba.registry.HttpService;
 import io.ceiba.registry.LbPolicy;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Picks a backend for one service. Candidates come in tiers, first non-empty tier wins:
@@ -17,8 +15,8 @@ public final class ServiceBalancer {
   private final String serviceName;
   private final LbPolicy policy;
   private final Backend[] backends;
-  /** 0 primary local, 1 primary remote, 2 fallback local, 3 fallback remote. */
   private final HttpService service;
+  /** 0 primary local, 1 primary remote, 2 fallback local, 3 fallback remote. */
   private final int[] tier;
   private final int[] inFlight;
   private final int[] currentWeight;
@@ -29,9 +27,7 @@ public final class ServiceBalancer {
     this.service = service;
     this.serviceName = service.name();
     this.policy = service.lb();
-    List<Backend> all = new ArrayList<>(service.backends());
-    all.addAll(service.fallback());
-    this.backends = all.toArray(Backend[]::new);
+    this.backends = service.allBackends().toArray(Backend[]::new);
     this.tier = new int[backends.length];
     for (int i = 0; i < backends.length; i++) {
       boolean fallback = i >= service.backends().size();
