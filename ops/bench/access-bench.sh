@@ -14,7 +14,16 @@
 # access layer = key-nousage / public-nousage (target >= 0.90), usage = api-key / key-nousage (target >= 0.95),
 # and both together = api-key / public (the first node).
 #
-#   ops/bench/access-bench.sh [-d seconds] [-w warmup] [-r rounds] [-c connections]
+#   ops/bench/access-bench.sh [-d seconds] [-w warmup] [-W first-warmup] [-r rounds] [-c connections]
+#
+# -W (default 30): before the first round, each Ceiba target gets that many seconds of load in three interleaved
+# slices, under the CPU quota when there is one. C2 compiles with the quota's CPU too, and a JVM that meets new load
+# (a quota, another service) deoptimizes and recompiles; without this the first rounds measure the compiler.
+#
+# PROFILE=1 also samples each Ceiba JVM with perf during its measured runs (both get frame pointers and a perf map)
+# and prints where each target's CPU per request goes (ops/bench/cpu-breakdown.awk): usage recording, the access layer,
+# the rest of the proxy in Java and in the kernel, GC and JIT. PROFILE_KEEP=dir keeps the recordings and perf maps.
+# The usage column is the usage cost measured inside one JVM, free of the ~12% by which two JVMs doing the same work differ.
 #
 # Needs wrk and nginx (installed from Debian when missing and run as root) and a redis-server: the
 # one on PATH, else the Linux binary shipped inside the embedded-redis test artifact in ~/.m2.
@@ -24,11 +33,12 @@
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
-duration=10 warmup=5 rounds=3 conns=50
+duration=10 warmup=5 first_warmup=30 rounds=3 conns=50 perf_hz=499
 while [ $# -gt 0 ]; do
   case $1 in
     -d) duration=$2; shift 2 ;;
     -w) warmup=$2; shift 2 ;;
+    -W) first_warmup=$2; shift 2 ;;
     -r) rounds=$2; shift 2 ;;
     -c) conns=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
@@ -55,6 +65,7 @@ drop_cgroups() { for dir in "${cgroups[@]}"; do rmdir "$dir" 2>/dev/null || true
 # ------------------------------------------------------------------ tools
 missing=()
 for c in wrk nginx curl; do command -v "$c" >/dev/null || missing+=("$c"); done
+[ -n "${PROFILE:-}" ] && ! command -v perf >/dev/null && missing+=(linux-perf)
 if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || { echo "missing ${missing[*]}; install them or run as root" >&2; exit 1; }
   # keep Debian's maintainer scripts from starting nginx as a service
@@ -154,7 +165,18 @@ postgres: { url: embedded, embedded_port: $p_pg }
 redis: { url: "redis://127.0.0.1:$p_redis" }
 data_dir: data
 YAML
-java -XX:+UseParallelGC -Xms256m -Xmx256m ${JAVA_OPTS:-} -jar "$jar" --config "$work/node.yaml" >"$work/ceiba.log" 2>&1 &
+# PROFILE: frame pointers and a perf map (written at exit) on both nodes alike, so they stay comparable
+jvm_flags="-XX:+UseParallelGC -Xms256m -Xmx256m"
+# The perf map names compiled methods only: code inlined into a caller shows as the caller. The methods where usage
+# and access begin are kept out of line (a call, about a nanosecond each) so their samples carry their names.
+if [ -n "${PROFILE:-}" ]; then
+  jvm_flags="$jvm_flags -XX:+PreserveFramePointer -XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit -XX:CompileCommand=quiet"
+  for m in edge.EdgeVerticle::recordUsage edge.EdgeVerticle::flushUsage edge.EdgeVerticle::passAccess \
+      edge.EdgeVerticle::setLimitHeaders edge.EdgeVerticle::bearer access.AccessGate::authorize; do
+    jvm_flags="$jvm_flags -XX:CompileCommand=dontinline,io.ceiba.$m"
+  done
+fi
+java $jvm_flags ${JAVA_OPTS:-} -jar "$jar" --config "$work/node.yaml" >"$work/ceiba.log" 2>&1 &
 ceiba_pid=$!
 pids+=($ceiba_pid)
 await_ready() {  # control-port pid log
@@ -171,7 +193,7 @@ sed -e 's/^node: { id: bench }/node: { id: bench-nousage }/' -e 's/usage, //' -e
   -e "s/port: $p_control,/port: $p_control2,/" -e "s|url: embedded, embedded_port: $p_pg|url: \"postgres://postgres@127.0.0.1:$p_pg/postgres\"|" \
   -e 's/^data_dir: data/data_dir: data-nousage/' "$work/node.yaml" >"$work/node-nousage.yaml"
 grep -q "bench-nousage" "$work/node-nousage.yaml" && ! grep -q usage, "$work/node-nousage.yaml" || { echo "bad second node config" >&2; exit 1; }
-java -XX:+UseParallelGC -Xms256m -Xmx256m -jar "$jar" --config "$work/node-nousage.yaml" >"$work/ceiba-nousage.log" 2>&1 &
+java $jvm_flags -jar "$jar" --config "$work/node-nousage.yaml" >"$work/ceiba-nousage.log" 2>&1 &
 nousage_pid=$!
 pids+=($nousage_pid)
 await_ready "$p_control2" "$nousage_pid" "$work/ceiba-nousage.log"
@@ -204,8 +226,8 @@ limit_cpu nginx-proxy $nginx_pids
 limit_cpu ceiba "$ceiba_pid"
 limit_cpu ceiba-nousage "$nousage_pid"
 ms() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v) } else if (v ~ /s$/) { sub(/s$/,"",v); v*=1000 } printf "%.2f", v }' <<<"$1"; }
-run() {  # name url host header pids... -> "rps p50 p99 cpu_us redis_us"
-  local name=$1 url=$2 host=$3 header=$4; shift 4
+run() {  # name control-port url host header pids... -> "name rps p50 p99 cpu_us redis_us non2xx pg_us"
+  local name=$1 control=$2 url=$3 host=$4 header=$5; shift 5
   # capital H: wrk then sends no Host of its own
   local hdr=(-H "Host: $host"); [ -n "$header" ] && hdr+=(-H "$header")
   wrk -t1 -c"$conns" -d"${warmup}s" "${hdr[@]}" "$url" >/dev/null 2>&1 || true
@@ -214,25 +236,44 @@ run() {  # name url host header pids... -> "rps p50 p99 cpu_us redis_us"
   # watch the usage buffer while the load runs; the sampler runs for every target alike, since a scrape
   # costs Ceiba's JVM CPU (~7 ms each) and a curl the machine's, which once fell on the keyed runs alone
   local depth=/dev/null; [ "$name" = ceiba-api-key ] && depth="$work/depth"
-  ( while :; do curl -fsS "http://127.0.0.1:$p_control/metrics" 2>/dev/null | awk '/^ceiba_usage_buffer_depth/{print $2}' >>"$depth"; sleep 1; done ) &
+  ( while :; do curl -fsS "http://127.0.0.1:$control/metrics" 2>/dev/null | awk '/^ceiba_usage_buffer_depth/{print $2}' >>"$depth"; sleep 1; done ) &
   local sampler=$!
+  local perf_job=""
+  if [ -n "${PROFILE:-}" ] && [[ $name = ceiba-* ]]; then
+    perf record -F "$perf_hz" -g -p "$1" -o "$work/perf-$name.$r.data" -- sleep "$duration" >/dev/null 2>&1 &
+    perf_job=$!
+  fi
   local out; out=$(wrk -t1 -c"$conns" -d"${duration}s" --latency "${hdr[@]}" "$url")
   kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+  [ -z "$perf_job" ] || wait "$perf_job" || true
   local t1 r1 g1; t1=$(ticks "$@"); r1=$(ticks "$redis_pid"); g1=$(ticks $pg)
   local rps reqs p50 p99 non2xx
   rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
   reqs=$(awk '/requests in/{print $1}' <<<"$out")
+  echo "$reqs" >>"$work/requests-$name"
   p50=$(ms "$(awk '$1=="50%"{print $2}' <<<"$out")"); p99=$(ms "$(awk '$1=="99%"{print $2}' <<<"$out")")
   non2xx=$(awk '/Non-2xx/{print $5}' <<<"$out"); non2xx=${non2xx:-0}
   echo "$name $rps $p50 $p99 $(awk -v t=$((t1 - t0)) -v n="$reqs" -v hz="$hz" 'BEGIN{printf "%.1f", t/hz/n*1e6}') $(awk -v t=$((r1 - r0)) -v n="$reqs" -v hz="$hz" 'BEGIN{printf "%.2f", t/hz/n*1e6}') $non2xx $(awk -v t=$((g1 - g0)) -v n="$reqs" -v hz="$hz" 'BEGIN{printf "%.1f", t/hz/n*1e6}')"
 }
+slice=$(( (first_warmup + 2) / 3 ))
+if [ "$slice" -gt 0 ]; then
+  echo "first warm-up: ${slice}s x 3 per Ceiba target" >&2
+  for _ in 1 2 3; do
+    for t in "$p_edge app.local" "$p_edge api.local" "$p_edge2 app.local" "$p_edge2 api.local"; do
+      set -- $t
+      hdr=(-H "Host: $2"); [ "$2" = api.local ] && hdr+=(-H "x-api-key: $key")
+      wrk -t1 -c"$conns" -d"${slice}s" "${hdr[@]}" "http://127.0.0.1:$1/" >/dev/null 2>&1 || true
+    done
+  done
+fi
 : >"$work/results"
 for r in $(seq 1 "$rounds"); do
-  run nginx "http://127.0.0.1:$p_nginx/" app.local "" $nginx_pids >>"$work/results"
-  run ceiba-public "http://127.0.0.1:$p_edge/" app.local "" "$ceiba_pid" >>"$work/results"
-  run ceiba-api-key "http://127.0.0.1:$p_edge/" api.local "x-api-key: $key" "$ceiba_pid" >>"$work/results"
-  run ceiba-public-nousage "http://127.0.0.1:$p_edge2/" app.local "" "$nousage_pid" >>"$work/results"
-  run ceiba-key-nousage "http://127.0.0.1:$p_edge2/" api.local "x-api-key: $key" "$nousage_pid" >>"$work/results"
+  # nginx's figures come with no /metrics scrape to pay for: the sampler scrapes bench's control port, which nginx's CPU does not include
+  run nginx "$p_control" "http://127.0.0.1:$p_nginx/" app.local "" $nginx_pids >>"$work/results"
+  run ceiba-public "$p_control" "http://127.0.0.1:$p_edge/" app.local "" "$ceiba_pid" >>"$work/results"
+  run ceiba-api-key "$p_control" "http://127.0.0.1:$p_edge/" api.local "x-api-key: $key" "$ceiba_pid" >>"$work/results"
+  run ceiba-public-nousage "$p_control2" "http://127.0.0.1:$p_edge2/" app.local "" "$nousage_pid" >>"$work/results"
+  run ceiba-key-nousage "$p_control2" "http://127.0.0.1:$p_edge2/" api.local "x-api-key: $key" "$nousage_pid" >>"$work/results"
   echo "round $r/$rounds done" >&2
 done
 
@@ -263,3 +304,27 @@ curl -fsS "http://127.0.0.1:$p_control/metrics" \
   | grep -E '^ceiba_(auth_decisions_total|ratelimit_decisions_total|usage_events_(written|journaled|dropped)_total|usage_buffer_depth|usage_dead_letters_total)' \
   | grep -v ' 0.0$' || true
 curl -fsS "http://127.0.0.1:$p_control/metrics" | grep -E '^ceiba_usage_flush_seconds_(count|sum|max)' || true
+
+# ------------------------------------------------------------------ where the CPU goes (PROFILE=1)
+[ -n "${PROFILE:-}" ] || exit 0
+# the perf maps of JIT-compiled code are written when the JVMs exit
+kill -TERM "$ceiba_pid" "$nousage_pid"; wait "$ceiba_pid" "$nousage_pid" 2>/dev/null || true
+if [ -n "${PROFILE_KEEP:-}" ]; then  # a directory to keep the recordings in, with the perf maps they need
+  mkdir -p "$PROFILE_KEEP" && cp "$work"/perf-*.data "$work"/requests-* "/tmp/perf-$ceiba_pid.map" "/tmp/perf-$nousage_pid.map" "$PROFILE_KEEP"/
+  echo "recordings kept in $PROFILE_KEEP (node bench: pid $ceiba_pid, bench-nousage: $nousage_pid)"
+fi
+echo
+echo "perf, ${perf_hz} samples/s of CPU time, all rounds: µs of the JVM's CPU per request, by the innermost Ceiba frame of each sample"
+printf '| %-20s | %7s | %6s | %6s | %6s | %6s | %6s | %6s | %6s |\n' target samples usage access "proxy Java" "proxy kernel" GC JIT total
+printf '|%s|\n' "----------------------|---------|--------|--------|--------|--------|--------|--------|--------"
+for t in ceiba-public ceiba-api-key ceiba-public-nousage ceiba-key-nousage; do
+  requests=$(awk '{n += $1} END{print n}' "$work/requests-$t")
+  for f in "$work/perf-$t".*.data; do perf script -i "$f" -F comm,tid,ip,sym,dso 2>/dev/null; done \
+    | awk -v target="$t" -v hz="$perf_hz" -v requests="$requests" -f "$root/ops/bench/cpu-breakdown.awk"
+done
+cat <<'TEXT'
+usage: the edge's hand-off (recordUsage, flushUsage), the usage verticle and all else on its event loop (the Postgres
+client, its socket I/O); access: authorize, limits, Redis leases, the access headers; proxy: the rest of the JVM's
+threads, in Java and in the kernel (system calls, mostly socket I/O). Code inlined into a caller counts as the caller: the methods where
+usage and access begin are kept out of line for this (see jvm_flags).
+TEXT

@@ -1,0 +1,39 @@
+# Where a Ceiba JVM's CPU goes, from `perf script -F comm,tid,ip,sym,dso` of `perf record -g` samples (JIT frames named
+# through the JVM's perf map). Used by access-bench.sh (PROFILE=1); prints one table row for the target.
+#   awk -v target=NAME -v hz=SAMPLES_PER_SECOND -v requests=N -f cpu-breakdown.awk
+# Columns, in µs of CPU per request: usage recording, the access layer, the rest of the proxy in Java and in the kernel
+# (system calls: the sample's leaf frame is the kernel's), GC, JIT compilers, total.
+# a sample: a header line "comm tid" (comm may hold spaces), then one frame per line, leaf first, then a blank line
+/^[^ \t]/ { flush(); tid = $NF; comm = $0; sub(/ *[0-9]+ *$/, "", comm); nf = 0; open = 1; next }
+/^[ \t]*$/ { flush(); next }
+{ frame[++nf] = $0 }
+function flush(   i, c) {
+  if (!open) return
+  open = 0; n++; name[tid] = comm; thread[n] = tid
+  # the innermost Ceiba (or Redis client) frame says whose work a sample is: code below it runs for it
+  c = ""
+  for (i = 1; i <= nf && c == ""; i++) {
+    if (frame[i] ~ /io\.ceiba\.usage\.|EdgeVerticle\.(recordUsage|flushUsage)\(/) c = "usage"
+    else if (frame[i] ~ /io\.ceiba\.access\.|EdgeVerticle\.(passAccess|setLimitHeaders|bearer)\(|io\.vertx\.redis\./) c = "access"
+    else if (frame[i] ~ /io\.ceiba\./) c = "ceiba"
+  }
+  cls[n] = c
+  kernel[n] = frame[1] ~ /kernel\.kallsyms/
+  # only the usage verticle's own frames mark its event loop (an edge's hand-off does not)
+  for (i = 1; i <= nf; i++) if (frame[i] ~ /io\.ceiba\.usage\./) { usage_frames[tid]++; break }
+}
+END {
+  flush()
+  # the usage verticle's event loop: the thread with the most usage samples; its samples without a Ceiba frame
+  # (the Postgres client's socket I/O, epoll, timers) are usage too
+  for (t in usage_frames) if (usage_frames[t] > best) { best = usage_frames[t]; loop = t }
+  for (i = 1; i <= n; i++) {
+    c = cls[i]; t = thread[i]
+    if (c == "" && t == loop) c = "usage"
+    else if (c == "ceiba" || c == "") c = (name[t] ~ /^GC/) ? "gc" : (name[t] ~ /Compiler/) ? "jit" : kernel[i] ? "kernel" : "java"
+    cnt[c]++
+  }
+  us = 1e6 / hz / (requests > 0 ? requests : 1)
+  printf "| %-20s | %7d | %6.1f | %6.1f | %6.1f | %6.1f | %6.1f | %6.1f | %6.1f |\n", target, n, cnt["usage"] * us, cnt["access"] * us,
+    cnt["java"] * us, cnt["kernel"] * us, cnt["gc"] * us, cnt["jit"] * us, n * us
+}
