@@ -169,12 +169,14 @@ YAML
 jvm_flags="-XX:+UseParallelGC -Xms256m -Xmx256m"
 # The perf map names compiled methods only: code inlined into a caller shows as the caller. The methods where usage
 # and access begin are kept out of line (a call, about a nanosecond each) so their samples carry their names.
+# The edge's methods are named once here: cpu-breakdown.awk counts their samples as usage and access.
+usage_methods="recordUsage|flushUsage" access_methods="passAccess|setLimitHeaders|bearer"
 if [ -n "${PROFILE:-}" ]; then
   jvm_flags="$jvm_flags -XX:+PreserveFramePointer -XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit -XX:CompileCommand=quiet"
-  for m in edge.EdgeVerticle::recordUsage edge.EdgeVerticle::flushUsage edge.EdgeVerticle::passAccess \
-      edge.EdgeVerticle::setLimitHeaders edge.EdgeVerticle::bearer access.AccessGate::authorize; do
-    jvm_flags="$jvm_flags -XX:CompileCommand=dontinline,io.ceiba.$m"
+  for m in ${usage_methods//|/ } ${access_methods//|/ }; do
+    jvm_flags="$jvm_flags -XX:CompileCommand=dontinline,io.ceiba.edge.EdgeVerticle::$m"
   done
+  jvm_flags="$jvm_flags -XX:CompileCommand=dontinline,io.ceiba.access.AccessGate::authorize"
 fi
 java $jvm_flags ${JAVA_OPTS:-} -jar "$jar" --config "$work/node.yaml" >"$work/ceiba.log" 2>&1 &
 ceiba_pid=$!
@@ -226,11 +228,15 @@ limit_cpu nginx-proxy $nginx_pids
 limit_cpu ceiba "$ceiba_pid"
 limit_cpu ceiba-nousage "$nousage_pid"
 ms() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v) } else if (v ~ /s$/) { sub(/s$/,"",v); v*=1000 } printf "%.2f", v }' <<<"$1"; }
-run() {  # name control-port url host header pids... -> "name rps p50 p99 cpu_us redis_us non2xx pg_us"
-  local name=$1 control=$2 url=$3 host=$4 header=$5; shift 5
+load() {  # seconds url host header [wrk options...]: wrk's report
+  local seconds=$1 url=$2 host=$3 header=$4; shift 4
   # capital H: wrk then sends no Host of its own
   local hdr=(-H "Host: $host"); [ -n "$header" ] && hdr+=(-H "$header")
-  wrk -t1 -c"$conns" -d"${warmup}s" "${hdr[@]}" "$url" >/dev/null 2>&1 || true
+  wrk -t1 -c"$conns" -d"${seconds}s" "$@" "${hdr[@]}" "$url"
+}
+run() {  # name control-port url host header pids... -> "name rps p50 p99 cpu_us redis_us non2xx pg_us"
+  local name=$1 control=$2 url=$3 host=$4 header=$5; shift 5
+  load "$warmup" "$url" "$host" "$header" >/dev/null 2>&1 || true
   local pg; pg=$(pg_pids)
   local t0 r0 g0; t0=$(ticks "$@"); r0=$(ticks "$redis_pid"); g0=$(ticks $pg)
   # watch the usage buffer while the load runs; the sampler runs for every target alike, since a scrape
@@ -243,7 +249,7 @@ run() {  # name control-port url host header pids... -> "name rps p50 p99 cpu_us
     perf record -F "$perf_hz" -g -p "$1" -o "$work/perf-$name.$r.data" -- sleep "$duration" >/dev/null 2>&1 &
     perf_job=$!
   fi
-  local out; out=$(wrk -t1 -c"$conns" -d"${duration}s" --latency "${hdr[@]}" "$url")
+  local out; out=$(load "$duration" "$url" "$host" "$header" --latency)
   kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
   [ -z "$perf_job" ] || wait "$perf_job" || true
   local t1 r1 g1; t1=$(ticks "$@"); r1=$(ticks "$redis_pid"); g1=$(ticks $pg)
@@ -259,10 +265,9 @@ slice=$(( (first_warmup + 2) / 3 ))
 if [ "$slice" -gt 0 ]; then
   echo "first warm-up: ${slice}s x 3 per Ceiba target" >&2
   for _ in 1 2 3; do
-    for t in "$p_edge app.local" "$p_edge api.local" "$p_edge2 app.local" "$p_edge2 api.local"; do
-      set -- $t
-      hdr=(-H "Host: $2"); [ "$2" = api.local ] && hdr+=(-H "x-api-key: $key")
-      wrk -t1 -c"$conns" -d"${slice}s" "${hdr[@]}" "http://127.0.0.1:$1/" >/dev/null 2>&1 || true
+    for port in "$p_edge" "$p_edge2"; do
+      load "$slice" "http://127.0.0.1:$port/" app.local "" >/dev/null 2>&1 || true
+      load "$slice" "http://127.0.0.1:$port/" api.local "x-api-key: $key" >/dev/null 2>&1 || true
     done
   done
 fi
@@ -320,7 +325,8 @@ printf '|%s|\n' "----------------------|---------|--------|--------|--------|---
 for t in ceiba-public ceiba-api-key ceiba-public-nousage ceiba-key-nousage; do
   requests=$(awk '{n += $1} END{print n}' "$work/requests-$t")
   for f in "$work/perf-$t".*.data; do perf script -i "$f" -F comm,tid,ip,sym,dso 2>/dev/null; done \
-    | awk -v target="$t" -v hz="$perf_hz" -v requests="$requests" -f "$root/ops/bench/cpu-breakdown.awk"
+    | awk -v target="$t" -v hz="$perf_hz" -v requests="$requests" -v usage_methods="$usage_methods" \
+        -v access_methods="$access_methods" -f "$root/ops/bench/cpu-breakdown.awk"
 done
 cat <<'TEXT'
 usage: the edge's hand-off (recordUsage, flushUsage), the usage verticle and all else on its event loop (the Postgres

@@ -1,9 +1,12 @@
 # Where a Ceiba JVM's CPU goes, from `perf script -F comm,tid,ip,sym,dso` of `perf record -g` samples (JIT frames named
 # through the JVM's perf map). Used by access-bench.sh (PROFILE=1); prints one table row for the target.
-#   awk -v target=NAME -v hz=SAMPLES_PER_SECOND -v requests=N -f cpu-breakdown.awk
+#   awk -v target=NAME -v hz=SAMPLES_PER_SECOND -v requests=N -v usage_methods='a|b' -v access_methods='c|d' -f cpu-breakdown.awk
+# usage_methods, access_methods: the EdgeVerticle methods where usage recording and the access layer begin.
 # Columns, in µs of CPU per request: usage recording, the access layer, the rest of the proxy in Java and in the kernel
 # (system calls: the sample's leaf frame is the kernel's), GC, JIT compilers, total.
 # a sample: a header line "comm tid" (comm may hold spaces), then one frame per line, leaf first, then a blank line
+BEGIN { usage_re = "io\\.ceiba\\.usage\\.|EdgeVerticle\\.(" usage_methods ")\\("
+        access_re = "io\\.ceiba\\.access\\.|EdgeVerticle\\.(" access_methods ")\\(|io\\.vertx\\.redis\\." }
 /^[^ \t]/ { flush(); tid = $NF; comm = $0; sub(/ *[0-9]+ *$/, "", comm); nf = 0; open = 1; next }
 /^[ \t]*$/ { flush(); next }
 { frame[++nf] = $0 }
@@ -13,8 +16,8 @@ function flush(   i, c) {
   # the innermost Ceiba (or Redis client) frame says whose work a sample is: code below it runs for it
   c = ""
   for (i = 1; i <= nf && c == ""; i++) {
-    if (frame[i] ~ /io\.ceiba\.usage\.|EdgeVerticle\.(recordUsage|flushUsage)\(/) c = "usage"
-    else if (frame[i] ~ /io\.ceiba\.access\.|EdgeVerticle\.(passAccess|setLimitHeaders|bearer)\(|io\.vertx\.redis\./) c = "access"
+    if (frame[i] ~ usage_re) c = "usage"
+    else if (frame[i] ~ access_re) c = "access"
     else if (frame[i] ~ /io\.ceiba\./) c = "ceiba"
   }
   cls[n] = c

@@ -33,11 +33,6 @@ public record HttpService(
 
   /** The primary backends, then the fallback ones. */
   public List<Backend> allBackends() {
-    if (fallback.isEmpty()) {
-      return backends;
-    }
-    List<Backend> all = new java.util.ArrayList<>(backends);
-    all.addAll(fallback);
-    return List.copyOf(all);
+    return fallback.isEmpty() ? backends : java.util.stream.Stream.concat(backends.stream(), fallback.stream()).toList();
   }
 }

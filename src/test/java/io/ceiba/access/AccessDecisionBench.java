@@ -9,6 +9,7 @@ import io.ceiba.config.RedisConfig;
 import io.ceiba.registry.HttpService;
 import io.ceiba.registry.RegistryParser;
 import io.ceiba.store.redis.RedisService;
+import io.ceiba.testkit.OnContext;
 import io.ceiba.testkit.TestRedis;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
@@ -116,8 +117,6 @@ class AccessDecisionBench {
   }
 
   private static <T> T onContext(Vertx vertx, java.util.function.Supplier<Future<T>> work) throws Exception {
-    Promise<T> result = Promise.promise();
-    vertx.runOnContext(v -> work.get().onComplete(result));
-    return result.future().await(120, TimeUnit.SECONDS);
+    return OnContext.call(vertx.getOrCreateContext(), work).await(120, TimeUnit.SECONDS);
   }
 }
