@@ -364,10 +364,12 @@ public final class NodeConfigLoader {
   private static UsageConfig readUsage(MappingReader map) {
     List<String> fsyncNames = java.util.Arrays.stream(io.ceiba.usage.journal.FsyncPolicy.values()).map(UsageConfig::fsyncName).toList();
     String fsync = map.oneOf("journal_fsync", UsageConfig.fsyncName(UsageConfig.DEFAULT_JOURNAL_FSYNC), fsyncNames);
+    int bufferSize = map.integer("buffer_size", UsageConfig.DEFAULT_BUFFER_SIZE, 1, UsageConfig.MAX_BUFFER_SIZE);
     UsageConfig config = new UsageConfig(
         map.duration("flush_interval", UsageConfig.DEFAULT_FLUSH_INTERVAL),
-        map.integer("batch_size", UsageConfig.DEFAULT_BATCH_SIZE, 1, UsageConfig.MAX_BATCH_SIZE),
-        map.integer("buffer_size", UsageConfig.DEFAULT_BUFFER_SIZE, 1, UsageConfig.MAX_BUFFER_SIZE),
+        // a small buffer without a batch size of its own gets batches of its size, not a refusal
+        map.integer("batch_size", Math.min(UsageConfig.DEFAULT_BATCH_SIZE, bufferSize), 1, UsageConfig.MAX_BATCH_SIZE),
+        bufferSize,
         map.duration("retention", UsageConfig.DEFAULT_RETENTION),
         io.ceiba.usage.journal.FsyncPolicy.values()[fsyncNames.indexOf(fsync)]);
     if (config.bufferSize() < config.batchSize()) {

@@ -15,7 +15,11 @@ import java.time.Duration;
 public record UsageConfig(Duration flushInterval, int batchSize, int bufferSize, Duration retention, FsyncPolicy journalFsync) {
 
   public static final Duration DEFAULT_FLUSH_INTERVAL = Duration.ofSeconds(1);
-  public static final int DEFAULT_BATCH_SIZE = 500;
+  /**
+   * Each insert costs the client a fixed part (a bind of 11 arrays, its buffer, a round trip) besides its rows:
+   * UsageBench measured 1.66 µs of client CPU per event in batches of 500, 1.13 in batches of 1000, 0.84 in 2000.
+   */
+  public static final int DEFAULT_BATCH_SIZE = 2000;
   public static final int DEFAULT_BUFFER_SIZE = 10_000;
   public static final Duration DEFAULT_RETENTION = Duration.ofDays(7);
   public static final FsyncPolicy DEFAULT_JOURNAL_FSYNC = FsyncPolicy.EVERY_BATCH;

@@ -45,8 +45,11 @@ public final class UsageStore {
   private static final String INSERT_NEW = """
       with fence as (select pg_advisory_xact_lock_shared(%d))
       insert into usage_events (request_id, time, project_id, key_id, plan, service, status, latency_ms, bytes_in, bytes_out, node)
-      select u.* from fence, unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[],
-                                    $8::bigint[], $9::bigint[], $10::bigint[], $11::text[]) as u""".formatted(INSERT_FENCE);
+      select u.id, timestamptz 'epoch' + u.micros * interval '1 microsecond', u.project, u.key, u.plan, u.service, u.status,
+             u.latency, u.bytes_in, u.bytes_out, u.node
+      from fence, unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[],
+                         $8::bigint[], $9::bigint[], $10::bigint[], $11::text[])
+                  as u(id, micros, project, key, plan, service, status, latency, bytes_in, bytes_out, node)""".formatted(INSERT_FENCE);
 
   /** {@link #INSERT_NEW} for a batch with known request ids (a replay): those rows are skipped, so a replay is harmless. */
   private static final String INSERT_SKIPPING_KNOWN = INSERT_NEW + "\n      on conflict (request_id) do nothing";
@@ -208,7 +211,7 @@ public final class UsageStore {
     }
     int n = events.size();
     String[] ids = new String[n];
-    OffsetDateTime[] times = new OffsetDateTime[n];
+    Long[] micros = new Long[n];
     String[] projects = new String[n];
     String[] keys = new String[n];
     String[] plans = new String[n];
@@ -221,7 +224,7 @@ public final class UsageStore {
     for (int i = 0; i < n; i++) {
       UsageEvent e = events.get(i);
       ids[i] = e.requestId();
-      times[i] = OffsetDateTime.ofInstant(e.time(), ZoneOffset.UTC);
+      micros[i] = e.time().getEpochSecond() * 1_000_000L + e.time().getNano() / 1000;
       projects[i] = e.project();
       keys[i] = e.keyId();
       plans[i] = e.plan();
@@ -232,7 +235,7 @@ public final class UsageStore {
       bytesOut[i] = e.bytesOut();
       nodes[i] = e.node();
     }
-    Tuple params = Tuple.tuple().addArrayOfString(ids).addArrayOfOffsetDateTime(times).addArrayOfString(projects)
+    Tuple params = Tuple.tuple().addArrayOfString(ids).addArrayOfLong(micros).addArrayOfString(projects)
         .addArrayOfString(keys).addArrayOfString(plans).addArrayOfString(services).addArrayOfInteger(statuses)
         .addArrayOfLong(latencies).addArrayOfLong(bytesIn).addArrayOfLong(bytesOut).addArrayOfString(nodes);
     return pool.preparedQuery(INSERT_NEW).execute(params)

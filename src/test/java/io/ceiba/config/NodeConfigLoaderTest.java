@@ -250,5 +250,11 @@ class NodeConfigLoaderTest {
     List<Problem> problems = problemsOf(write("usage: { batch_size: 500, buffer_size: 100, retention: 10m, journal_fsync: always }\n"),
         Map.of(), CliOverrides.NONE);
     assertThat(problems).extracting(Problem::field).containsExactlyInAnyOrder("usage.buffer_size", "usage.retention", "usage.journal_fsync");
+
+    // no batch size given: the default, or the whole buffer when that is smaller
+    assertThat(NodeConfigLoader.load(write("usage: { buffer_size: 300 }\n"), Map.of(), CliOverrides.NONE, dir).usage().batchSize())
+        .isEqualTo(300);
+    assertThat(NodeConfigLoader.load(write("usage: {}\n"), Map.of(), CliOverrides.NONE, dir).usage())
+        .isEqualTo(UsageConfig.defaults());
   }
 }

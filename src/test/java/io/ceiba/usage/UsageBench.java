@@ -29,10 +29,11 @@ import org.junit.jupiter.api.io.TempDir;
  * Not part of the suite (the name matches neither surefire's nor failsafe's patterns); run it with
  * {@code mvn -o -q test -Dtest=UsageBench -Dsurefire.failIfNoSpecifiedTests=false} and read the figures it prints
  * (in {@code target/surefire-reports/io.ceiba.usage.UsageBench-output.txt}); {@code -Dbench.batches=100,500} and
- * {@code -Dbench.buffer=10000} change the batch sizes and the buffer size.
+ * {@code -Dbench.buffer=10000} change the batch sizes and the buffer size, {@code -Dbench.pipeline=false} measures the store only.
  * Two measurements per batch size, against the test Postgres of this machine:
  * <ol>
- *   <li>store: {@link UsageStore#insert} of 50 000 events, one batch after the other on one connection;</li>
+ *   <li>store: {@link UsageStore#insert} of 100 000 events (the first 40 000 warm up), one batch after the other on one connection, and the CPU the
+ *   client spent on them (its event loops: building the arrays, encoding, socket I/O);</li>
  *   <li>pipeline: a node with role usage receives 30 000 events/s on its bus for 5 s (a bit above the edge's measured
  *   peak of about 28 000 req/s, see README) with the default buffer_size; reported are the events/s written, the
  *   highest buffer depth seen and how many events overflowed into the journal.</li>
@@ -42,7 +43,7 @@ class UsageBench {
 
   private static final int[] BATCH_SIZES = Arrays.stream(System.getProperty("bench.batches", "100,500,1000").split(","))
       .mapToInt(Integer::parseInt).toArray();
-  private static final int STORE_EVENTS = 50_000;
+  private static final int STORE_EVENTS = 100_000;
   private static final int RATE = 30_000;
   private static final int SECONDS = 5;
 
@@ -53,9 +54,10 @@ class UsageBench {
     try {
       List<String> lines = new ArrayList<>();
       for (int batch : BATCH_SIZES) {
-        lines.add(String.format("batch_size %4d | store insert: %7.0f events/s", batch, storeRate(batch)));
+        double[] store = storeRate(batch);
+        lines.add(String.format("batch_size %4d | store insert: %7.0f events/s, client CPU %.2f us/event", batch, store[0], store[1]));
       }
-      for (int batch : BATCH_SIZES) {
+      for (int batch : Boolean.parseBoolean(System.getProperty("bench.pipeline", "true")) ? BATCH_SIZES : new int[0]) {
         lines.add(String.format("batch_size %4d | pipeline: %s", batch, pipeline(dir.resolve("b" + batch), batch)));
       }
       System.out.println("\n=== usage benchmark (" + Runtime.getRuntime().availableProcessors() + " cores) ===");
@@ -65,13 +67,30 @@ class UsageBench {
     }
   }
 
+  // ids as the edge makes them (UUIDs): their length is most of what an insert encodes
+  private static final String PROJECT = java.util.UUID.randomUUID().toString();
+  private static final String KEY_ID = java.util.UUID.randomUUID().toString();
+
   private static JsonObject event(String id, Instant time) {
-    return new JsonObject().put("request_id", id).put("time", time.toString()).put("project", "bench").put("key_id", "k1")
+    return new JsonObject().put("request_id", id).put("time", time.toString()).put("project", PROJECT).put("key_id", KEY_ID)
         .put("plan", "pro").put("service", "api").put("status", 200).put("latency_ms", 3L).put("bytes_in", 120L)
         .put("bytes_out", 900L).put("node", "node1");
   }
 
-  private double storeRate(int batch) throws Exception {
+  /** CPU time used so far by the event loops (where the Postgres client encodes, writes and reads), in ns. */
+  private static long eventLoopCpuNanos() {
+    var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+    long sum = 0;
+    for (var info : threads.getThreadInfo(threads.getAllThreadIds())) {
+      if (info != null && info.getThreadName().startsWith("vert.x-eventloop")) {
+        sum += Math.max(0, threads.getThreadCpuTime(info.getThreadId()));
+      }
+    }
+    return sum;
+  }
+
+  /** @return events/s written, and the client's CPU per event in µs (the array build, encoding and socket I/O) */
+  private double[] storeRate(int batch) throws Exception {
     String url = TestPostgres.newDatabase();
     Migrations.migrate(PostgresUrl.parse(url));
     Pool pool = PgBuilder.pool().with(new PoolOptions().setMaxSize(1)).connectingTo(PostgresUrl.parse(url).connectOptions())
@@ -83,18 +102,27 @@ class UsageBench {
       for (int b = 0; b < STORE_EVENTS / batch; b++) {
         List<UsageEvent> events = new ArrayList<>(batch);
         for (int i = 0; i < batch; i++) {
-          events.add(UsageEvent.fromJson(event("s" + batch + "-" + b + "-" + i, now)));
+          events.add(UsageEvent.fromJson(event(java.util.UUID.randomUUID().toString(), now)));
         }
         batches.add(events);
       }
-      store.insert(batches.get(0)).await(30, TimeUnit.SECONDS); // warm-up: prepare the statement
+      // warm-up, 40% of the events: prepares the statement and lets the JIT compile the encoding (with 10 000 events,
+      // the first batch size measured took three times the CPU per event of the next)
+      int warm = batches.size() * 2 / 5;
+      Future<Integer> warming = Future.succeededFuture(0);
+      for (List<UsageEvent> events : batches.subList(0, warm)) {
+        warming = warming.compose(n -> store.insert(events));
+      }
+      warming.await(60, TimeUnit.SECONDS);
       long start = System.nanoTime();
+      long cpuStart = eventLoopCpuNanos();
       Future<Integer> chain = Future.succeededFuture(0);
-      for (List<UsageEvent> events : batches.subList(1, batches.size())) {
+      for (List<UsageEvent> events : batches.subList(warm, batches.size())) {
         chain = chain.compose(n -> store.insert(events).map(k -> n + k));
       }
       int written = chain.await(120, TimeUnit.SECONDS);
-      return written / ((System.nanoTime() - start) / 1e9);
+      double seconds = (System.nanoTime() - start) / 1e9;
+      return new double[] {written / seconds, (eventLoopCpuNanos() - cpuStart) / 1e3 / written};
     } finally {
       pool.close().await(10, TimeUnit.SECONDS);
     }
