@@ -47,7 +47,7 @@ public record PostgresUrl(String host, int port, String database, String user, S
 
   public PgConnectOptions connectOptions() {
     PgConnectOptions options = new PgConnectOptions().setHost(host).setPort(port).setDatabase(database)
-        .setUser(user).setPassword(password);
+        .setUser(user).setPassword(password).setCachePreparedStatements(true);
     options.setSslMode(io.vertx.pgclient.SslMode.of(sslmode));
     if (!"disable".equals(sslmode) && !"verify-full".equals(sslmode) && !"verify-ca".equals(sslmode)) {
       options.getSslOptions().setTrustAll(true);
