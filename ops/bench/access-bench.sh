@@ -12,7 +12,8 @@
 # Prints medians of requests/s, p50, p99 and CPU µs per request (the proxy's processes; Redis and Postgres
 # separately), then the ratios the issues judge, each between two targets of the same JVM where it can be:
 # access layer = key-nousage / public-nousage (target >= 0.90), usage = api-key / key-nousage (target >= 0.95),
-# and both together = api-key / public (the first node).
+# and both together = api-key / public (the first node); usage once more as both / access layer, two ratios each
+# taken inside one JVM, which cancels what one JVM runs faster than the other.
 #
 #   ops/bench/access-bench.sh [-d seconds] [-w warmup] [-W first-warmup] [-r rounds] [-c connections]
 #
@@ -303,6 +304,10 @@ awk -v k="$keyed" -v b="$bare" -v kc="$(col ceiba-api-key 5)" -v bc="$(col ceiba
   'BEGIN{printf "usage recording:  api-key = %.3f x key-nousage (%.1f%% cost; target <= 5%%); edge CPU %+.1f us/req, Postgres %.1f us/req\n", k/b, (1-k/b)*100, kc-bc, pg}'
 awk -v k="$keyed" -v p="$pub" -v k99="$(col ceiba-api-key 4)" -v p99="$(col ceiba-public 4)" \
   'BEGIN{printf "both:             api-key = %.3f x public (%.1f%% cost), p99 %.2f x public\n", k/p, (1-k/p)*100, k99/p99}'
+# usage again, from two ratios each taken inside one JVM (both / access layer): what one JVM runs faster than the
+# other cancels out, unlike in api-key / key-nousage above
+awk -v k="$keyed" -v p="$pub" -v b="$bare" -v p2="$pub2" \
+  'BEGIN{printf "usage, within each JVM: (api-key / public) / (key-nousage / public-nousage) = %.3f (%.1f%% cost)\n", (k/p)/(b/p2), (1-(k/p)/(b/p2))*100}'
 [ -s "$work/depth" ] && echo "usage buffer depth during keyed runs: max $(sort -n "$work/depth" | tail -1) events (sampled every 1 s)"
 sleep 2  # let the usage buffer drain
 curl -fsS "http://127.0.0.1:$p_control/metrics" \
