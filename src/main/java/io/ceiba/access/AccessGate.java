@@ -147,7 +147,7 @@ public final class AccessGate {
     if (record == null) {
       return Future.succeededFuture(Decision.of(Reason.INVALID_KEY));
     }
-    AccessPolicy.Verdict verdict = AccessPolicy.evaluate(record, service.name(), service.access(), Instant.now());
+    AccessPolicy.Verdict verdict = AccessPolicy.evaluate(record, service.name(), service.access(), WallClock.now());
     Plan plan = verdict.plan();
     if (verdict.reason() != Reason.VALID_KEY || plan == null || (plan.rateLimit() == null && plan.quota() == null)) {
       return Future.succeededFuture(new Decision(verdict.reason(), record, plan, null, stale));

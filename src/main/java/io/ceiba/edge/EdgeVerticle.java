@@ -1093,7 +1093,7 @@ public final class EdgeVerticle extends VerticleBase {
   private void recordUsage(Exchange ex, int status) {
     Decision d = ex.decision;
     String countedUnder = d.allowed() && d.plan() != null ? d.plan().name() : null;
-    UsageEvent event = new UsageEvent(ex.requestIdIsOurs ? ex.requestId : RequestIds.next(), java.time.Instant.now(),
+    UsageEvent event = new UsageEvent(ex.requestIdIsOurs ? ex.requestId : RequestIds.next(), io.ceiba.access.WallClock.now(),
         d.key().projectId(), d.key().keyId(), countedUnder, ex.service.name(), status,
         (System.nanoTime() - ex.startNanos) / 1_000_000, ex.bytesIn, ex.bytesOut, nodeId);
     usageBatch.add(event);

@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import io.ceiba.access.Plan;
 import io.ceiba.access.QuotaPeriod;
 import io.ceiba.access.Reason;
+import io.ceiba.access.WallClock;
 import io.ceiba.store.redis.RedisService;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -251,7 +252,7 @@ public final class Limiter {
   private LimitResult local(Bucket bucket, Plan.RateLimit rate, Plan.Quota quota, boolean take) {
     localDecisions.increment();
     int nodes = Math.max(1, countingNodes.getAsInt());
-    Instant now = Instant.now();
+    Instant now = WallClock.now();
     synchronized (bucket) {
       return bucket.local(rate, quota, nodes, now, System.nanoTime(), take);
     }
@@ -390,10 +391,10 @@ public final class Limiter {
           || (refusal == null && quotaRemaining < rateRemaining));
       if (reportQuota) {
         return new LimitResult(refusal, quota.requests(), Math.min(quotaRemaining, quota.requests()),
-            periodEnd(quota.per(), Instant.now()), retryAfter, clusterWide);
+            periodEnd(quota.per(), WallClock.now()), retryAfter, clusterWide);
       }
       return new LimitResult(refusal, rate.requests(), Math.max(0, Math.min(rateRemaining, rate.burst())),
-          Instant.now().plusMillis(Math.max(0, rateFullMs)), retryAfter, clusterWide);
+          Instant.ofEpochMilli(System.currentTimeMillis() + Math.max(0, rateFullMs)), retryAfter, clusterWide);
     }
   }
 }
