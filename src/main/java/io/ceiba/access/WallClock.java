@@ -14,6 +14,11 @@ public final class WallClock {
   }
 
   public static Instant now() {
-    return Instant.ofEpochMilli(System.currentTimeMillis());
+    return inMillis(0);
+  }
+
+  /** The instant {@code millis} from now, without the intermediate {@code now()} a {@code plusMillis} would make. */
+  public static Instant inMillis(long millis) {
+    return Instant.ofEpochMilli(System.currentTimeMillis() + millis);
   }
 }

@@ -126,7 +126,6 @@ public final class EdgeVerticle extends VerticleBase {
   private DeliveryOptions usageDelivery;
   private boolean usageLocal;
   private boolean usageRecorded;
-  private int usageBatchLimit;
   /** Usage events not yet handed over; shipped every {@link #USAGE_FLUSH_MS} or at the batch limit. */
   private List<UsageEvent> usageBatch = new ArrayList<>();
 
@@ -144,7 +143,6 @@ public final class EdgeVerticle extends VerticleBase {
     cache = node.edgeCache();
     usageLocal = node.config().has(io.ceiba.config.Role.USAGE);
     usageDelivery = new DeliveryOptions().setLocalOnly(usageLocal);
-    usageBatchLimit = usageLocal ? USAGE_BATCH_LOCAL : USAGE_BATCH_REMOTE;
     // no usage role here and no cluster to find one in: nobody could record usage, so none is made
     usageRecorded = usageLocal || node.config().cluster().enabled();
     vertx.setPeriodic(USAGE_FLUSH_MS, t -> flushUsage());
@@ -1097,7 +1095,7 @@ public final class EdgeVerticle extends VerticleBase {
         d.key().projectId(), d.key().keyId(), countedUnder, ex.service.name(), status,
         (System.nanoTime() - ex.startNanos) / 1_000_000, ex.bytesIn, ex.bytesOut, nodeId);
     usageBatch.add(event);
-    if (usageBatch.size() >= usageBatchLimit) {
+    if (usageBatch.size() >= (usageLocal ? USAGE_BATCH_LOCAL : USAGE_BATCH_REMOTE)) {
       flushUsage();
     }
   }

@@ -394,7 +394,7 @@ public final class Limiter {
             periodEnd(quota.per(), WallClock.now()), retryAfter, clusterWide);
       }
       return new LimitResult(refusal, rate.requests(), Math.max(0, Math.min(rateRemaining, rate.burst())),
-          Instant.ofEpochMilli(System.currentTimeMillis() + Math.max(0, rateFullMs)), retryAfter, clusterWide);
+          WallClock.inMillis(Math.max(0, rateFullMs)), retryAfter, clusterWide);
     }
   }
 }
