@@ -75,7 +75,9 @@ class LimiterTest {
     // never more; less only by leases that lapse unused (1 s), which a starved CPU can cause: 95-100 on a quiet
     // machine, below 95 in 3 of 7 suite runs that shared both cores with another build (count not recorded then)
     assertThat(admitted).isBetween(90, 100);
-    LimitResult refused = results.get(299).await(1, TimeUnit.SECONDS);
+    // a refused one, whichever: the three limiters answer in the order their leases come back, not in the order
+    // asked, so the last request asked is not always among the refused (seen once in 11 runs)
+    LimitResult refused = results.stream().map(f -> f.result()).filter(r -> !r.allowed()).reduce((a, b) -> b).orElseThrow();
     assertThat(refused.refusal()).isEqualTo(Reason.QUOTA_EXCEEDED);
     assertThat(refused.retryAfterSeconds()).isPositive();
   }
