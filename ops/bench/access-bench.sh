@@ -1,40 +1,45 @@
 #!/usr/bin/env bash
-# What the access layer and usage recording cost. Two Ceiba nodes share one Redis and the first node's embedded
-# Postgres: node "bench" (edge, auth, usage, health, control) and node "bench-nousage" (the same without the usage
-# role, so it records no usage). Both serve the same origin as a public service (Host app.local) and as an api-key
-# service with a cached key, a rate limit and a quota (Host api.local, X-API-Key); nginx proxies the same origin.
-# Measured with wrk in interleaved rounds in one run:
+# What the access layer and usage recording cost. Four Ceiba nodes share one Redis and the first node's embedded
+# Postgres, each serving one kind of traffic from start to end (as a node in steady traffic does, so its JIT
+# settles), plus nginx as a proxy; all proxy the same nginx origin:
+#   ceiba-public          node bench-public (edge, auth, usage, health, control), public service (Host app.local)
+#   ceiba-api-key         node bench-key (the same roles), api-key service (Host api.local, X-API-Key) with a cached
+#                         key and a plan with a rate limit and a quota: access check, limits, headers and a usage
+#                         event per request
+#   ceiba-public-nousage  node nousage-public (the same less the usage role), public service
+#   ceiba-key-nousage     node nousage-key (the same less the usage role), api-key service: access without usage
 #   nginx                 nginx -> origin
-#   ceiba-public          bench, public service
-#   ceiba-api-key         bench, keyed: access check, limits, headers and a usage event per request
-#   ceiba-public-nousage  bench-nousage, public service
-#   ceiba-key-nousage     bench-nousage, keyed: the same without usage
-# Prints medians of requests/s, p50, p99 and CPU µs per request (the proxy's processes; Redis and Postgres
-# separately), then the ratios the issues judge, each between two targets of the same JVM where it can be:
-# access layer = key-nousage / public-nousage (target >= 0.90), usage = api-key / key-nousage (target >= 0.95),
-# and both together = api-key / public (the first node); usage once more as both / access layer, two ratios each
-# taken inside one JVM, which cancels what one JVM runs faster than the other.
+# The targets are measured in pairs, both loads at once (one wrk each), in interleaved rounds. This machine's speed
+# drifts by 20-40% for tens of seconds at a time (other tenants on the host); two targets measured one after the
+# other, even in alternating rounds, differ by that drift, which is larger than the costs measured here. Two
+# targets measured at the same time see the same machine. The pairs and the ratios they give (medians of the
+# per-round ratios):
+#   both     ceiba-api-key / ceiba-public               issue 4: the access layer with usage, target >= 0.90
+#   access   ceiba-key-nousage / ceiba-public-nousage   the access layer alone
+#   usage    ceiba-api-key / ceiba-key-nousage          issue 5: usage recording, target >= 0.95
+#   control  ceiba-public / ceiba-public-nousage        the same work on two JVMs (the usage role idles without
+#                                                       keyed traffic): what remains of the noise
+#   nginx    ceiba-public / nginx                       against nginx
 #
 #   ops/bench/access-bench.sh [-d seconds] [-w warmup] [-W first-warmup] [-r rounds] [-c connections]
 #
-# -W (default 30): before the first round, each Ceiba target gets that many seconds of load in three interleaved
-# slices, under the CPU quota when there is one. C2 compiles with the quota's CPU too, and a JVM that meets new load
-# (a quota, another service) deoptimizes and recompiles; without this the first rounds measure the compiler.
+# -W (default 120): before the first round, each Ceiba target gets that many seconds of load in three interleaved
+# slices, under the CPU quota when there is one. C2 compiles with the quota's CPU too; without this the first rounds
+# measure the compiler.
 #
-# PROFILE=1 also samples each Ceiba JVM with perf during its measured runs (both get frame pointers and a perf map)
+# PROFILE=1 also samples each Ceiba JVM with perf during its measured runs (all get frame pointers and a perf map)
 # and prints where each target's CPU per request goes (ops/bench/cpu-breakdown.awk): usage recording, the access layer,
 # the rest of the proxy in Java and in the kernel, GC and JIT. PROFILE_KEEP=dir keeps the recordings and perf maps.
-# The usage column is the usage cost measured inside one JVM, free of the ~12% by which two JVMs doing the same work differ.
 #
 # Needs wrk and nginx (installed from Debian when missing and run as root) and a redis-server: the
 # one on PATH, else the Linux binary shipped inside the embedded-redis test artifact in ~/.m2.
-# Environment: PORT_BASE (default 29080: origin, nginx proxy, ceiba edge, control, redis, postgres, and the
-# second node's edge and control on the next ports), EDGE_INSTANCES (2), AUTH_INSTANCES (1), JAVA_OPTS (extra
-# JVM flags for node "bench", e.g. a JFR recording).
+# Environment: PORT_BASE (default 29080: origin, nginx proxy, the first node's edge and control, redis, postgres,
+# then the other nodes' edge and control ports), EDGE_INSTANCES (2), AUTH_INSTANCES (1), JAVA_OPTS (extra JVM flags
+# for the nodes with usage, e.g. a JFR recording).
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
-duration=10 warmup=5 first_warmup=30 rounds=3 conns=50 perf_hz=499
+duration=10 warmup=5 first_warmup=120 rounds=5 conns=50 perf_hz=499
 while [ $# -gt 0 ]; do
   case $1 in
     -d) duration=$2; shift 2 ;;
@@ -50,8 +55,12 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 jar="$root/target/ceiba.jar"
 [ -f "$jar" ] || (cd "$root" && mvn -q -DskipTests package)
 base=${PORT_BASE:-29080}
-p_origin=$base p_nginx=$((base + 1)) p_edge=$((base + 2)) p_control=$((base + 3)) p_redis=$((base + 4))
-p_pg=$((base + 5)) p_edge2=$((base + 6)) p_control2=$((base + 7))
+p_origin=$base p_nginx=$((base + 1)) p_redis=$((base + 4)) p_pg=$((base + 5))
+# node name, whether it records usage; and the target each serves
+nodes=(bench-public:usage bench-key:usage nousage-public:- nousage-key:-)
+declare -A served_by=([ceiba-public]=0 [ceiba-api-key]=1 [ceiba-public-nousage]=2 [ceiba-key-nousage]=3)
+edge_port() { [ "$1" = 0 ] && echo $((base + 2)) || echo $((base + 4 + 2 * $1)); }
+control_port() { echo $(($(edge_port "$1") + 1)); }
 work=$(mktemp -d "${TMPDIR:-/tmp}/ceiba-access-bench.XXXXXX")
 pids=()
 cleanup() {
@@ -87,7 +96,23 @@ fi
 # (a CFS quota in a cgroup of its own), so the proxy is the bottleneck and wrk, the origin, Redis and PostgreSQL
 # have the rest of the machine, as if they were other machines. Without it everything shares all CPUs, and
 # PostgreSQL's work for the usage rows takes CPU the edge then lacks.
+# PIN=1 (with PROXY_CPUS) also keeps the proxies and the rest apart: every proxy runs on the last CPU, everything
+# else (wrk, the origin, Redis, PostgreSQL, this script) on the others. Without it, a proxy's threads share cores
+# (and their caches) with whatever else runs, so work done outside the proxy, such as PostgreSQL writing usage rows,
+# still makes the proxy's own instructions slower.
 cgroups=()
+proxy_cpu="" other_cpus=""
+if [ -n "${PIN:-}" ]; then
+  cpus=$(nproc)
+  [ "$cpus" -ge 2 ] || { echo "PIN needs two CPUs or more" >&2; exit 1; }
+  proxy_cpu=$((cpus - 1)) other_cpus="0-$((cpus - 2))"
+fi
+# Everything but the proxies to the other CPUs, once all is started (a JVM sizes its event loops by the CPUs it may
+# use when it starts, so it must start with all of them); this script's later children (wrk, curl) inherit it.
+pin_others() {  # pid...
+  [ -n "$other_cpus" ] || return 0
+  local pid; for pid in "$@" $$; do taskset -a -p -c "$other_cpus" "$pid" >/dev/null; done
+}
 if [ -n "${PROXY_CPUS:-}" ]; then
   [ "$(id -u)" = 0 ] || { echo "PROXY_CPUS needs root (cgroups)" >&2; exit 1; }
   quota=$(awk -v c="$PROXY_CPUS" 'BEGIN{printf "%d", c * 100000}')
@@ -96,6 +121,9 @@ if [ -n "${PROXY_CPUS:-}" ]; then
   else echo "PROXY_CPUS: no cgroup cpu controller found" >&2; exit 1; fi
 fi
 limit_cpu() {  # name pid...: moves the processes (all their threads, and what they fork later) into a quota of their own
+  # every thread, and the threads they start later; what a JVM forked before (PostgreSQL) stays on the other CPUs
+  local pid
+  if [ -n "$proxy_cpu" ]; then for pid in "${@:2}"; do taskset -a -p -c "$proxy_cpu" "$pid" >/dev/null; done; fi
   [ -n "${PROXY_CPUS:-}" ] || return 0
   local dir
   if [ -n "${cg_v1:-}" ]; then
@@ -104,7 +132,7 @@ limit_cpu() {  # name pid...: moves the processes (all their threads, and what t
   else
     dir="$cg_v2/ceiba-bench-$$-$1"; mkdir -p "$dir"; echo "$quota 100000" >"$dir/cpu.max"
   fi
-  local pid; for pid in "${@:2}"; do echo "$pid" >"$dir/cgroup.procs"; done
+  for pid in "${@:2}"; do echo "$pid" >"$dir/cgroup.procs"; done
   cgroups+=("$dir")
 }
 
@@ -155,18 +183,7 @@ http:
     backends: [{ url: "http://127.0.0.1:$p_origin" }]
     access: { policy: api-key }
 YAML
-cat >"$work/node.yaml" <<YAML
-node: { id: bench }
-roles: [edge, auth, usage, health, control]
-instances: { edge: ${EDGE_INSTANCES:-2}, auth: ${AUTH_INSTANCES:-1} }
-edge: { host: 127.0.0.1, port: $p_edge, access_log: false }
-control: { host: 127.0.0.1, port: $p_control, token: bench-token }
-registry: { file: registry.yaml }
-postgres: { url: embedded, embedded_port: $p_pg }
-redis: { url: "redis://127.0.0.1:$p_redis" }
-data_dir: data
-YAML
-# PROFILE: frame pointers and a perf map (written at exit) on both nodes alike, so they stay comparable
+# PROFILE: frame pointers and a perf map (written at exit) on every node alike, so they stay comparable
 jvm_flags="-XX:+UseParallelGC -Xms256m -Xmx256m"
 # The perf map names compiled methods only: code inlined into a caller shows as the caller. The methods where usage
 # and access begin are kept out of line (a call, about a nanosecond each) so their samples carry their names.
@@ -179,9 +196,6 @@ if [ -n "${PROFILE:-}" ]; then
   done
   jvm_flags="$jvm_flags -XX:CompileCommand=dontinline,io.ceiba.access.AccessGate::authorize"
 fi
-java $jvm_flags ${JAVA_OPTS:-} -jar "$jar" --config "$work/node.yaml" >"$work/ceiba.log" 2>&1 &
-ceiba_pid=$!
-pids+=($ceiba_pid)
 await_ready() {  # control-port pid log
   for _ in $(seq 1 240); do
     curl -fsS -o /dev/null "http://127.0.0.1:$1/ready" 2>/dev/null && break
@@ -190,27 +204,43 @@ await_ready() {  # control-port pid log
   done
   curl -fsS "http://127.0.0.1:$1/ready" >/dev/null || { echo "ceiba not ready:" >&2; curl -sS "http://127.0.0.1:$1/ready" >&2; exit 1; }
 }
-await_ready "$p_control" "$ceiba_pid" "$work/ceiba.log"
-# the same node without the usage role, on the first node's database (started once its migrations ran)
-sed -e 's/^node: { id: bench }/node: { id: bench-nousage }/' -e 's/usage, //' -e "s/port: $p_edge,/port: $p_edge2,/" \
-  -e "s/port: $p_control,/port: $p_control2,/" -e "s|url: embedded, embedded_port: $p_pg|url: \"postgres://postgres@127.0.0.1:$p_pg/postgres\"|" \
-  -e 's/^data_dir: data/data_dir: data-nousage/' "$work/node.yaml" >"$work/node-nousage.yaml"
-grep -q "bench-nousage" "$work/node-nousage.yaml" && ! grep -q usage, "$work/node-nousage.yaml" || { echo "bad second node config" >&2; exit 1; }
-java $jvm_flags -jar "$jar" --config "$work/node-nousage.yaml" >"$work/ceiba-nousage.log" 2>&1 &
-nousage_pid=$!
-pids+=($nousage_pid)
-await_ready "$p_control2" "$nousage_pid" "$work/ceiba-nousage.log"
+node_pids=()
+for i in "${!nodes[@]}"; do
+  name=${nodes[$i]%%:*} usage=${nodes[$i]#*:}
+  roles="edge, auth, usage, health, control"; extra=${JAVA_OPTS:-}
+  [ "$usage" = usage ] || { roles="edge, auth, health, control"; extra=""; }
+  # the first node starts the embedded PostgreSQL and runs the migrations; the others use its database
+  if [ "$i" = 0 ]; then pg="url: embedded, embedded_port: $p_pg" data=data
+  else pg="url: \"postgres://postgres@127.0.0.1:$p_pg/postgres\"" data="data-$name"; fi
+  cat >"$work/node-$name.yaml" <<YAML
+node: { id: $name }
+roles: [$roles]
+instances: { edge: ${EDGE_INSTANCES:-2}, auth: ${AUTH_INSTANCES:-1} }
+edge: { host: 127.0.0.1, port: $(edge_port "$i"), access_log: false }
+control: { host: 127.0.0.1, port: $(control_port "$i"), token: bench-token }
+registry: { file: registry.yaml }
+postgres: { $pg }
+redis: { url: "redis://127.0.0.1:$p_redis" }
+data_dir: $data
+YAML
+  # shellcheck disable=SC2086
+  java $jvm_flags $extra -jar "$jar" --config "$work/node-$name.yaml" >"$work/ceiba-$name.log" 2>&1 &
+  node_pids[$i]=$!
+  pids+=($!)
+  await_ready "$(control_port "$i")" "${node_pids[$i]}" "$work/ceiba-$name.log"
+done
+p_control=$(control_port 0)
 api() { curl -fsS -H "authorization: Bearer bench-token" -H 'content-type: application/json' "$@"; }
 # a limit and a quota far above what the machine can do: every request is counted, none refused
 api -X POST "http://127.0.0.1:$p_control/v1/plans" -d '{"name": "bench", "rate_limit": {"requests": 100000000, "per": "1s"}, "quota": {"requests": 100000000000, "per": "month"}}' >/dev/null
 project=$(api -X POST "http://127.0.0.1:$p_control/v1/projects" -d '{"name": "bench"}' | sed 's/.*"id":"\([^"]*\)".*/\1/')
 api -X POST "http://127.0.0.1:$p_control/v1/projects/$project/subscriptions" -d '{"plan": "bench"}' >/dev/null
 key=$(api -X POST "http://127.0.0.1:$p_control/v1/projects/$project/keys" -d '{"name": "bench"}' | sed 's/.*"key":"\([^"]*\)".*/\1/')
-status=$(curl -sS -o /dev/null -w '%{http_code}' -H 'host: api.local' -H "x-api-key: $key" "http://127.0.0.1:$p_edge/")
-[ "$status" = 200 ] || { echo "keyed request answered $status" >&2; exit 1; }
-echo "ceiba up (pid $ceiba_pid, without usage $nousage_pid); project $project, key ${key:0:11}…; redis pid $redis_pid"
+echo "ceiba up: $(for i in "${!nodes[@]}"; do printf '%s (pid %s) ' "${nodes[$i]%%:*}" "${node_pids[$i]}"; done); project $project, key ${key:0:11}…; redis pid $redis_pid"
 
-for check in "$p_nginx app.local" "$p_edge app.local" "$p_edge api.local" "$p_edge2 app.local" "$p_edge2 api.local"; do
+checks=("$p_nginx app.local")
+for i in "${!nodes[@]}"; do checks+=("$(edge_port "$i") app.local" "$(edge_port "$i") api.local"); done
+for check in "${checks[@]}"; do
   set -- $check
   status=$(curl -sS -o "$work/check.out" -w '%{http_code}' -H "host: $2" -H "x-api-key: $key" "http://127.0.0.1:$1/")
   [ "$status" = 200 ] || { echo "127.0.0.1:$1 Host $2 answered $status: $(head -c 300 "$work/check.out")" >&2; exit 1; }
@@ -224,10 +254,12 @@ pg_pids() {  # the embedded PostgreSQL: its postmaster (data under $work) and ev
   [ -n "$master" ] && echo "$master $(pgrep -P "$master" | tr '\n' ' ')"
 }
 nginx_pids="$(cat "$work/proxy/nginx.pid") $(pgrep -P "$(cat "$work/proxy/nginx.pid")" | tr "\n" " ")"
+origin_pid=$(cat "$work/origin/nginx.pid")
+# shellcheck disable=SC2046
+pin_others "$origin_pid" $(pgrep -P "$origin_pid") "$redis_pid" $(pg_pids)
 limit_cpu nginx-proxy $nginx_pids
 # the JVMs go under their quotas once started; the embedded PostgreSQL, forked by the first before, stays outside
-limit_cpu ceiba "$ceiba_pid"
-limit_cpu ceiba-nousage "$nousage_pid"
+for i in "${!nodes[@]}"; do limit_cpu "ceiba-${nodes[$i]%%:*}" "${node_pids[$i]}"; done
 ms() { awk '{ v=$1; if (v ~ /us$/) { sub(/us$/,"",v); v/=1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v) } else if (v ~ /s$/) { sub(/s$/,"",v); v*=1000 } printf "%.2f", v }' <<<"$1"; }
 load() {  # seconds url host header [wrk options...]: wrk's report
   local seconds=$1 url=$2 host=$3 header=$4; shift 4
@@ -235,99 +267,153 @@ load() {  # seconds url host header [wrk options...]: wrk's report
   local hdr=(-H "Host: $host"); [ -n "$header" ] && hdr+=(-H "$header")
   wrk -t1 -c"$conns" -d"${seconds}s" "$@" "${hdr[@]}" "$url"
 }
-run() {  # name control-port url host header pids... -> "name rps p50 p99 cpu_us redis_us non2xx pg_us"
-  local name=$1 control=$2 url=$3 host=$4 header=$5; shift 5
-  load "$warmup" "$url" "$host" "$header" >/dev/null 2>&1 || true
-  local pg; pg=$(pg_pids)
-  local t0 r0 g0; t0=$(ticks "$@"); r0=$(ticks "$redis_pid"); g0=$(ticks $pg)
-  # watch the usage buffer while the load runs; the sampler runs for every target alike, since a scrape
-  # costs Ceiba's JVM CPU (~7 ms each) and a curl the machine's, which once fell on the keyed runs alone
-  local depth=/dev/null; [ "$name" = ceiba-api-key ] && depth="$work/depth"
-  ( while :; do curl -fsS "http://127.0.0.1:$control/metrics" 2>/dev/null | awk '/^ceiba_usage_buffer_depth/{print $2}' >>"$depth"; sleep 1; done ) &
-  local sampler=$!
-  local perf_job=""
-  if [ -n "${PROFILE:-}" ] && [[ $name = ceiba-* ]]; then
-    perf record -F "$perf_hz" -g -p "$1" -o "$work/perf-$name.$r.data" -- sleep "$duration" >/dev/null 2>&1 &
-    perf_job=$!
-  fi
-  local out; out=$(load "$duration" "$url" "$host" "$header" --latency)
-  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
-  [ -z "$perf_job" ] || wait "$perf_job" || true
-  local t1 r1 g1; t1=$(ticks "$@"); r1=$(ticks "$redis_pid"); g1=$(ticks $pg)
-  local rps reqs p50 p99 non2xx
-  rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
-  reqs=$(awk '/requests in/{print $1}' <<<"$out")
-  echo "$reqs" >>"$work/requests-$name"
-  p50=$(ms "$(awk '$1=="50%"{print $2}' <<<"$out")"); p99=$(ms "$(awk '$1=="99%"{print $2}' <<<"$out")")
-  non2xx=$(awk '/Non-2xx/{print $5}' <<<"$out"); non2xx=${non2xx:-0}
-  echo "$name $rps $p50 $p99 $(awk -v t=$((t1 - t0)) -v n="$reqs" -v hz="$hz" 'BEGIN{printf "%.1f", t/hz/n*1e6}') $(awk -v t=$((r1 - r0)) -v n="$reqs" -v hz="$hz" 'BEGIN{printf "%.2f", t/hz/n*1e6}') $non2xx $(awk -v t=$((g1 - g0)) -v n="$reqs" -v hz="$hz" 'BEGIN{printf "%.1f", t/hz/n*1e6}')"
+# Watches the usage buffer while the load runs: prints the sampler's pid. It runs for every target alike and during
+# warm-ups too: a scrape costs Ceiba's JVM CPU (~7 ms each) and a curl the machine's, and the first scrapes of a JVM
+# that has not served /metrics under load yet change the type profiles of the HTTP codecs it shares with the edge,
+# so C2 recompiles them (in the first measured round, before the sampler ran in warm-ups too).
+start_sampler() {  # control-port file
+  ( while :; do curl -fsS "http://127.0.0.1:$1/metrics" 2>/dev/null | awk '/^ceiba_usage_buffer_depth/{print $2}' >>"$2"; sleep 1; done ) >/dev/null 2>&1 &
+  echo $!
 }
+targets=(ceiba-public ceiba-api-key ceiba-public-nousage ceiba-key-nousage)
+host_of() { [[ $1 = *key* ]] && echo api.local || echo app.local; }
+header_of() { [[ $1 = *key* ]] && echo "x-api-key: $key" || true; }
+url_of() { [ "$1" = nginx ] && echo "http://127.0.0.1:$p_nginx/" || echo "http://127.0.0.1:$(edge_port "${served_by[$1]}")/"; }
+pids_of() { [ "$1" = nginx ] && echo "$nginx_pids" || echo "${node_pids[${served_by[$1]}]}"; }
+# the samplers: one per Ceiba target of the pair (nginx has no /metrics), the keyed target with usage into $work/depth
+start_samplers() {  # depth-file target...: prints the samplers' pids
+  local t file
+  for t in "${@:2}"; do
+    [ "$t" = nginx ] && continue
+    file=/dev/null; [ "$t" = ceiba-api-key ] && file=$1
+    start_sampler "$(control_port "${served_by[$t]}")" "$file"
+  done
+}
+stop() { local p; for p in "$@"; do kill "$p" 2>/dev/null || true; done; for p in "$@"; do wait "$p" 2>/dev/null || true; done; }
+# Loads two targets at once, each with its own wrk: first for the warm-up, then measured. Appends a line per target to
+# $work/results: "pair round target rps p50_ms p99_ms cpu_us_per_request non2xx cpu_share", and Postgres's CPU per
+# usage row to $work/pg when the pair has the keyed target with usage.
+measure_pair() {  # pair a b
+  local pair=$1 a=$2 b=$3 t samplers
+  samplers=$(start_samplers /dev/null "$a" "$b")
+  load "$warmup" "$(url_of "$a")" "$(host_of "$a")" "$(header_of "$a")" >/dev/null 2>&1 &
+  local wa=$!
+  load "$warmup" "$(url_of "$b")" "$(host_of "$b")" "$(header_of "$b")" >/dev/null 2>&1 &
+  wait $wa $! || true
+  stop $samplers
+  local pg; pg=$(pg_pids)
+  # shellcheck disable=SC2046
+  local ta0 tb0 g0; ta0=$(ticks $(pids_of "$a")); tb0=$(ticks $(pids_of "$b")); g0=$(ticks $pg)
+  samplers=$(start_samplers "$work/depth" "$a" "$b")
+  local perf_jobs=()
+  if [ -n "${PROFILE:-}" ]; then
+    for t in "$a" "$b"; do
+      [ "$t" = nginx ] && continue
+      perf record -F "$perf_hz" -g -p "$(pids_of "$t")" -o "$work/perf-$t.$pair.$r.data" -- sleep "$duration" >/dev/null 2>&1 &
+      perf_jobs+=($!)
+    done
+  fi
+  load "$duration" "$(url_of "$a")" "$(host_of "$a")" "$(header_of "$a")" --latency >"$work/out-a" 2>&1 &
+  wa=$!
+  load "$duration" "$(url_of "$b")" "$(host_of "$b")" "$(header_of "$b")" --latency >"$work/out-b" 2>&1 &
+  wait $wa $! || true
+  stop $samplers
+  for t in "${perf_jobs[@]}"; do wait "$t" || true; done
+  # shellcheck disable=SC2046
+  local ta1 tb1 g1; ta1=$(ticks $(pids_of "$a")); tb1=$(ticks $(pids_of "$b")); g1=$(ticks $pg)
+  local side out ticks_used rps reqs p50 p99 non2xx
+  for side in a b; do
+    if [ $side = a ]; then t=$a ticks_used=$((ta1 - ta0)); else t=$b ticks_used=$((tb1 - tb0)); fi
+    out=$(cat "$work/out-$side")
+    rps=$(awk '/Requests\/sec/{print $2}' <<<"$out")
+    reqs=$(awk '/requests in/{print $1}' <<<"$out")
+    [ -n "$rps" ] && [ -n "$reqs" ] || { echo "wrk failed for $t:" >&2; echo "$out" >&2; exit 1; }
+    echo "$reqs" >>"$work/requests-$t"
+    p50=$(ms "$(awk '$1=="50%"{print $2}' <<<"$out")"); p99=$(ms "$(awk '$1=="99%"{print $2}' <<<"$out")")
+    non2xx=$(awk '/Non-2xx/{print $5}' <<<"$out"); non2xx=${non2xx:-0}
+    echo "$pair $r $t $rps $p50 $p99 $(awk -v t="$ticks_used" -v n="$reqs" -v hz="$hz" -v d="$duration" \
+      'BEGIN{printf "%.1f %s %.2f", t/hz/n*1e6, "'"$non2xx"'", t/hz/d}')" >>"$work/results"
+    if [ "$t" = ceiba-api-key ]; then
+      awk -v t=$((g1 - g0)) -v n="$reqs" -v hz="$hz" 'BEGIN{printf "%.1f\n", t/hz/n*1e6}' >>"$work/pg"
+    fi
+  done
+}
+# pair:a:b, the ratio is b / a
+pairs=(both:ceiba-public:ceiba-api-key access:ceiba-public-nousage:ceiba-key-nousage usage:ceiba-key-nousage:ceiba-api-key
+  control:ceiba-public-nousage:ceiba-public nginx:nginx:ceiba-public)
 slice=$(( (first_warmup + 2) / 3 ))
 if [ "$slice" -gt 0 ]; then
-  echo "first warm-up: ${slice}s x 3 per Ceiba target" >&2
+  echo "first warm-up: ${slice}s x 3 per Ceiba target, two at a time" >&2
   for _ in 1 2 3; do
-    for port in "$p_edge" "$p_edge2"; do
-      load "$slice" "http://127.0.0.1:$port/" app.local "" >/dev/null 2>&1 || true
-      load "$slice" "http://127.0.0.1:$port/" api.local "x-api-key: $key" >/dev/null 2>&1 || true
+    for pair in ceiba-public:ceiba-api-key ceiba-public-nousage:ceiba-key-nousage; do
+      a=${pair%%:*} b=${pair#*:}
+      samplers=$(start_samplers /dev/null "$a" "$b")
+      load "$slice" "$(url_of "$a")" "$(host_of "$a")" "$(header_of "$a")" >/dev/null 2>&1 &
+      wa=$!
+      load "$slice" "$(url_of "$b")" "$(host_of "$b")" "$(header_of "$b")" >/dev/null 2>&1 &
+      wait $wa $! || true
+      stop $samplers
     done
   done
 fi
 : >"$work/results"
 for r in $(seq 1 "$rounds"); do
-  # nginx's figures come with no /metrics scrape to pay for: the sampler scrapes bench's control port, which nginx's CPU does not include
-  run nginx "$p_control" "http://127.0.0.1:$p_nginx/" app.local "" $nginx_pids >>"$work/results"
-  run ceiba-public "$p_control" "http://127.0.0.1:$p_edge/" app.local "" "$ceiba_pid" >>"$work/results"
-  run ceiba-api-key "$p_control" "http://127.0.0.1:$p_edge/" api.local "x-api-key: $key" "$ceiba_pid" >>"$work/results"
-  run ceiba-public-nousage "$p_control2" "http://127.0.0.1:$p_edge2/" app.local "" "$nousage_pid" >>"$work/results"
-  run ceiba-key-nousage "$p_control2" "http://127.0.0.1:$p_edge2/" api.local "x-api-key: $key" "$nousage_pid" >>"$work/results"
+  for p in "${pairs[@]}"; do
+    IFS=: read -r pair a b <<<"$p"
+    measure_pair "$pair" "$a" "$b"
+  done
   echo "round $r/$rounds done" >&2
 done
 
 median() { sort -n | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-col() { awk -v n="$1" -v c="$2" '$1==n{print $c}' "$work/results" | median; }
+col() { awk -v p="$1" -v t="$2" -v c="$3" '$1==p && $3==t{print $c}' "$work/results" | median; }  # pair target column
+ratios() {  # pair a b: the per-round ratios b / a, in round order
+  awk -v p="$1" -v a="$2" -v b="$3" '$1==p && $3==a{x[$2]=$4} $1==p && $3==b{y[$2]=$4} END{for (r = 1; r in x; r++) printf "%.3f\n", y[r]/x[r]}' "$work/results"
+}
 echo
-echo "wrk -t1 -c$conns -d${duration}s, $rounds interleaved rounds, medians; CPU = µs of the proxy's processes per request${PROXY_CPUS:+; each proxy limited to $PROXY_CPUS CPUs}"
-printf '| %-20s | %9s | %8s | %8s | %10s | %11s | %11s | %8s | %8s |\n' target "req/s" "p50 ms" "p99 ms" "CPU µs/req" "Redis µs/req" "PG µs/req" "vs nginx" "non-2xx"
-printf '|%s|\n' "----------------------|-----------|----------|----------|------------|-------------|-------------|----------|----------"
-nginx_rps=$(col nginx 2)
-for t in nginx ceiba-public ceiba-api-key ceiba-public-nousage ceiba-key-nousage; do
-  rps=$(col $t 2)
-  printf '| %-20s | %9.0f | %8.2f | %8.2f | %10.1f | %11.2f | %11.1f | %7.2fx | %8.0f |\n' "$t" "$rps" "$(col $t 3)" "$(col $t 4)" "$(col $t 5)" "$(col $t 6)" \
-    "$(col $t 8)" "$(awk -v a="$rps" -v b="$nginx_rps" 'BEGIN{print a/b}')" "$(col $t 7)"
+echo "wrk -t1 -c$conns -d${duration}s per target, two targets at a time, $rounds interleaved rounds, medians; CPU = µs of the proxy's processes per request,"
+echo "load = its CPU seconds per second${PROXY_CPUS:+; each proxy limited to $PROXY_CPUS CPUs}${proxy_cpu:+ on CPU $proxy_cpu, the rest on $other_cpus}"
+printf '| %-7s | %-20s | %-20s | %9s | %9s | %-13s | %-33s | %9s | %9s | %9s | %9s | %7s |\n' pair a b "a req/s" "b req/s" "b / a" "b / a by round" \
+  "a µs/req" "b µs/req" "a p99 ms" "b p99 ms" "a, b load" 
+printf '|%s|\n' "---------|----------------------|----------------------|-----------|-----------|---------------|-----------------------------------|-----------|-----------|-----------|-----------|----------"
+declare -A ratio
+for p in "${pairs[@]}"; do
+  IFS=: read -r pair a b <<<"$p"
+  ratio[$pair]=$(ratios "$pair" "$a" "$b" | median)
+  printf '| %-7s | %-20s | %-20s | %9.0f | %9.0f | **%.3f×** | %-33s | %9.1f | %9.1f | %9.2f | %9.2f | %s, %s |\n' "$pair" "$a" "$b" \
+    "$(col "$pair" "$a" 4)" "$(col "$pair" "$b" 4)" "${ratio[$pair]}" "$(ratios "$pair" "$a" "$b" | paste -sd' ')" \
+    "$(col "$pair" "$a" 7)" "$(col "$pair" "$b" 7)" "$(col "$pair" "$a" 6)" "$(col "$pair" "$b" 6)" "$(col "$pair" "$a" 9)" "$(col "$pair" "$b" 9)"
 done
-pub=$(col ceiba-public 2); keyed=$(col ceiba-api-key 2); bare=$(col ceiba-key-nousage 2); pub2=$(col ceiba-public-nousage 2)
 echo
-awk -v k="$bare" -v p="$pub2" -v k99="$(col ceiba-key-nousage 4)" -v p99="$(col ceiba-public-nousage 4)" \
-  -v kc="$(col ceiba-key-nousage 5)" -v pc="$(col ceiba-public-nousage 5)" \
-  'BEGIN{printf "access layer:     key-nousage = %.3f x public-nousage (%.1f%% cost; target <= 10%%), p99 %.2f x; edge CPU %+.1f us/req\n", k/p, (1-k/p)*100, k99/p99, kc-pc}'
-awk -v k="$keyed" -v b="$bare" -v kc="$(col ceiba-api-key 5)" -v bc="$(col ceiba-key-nousage 5)" -v pg="$(col ceiba-api-key 8)" \
-  'BEGIN{printf "usage recording:  api-key = %.3f x key-nousage (%.1f%% cost; target <= 5%%); edge CPU %+.1f us/req, Postgres %.1f us/req\n", k/b, (1-k/b)*100, kc-bc, pg}'
-awk -v k="$keyed" -v p="$pub" -v k99="$(col ceiba-api-key 4)" -v p99="$(col ceiba-public 4)" \
-  'BEGIN{printf "both:             api-key = %.3f x public (%.1f%% cost), p99 %.2f x public\n", k/p, (1-k/p)*100, k99/p99}'
-# usage again, from two ratios each taken inside one JVM (both / access layer): what one JVM runs faster than the
-# other cancels out, unlike in api-key / key-nousage above
-awk -v k="$keyed" -v p="$pub" -v b="$bare" -v p2="$pub2" \
-  'BEGIN{printf "usage, within each JVM: (api-key / public) / (key-nousage / public-nousage) = %.3f (%.1f%% cost)\n", (k/p)/(b/p2), (1-(k/p)/(b/p2))*100}'
+awk -v r="${ratio[both]}" 'BEGIN{printf "both (issue 4):   api-key = %.3f x public: the access layer with usage costs %.1f%% (target <= 10%%)\n", r, (1-r)*100}'
+awk -v r="${ratio[access]}" 'BEGIN{printf "access layer:     key-nousage = %.3f x public-nousage: %.1f%%\n", r, (1-r)*100}'
+awk -v r="${ratio[usage]}" -v pg="$(median <"$work/pg")" 'BEGIN{printf "usage (issue 5):  api-key = %.3f x key-nousage: usage recording costs %.1f%% (target <= 5%%); Postgres %.1f us of CPU per usage row\n", r, (1-r)*100, pg}'
+awk -v r="${ratio[control]}" 'BEGIN{printf "control:          public = %.3f x public-nousage: the same work on two JVMs at once\n", r}'
+awk -v r="${ratio[nginx]}" 'BEGIN{printf "nginx:            ceiba public = %.3f x nginx\n", r}'
+non2xx=$(awk '{n += $8} END{print n + 0}' "$work/results")
+[ "$non2xx" = 0 ] || echo "WARNING: $non2xx non-2xx responses"
 [ -s "$work/depth" ] && echo "usage buffer depth during keyed runs: max $(sort -n "$work/depth" | tail -1) events (sampled every 1 s)"
 sleep 2  # let the usage buffer drain
-curl -fsS "http://127.0.0.1:$p_control/metrics" \
+keyed_control=$(control_port "${served_by[ceiba-api-key]}")
+curl -fsS "http://127.0.0.1:$keyed_control/metrics" \
   | grep -E '^ceiba_(auth_decisions_total|ratelimit_decisions_total|usage_events_(written|journaled|dropped)_total|usage_buffer_depth|usage_dead_letters_total)' \
   | grep -v ' 0.0$' || true
-curl -fsS "http://127.0.0.1:$p_control/metrics" | grep -E '^ceiba_usage_flush_seconds_(count|sum|max)' || true
+curl -fsS "http://127.0.0.1:$keyed_control/metrics" | grep -E '^ceiba_usage_flush_seconds_(count|sum|max)' || true
 
 # ------------------------------------------------------------------ where the CPU goes (PROFILE=1)
 [ -n "${PROFILE:-}" ] || exit 0
 # the perf maps of JIT-compiled code are written when the JVMs exit
-kill -TERM "$ceiba_pid" "$nousage_pid"; wait "$ceiba_pid" "$nousage_pid" 2>/dev/null || true
+kill -TERM "${node_pids[@]}"; wait "${node_pids[@]}" 2>/dev/null || true
 if [ -n "${PROFILE_KEEP:-}" ]; then  # a directory to keep the recordings in, with the perf maps they need
-  mkdir -p "$PROFILE_KEEP" && cp "$work"/perf-*.data "$work"/requests-* "/tmp/perf-$ceiba_pid.map" "/tmp/perf-$nousage_pid.map" "$PROFILE_KEEP"/
-  echo "recordings kept in $PROFILE_KEEP (node bench: pid $ceiba_pid, bench-nousage: $nousage_pid)"
+  mkdir -p "$PROFILE_KEEP" && cp "$work"/perf-*.data "$work"/requests-* "$PROFILE_KEEP"/
+  for i in "${!nodes[@]}"; do cp "/tmp/perf-${node_pids[$i]}.map" "$PROFILE_KEEP"/; done
+  echo "recordings kept in $PROFILE_KEEP ($(for i in "${!nodes[@]}"; do printf '%s: pid %s ' "${nodes[$i]%%:*}" "${node_pids[$i]}"; done))"
 fi
 echo
 echo "perf, ${perf_hz} samples/s of CPU time, all rounds: µs of the JVM's CPU per request, by the innermost Ceiba frame of each sample"
 printf '| %-20s | %7s | %6s | %6s | %6s | %6s | %6s | %6s | %6s |\n' target samples usage access "proxy Java" "proxy kernel" GC JIT total
 printf '|%s|\n' "----------------------|---------|--------|--------|--------|--------|--------|--------|--------"
-for t in ceiba-public ceiba-api-key ceiba-public-nousage ceiba-key-nousage; do
+for t in "${targets[@]}"; do
   requests=$(awk '{n += $1} END{print n}' "$work/requests-$t")
   for f in "$work/perf-$t".*.data; do perf script -i "$f" -F comm,tid,ip,sym,dso 2>/dev/null; done \
     | awk -v target="$t" -v hz="$perf_hz" -v requests="$requests" -v usage_methods="$usage_methods" \

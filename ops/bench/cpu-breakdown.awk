@@ -24,12 +24,19 @@ function flush(   i, c) {
   kernel[n] = frame[1] ~ /kernel\.kallsyms/
   # only the usage verticle's own frames mark its event loop (an edge's hand-off does not)
   for (i = 1; i <= nf; i++) if (frame[i] ~ /io\.ceiba\.usage\./) { usage_frames[tid]++; break }
+  for (i = 1; i <= nf; i++) if (frame[i] ~ /io\.ceiba\.edge\./) { edge_frames[tid]++; break }
+  samples[tid]++
 }
 END {
   flush()
   # the usage verticle's event loop: the thread with the most usage samples; its samples without a Ceiba frame
   # (the Postgres client's socket I/O, epoll, timers) are usage too
   for (t in usage_frames) if (usage_frames[t] > best) { best = usage_frames[t]; loop = t }
+  # an event loop the usage verticle shares with an edge instance: its unframed samples are mostly the edge's
+  if (loop != "" && edge_frames[loop] > 0.05 * samples[loop]) {
+    printf "%s: the usage verticle shares its event loop with an edge instance; only its own frames count as usage\n", target > "/dev/stderr"
+    loop = ""
+  }
   for (i = 1; i <= n; i++) {
     c = cls[i]; t = thread[i]
     if (c == "" && t == loop) c = "usage"

@@ -2,6 +2,7 @@ package io.ceiba.access;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import io.ceiba.access.limit.LimitResult;
 import io.ceiba.access.limit.Limiter;
 import io.ceiba.access.limit.QuotaOwner;
 import io.ceiba.bus.Addresses;
@@ -155,9 +156,17 @@ public final class AccessGate {
     // limits and quotas count per project and plan: a project's keys share them
     String bucket = record.projectId() + ":" + plan.name();
     QuotaOwner owner = plan.quota() == null ? null : new QuotaOwner(record.projectId(), plan.name());
-    return (take ? limiter.acquire(bucket, plan.rateLimit(), plan.quota(), owner)
-        : limiter.peek(bucket, plan.rateLimit(), plan.quota(), owner))
-        .map(l -> new Decision(l.allowed() ? Reason.VALID_KEY : l.refusal(), record, plan, l, stale));
+    Future<LimitResult> limited = take ? limiter.acquire(bucket, plan.rateLimit(), plan.quota(), owner)
+        : limiter.peek(bucket, plan.rateLimit(), plan.quota(), owner);
+    if (limited.succeeded()) {
+      // served from a lease, the common case: no second future on the request path
+      return Future.succeededFuture(limitedDecision(limited.result(), record, plan, stale));
+    }
+    return limited.map(l -> limitedDecision(l, record, plan, stale));
+  }
+
+  private static Decision limitedDecision(LimitResult limits, KeyRecord record, Plan plan, boolean stale) {
+    return new Decision(limits.allowed() ? Reason.VALID_KEY : limits.refusal(), record, plan, limits, stale);
   }
 
   /** One lookup per key hash at a time, whichever edge instance asks; the answer is cached. */
