@@ -120,8 +120,9 @@ if [ -n "${PROXY_CPUS:-}" ]; then
   elif grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then cg_v2=/sys/fs/cgroup
   else echo "PROXY_CPUS: no cgroup cpu controller found" >&2; exit 1; fi
 fi
-limit_cpu() {  # name pid...: moves the processes (all their threads, and what they fork later) into a quota of their own
-  # every thread, and the threads they start later; what a JVM forked before (PostgreSQL) stays on the other CPUs
+# Moves the processes (all their threads, and the threads and processes they start later) into a quota of their own,
+# and under PIN onto the proxies' CPU; what a JVM forked before (PostgreSQL) stays where it is.
+limit_cpu() {  # name pid...
   local pid
   if [ -n "$proxy_cpu" ]; then for pid in "${@:2}"; do taskset -a -p -c "$proxy_cpu" "$pid" >/dev/null; done; fi
   [ -n "${PROXY_CPUS:-}" ] || return 0
@@ -290,21 +291,24 @@ start_samplers() {  # depth-file target...: prints the samplers' pids
   done
 }
 stop() { local p; for p in "$@"; do kill "$p" 2>/dev/null || true; done; for p in "$@"; do wait "$p" 2>/dev/null || true; done; }
-# Loads two targets at once, each with its own wrk: first for the warm-up, then measured. Appends a line per target to
-# $work/results: "pair round target rps p50_ms p99_ms cpu_us_per_request non2xx cpu_share", and Postgres's CPU per
-# usage row to $work/pg when the pair has the keyed target with usage.
-measure_pair() {  # pair a b
-  local pair=$1 a=$2 b=$3 t samplers
-  samplers=$(start_samplers /dev/null "$a" "$b")
-  load "$warmup" "$(url_of "$a")" "$(host_of "$a")" "$(header_of "$a")" >/dev/null 2>&1 &
+load_pair() {  # seconds depth-file out-a out-b a b [wrk options...]: both loads at once, each with its own wrk, samplers running
+  local seconds=$1 depth=$2 out_a=$3 out_b=$4 a=$5 b=$6; shift 6
+  local samplers; samplers=$(start_samplers "$depth" "$a" "$b")
+  load "$seconds" "$(url_of "$a")" "$(host_of "$a")" "$(header_of "$a")" "$@" >"$out_a" 2>&1 &
   local wa=$!
-  load "$warmup" "$(url_of "$b")" "$(host_of "$b")" "$(header_of "$b")" >/dev/null 2>&1 &
+  load "$seconds" "$(url_of "$b")" "$(host_of "$b")" "$(header_of "$b")" "$@" >"$out_b" 2>&1 &
   wait $wa $! || true
   stop $samplers
+}
+# Loads two targets at once: first for the warm-up, then measured. Appends a line per target to $work/results:
+# "pair round target rps p50_ms p99_ms cpu_us_per_request non2xx cpu_share", and Postgres's CPU per usage row to
+# $work/pg when the pair has the keyed target with usage.
+measure_pair() {  # pair a b
+  local pair=$1 a=$2 b=$3 t
+  load_pair "$warmup" /dev/null /dev/null /dev/null "$a" "$b"
   local pg; pg=$(pg_pids)
   # shellcheck disable=SC2046
   local ta0 tb0 g0; ta0=$(ticks $(pids_of "$a")); tb0=$(ticks $(pids_of "$b")); g0=$(ticks $pg)
-  samplers=$(start_samplers "$work/depth" "$a" "$b")
   local perf_jobs=()
   if [ -n "${PROFILE:-}" ]; then
     for t in "$a" "$b"; do
@@ -313,11 +317,7 @@ measure_pair() {  # pair a b
       perf_jobs+=($!)
     done
   fi
-  load "$duration" "$(url_of "$a")" "$(host_of "$a")" "$(header_of "$a")" --latency >"$work/out-a" 2>&1 &
-  wa=$!
-  load "$duration" "$(url_of "$b")" "$(host_of "$b")" "$(header_of "$b")" --latency >"$work/out-b" 2>&1 &
-  wait $wa $! || true
-  stop $samplers
+  load_pair "$duration" "$work/depth" "$work/out-a" "$work/out-b" "$a" "$b" --latency
   for t in "${perf_jobs[@]}"; do wait "$t" || true; done
   # shellcheck disable=SC2046
   local ta1 tb1 g1; ta1=$(ticks $(pids_of "$a")); tb1=$(ticks $(pids_of "$b")); g1=$(ticks $pg)
@@ -331,8 +331,8 @@ measure_pair() {  # pair a b
     echo "$reqs" >>"$work/requests-$t"
     p50=$(ms "$(awk '$1=="50%"{print $2}' <<<"$out")"); p99=$(ms "$(awk '$1=="99%"{print $2}' <<<"$out")")
     non2xx=$(awk '/Non-2xx/{print $5}' <<<"$out"); non2xx=${non2xx:-0}
-    echo "$pair $r $t $rps $p50 $p99 $(awk -v t="$ticks_used" -v n="$reqs" -v hz="$hz" -v d="$duration" \
-      'BEGIN{printf "%.1f %s %.2f", t/hz/n*1e6, "'"$non2xx"'", t/hz/d}')" >>"$work/results"
+    echo "$pair $r $t $rps $p50 $p99 $(awk -v t="$ticks_used" -v n="$reqs" -v hz="$hz" -v d="$duration" -v x="$non2xx" \
+      'BEGIN{printf "%.1f %s %.2f", t/hz/n*1e6, x, t/hz/d}')" >>"$work/results"
     if [ "$t" = ceiba-api-key ]; then
       awk -v t=$((g1 - g0)) -v n="$reqs" -v hz="$hz" 'BEGIN{printf "%.1f\n", t/hz/n*1e6}' >>"$work/pg"
     fi
@@ -346,13 +346,7 @@ if [ "$slice" -gt 0 ]; then
   echo "first warm-up: ${slice}s x 3 per Ceiba target, two at a time" >&2
   for _ in 1 2 3; do
     for pair in ceiba-public:ceiba-api-key ceiba-public-nousage:ceiba-key-nousage; do
-      a=${pair%%:*} b=${pair#*:}
-      samplers=$(start_samplers /dev/null "$a" "$b")
-      load "$slice" "$(url_of "$a")" "$(host_of "$a")" "$(header_of "$a")" >/dev/null 2>&1 &
-      wa=$!
-      load "$slice" "$(url_of "$b")" "$(host_of "$b")" "$(header_of "$b")" >/dev/null 2>&1 &
-      wait $wa $! || true
-      stop $samplers
+      load_pair "$slice" /dev/null /dev/null /dev/null "${pair%%:*}" "${pair#*:}"
     done
   done
 fi

@@ -10,7 +10,7 @@ BEGIN { usage_re = "io\\.ceiba\\.usage\\.|EdgeVerticle\\.(" usage_methods ")\\("
 /^[^ \t]/ { flush(); tid = $NF; comm = $0; sub(/ *[0-9]+ *$/, "", comm); nf = 0; open = 1; next }
 /^[ \t]*$/ { flush(); next }
 { frame[++nf] = $0 }
-function flush(   i, c) {
+function flush(   i, c, u, e) {
   if (!open) return
   open = 0; n++; name[tid] = comm; thread[n] = tid
   # the innermost Ceiba (or Redis client) frame says whose work a sample is: code below it runs for it
@@ -22,10 +22,11 @@ function flush(   i, c) {
   }
   cls[n] = c
   kernel[n] = frame[1] ~ /kernel\.kallsyms/
-  # only the usage verticle's own frames mark its event loop (an edge's hand-off does not)
-  for (i = 1; i <= nf; i++) if (frame[i] ~ /io\.ceiba\.usage\./) { usage_frames[tid]++; break }
-  for (i = 1; i <= nf; i++) if (frame[i] ~ /io\.ceiba\.edge\./) { edge_frames[tid]++; break }
-  samples[tid]++
+  # only the usage verticle's own frames mark its event loop (an edge's hand-off does not); edge frames on the same
+  # thread say an edge instance shares that loop
+  u = e = 0
+  for (i = 1; i <= nf; i++) { if (frame[i] ~ /io\.ceiba\.usage\./) u = 1; else if (frame[i] ~ /io\.ceiba\.edge\./) e = 1 }
+  usage_frames[tid] += u; edge_frames[tid] += e; samples[tid]++
 }
 END {
   flush()

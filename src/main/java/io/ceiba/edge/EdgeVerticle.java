@@ -5,6 +5,7 @@ import static net.logstash.logback.argument.StructuredArguments.kv;
 import io.ceiba.access.AccessGate;
 import io.ceiba.access.Decision;
 import io.ceiba.access.Reason;
+import io.ceiba.access.WallClock;
 import io.ceiba.access.limit.LimitResult;
 import io.ceiba.cluster.Peers;
 import io.ceiba.bus.Addresses;
@@ -1091,7 +1092,7 @@ public final class EdgeVerticle extends VerticleBase {
   private void recordUsage(Exchange ex, int status) {
     Decision d = ex.decision;
     String countedUnder = d.allowed() && d.plan() != null ? d.plan().name() : null;
-    UsageEvent event = new UsageEvent(ex.requestIdIsOurs ? ex.requestId : RequestIds.next(), io.ceiba.access.WallClock.now(),
+    UsageEvent event = new UsageEvent(ex.requestIdIsOurs ? ex.requestId : RequestIds.next(), WallClock.now(),
         d.key().projectId(), d.key().keyId(), countedUnder, ex.service.name(), status,
         (System.nanoTime() - ex.startNanos) / 1_000_000, ex.bytesIn, ex.bytesOut, nodeId);
     usageBatch.add(event);
