@@ -30,6 +30,9 @@
 # PROFILE=1 also samples each Ceiba JVM with perf during its measured runs (all get frame pointers and a perf map)
 # and prints where each target's CPU per request goes (ops/bench/cpu-breakdown.awk): usage recording, the access layer,
 # the rest of the proxy in Java and in the kernel, GC and JIT. PROFILE_KEEP=dir keeps the recordings and perf maps.
+# SYSCALLS=1 counts each Ceiba JVM's system calls during its measured runs (perf stat on the syscall tracepoints) and
+# prints them per request: on loopback a send also pays for the receiver's TCP work, so a few more sends per request
+# show as kernel time.
 #
 # Needs wrk and nginx (installed from Debian when missing and run as root) and a redis-server: the
 # one on PATH, else the Linux binary shipped inside the embedded-redis test artifact in ~/.m2.
@@ -75,7 +78,7 @@ drop_cgroups() { for dir in "${cgroups[@]}"; do rmdir "$dir" 2>/dev/null || true
 # ------------------------------------------------------------------ tools
 missing=()
 for c in wrk nginx curl; do command -v "$c" >/dev/null || missing+=("$c"); done
-[ -n "${PROFILE:-}" ] && ! command -v perf >/dev/null && missing+=(linux-perf)
+[ -n "${PROFILE:-}${SYSCALLS:-}" ] && ! command -v perf >/dev/null && missing+=(linux-perf)
 if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || { echo "missing ${missing[*]}; install them or run as root" >&2; exit 1; }
   # keep Debian's maintainer scripts from starting nginx as a service
@@ -189,6 +192,7 @@ jvm_flags="-XX:+UseParallelGC -Xms256m -Xmx256m"
 # The perf map names compiled methods only: code inlined into a caller shows as the caller. The methods where usage
 # and access begin are kept out of line (a call, about a nanosecond each) so their samples carry their names.
 # The edge's methods are named once here: cpu-breakdown.awk counts their samples as usage and access.
+syscall_events=raw_syscalls:sys_enter,syscalls:sys_enter_sendto,syscalls:sys_enter_recvfrom,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_pwait2
 usage_methods="recordUsage|flushUsage" access_methods="passAccess|setLimitHeaders|bearer"
 if [ -n "${PROFILE:-}" ]; then
   jvm_flags="$jvm_flags -XX:+PreserveFramePointer -XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit -XX:CompileCommand=quiet"
@@ -317,6 +321,13 @@ measure_pair() {  # pair a b
       perf_jobs+=($!)
     done
   fi
+  if [ -n "${SYSCALLS:-}" ]; then
+    for t in "$a" "$b"; do
+      [ "$t" = nginx ] && continue
+      perf stat -x, -e "$syscall_events" -p "$(pids_of "$t")" -o "$work/syscalls-$t.$pair.$r" -- sleep "$duration" >/dev/null 2>&1 &
+      perf_jobs+=($!)
+    done
+  fi
   load_pair "$duration" "$work/depth" "$work/out-a" "$work/out-b" "$a" "$b" --latency
   for t in "${perf_jobs[@]}"; do wait "$t" || true; done
   # shellcheck disable=SC2046
@@ -393,6 +404,19 @@ curl -fsS "http://127.0.0.1:$keyed_control/metrics" \
   | grep -E '^ceiba_(auth_decisions_total|ratelimit_decisions_total|usage_events_(written|journaled|dropped)_total|usage_buffer_depth|usage_dead_letters_total)' \
   | grep -v ' 0.0$' || true
 curl -fsS "http://127.0.0.1:$keyed_control/metrics" | grep -E '^ceiba_usage_flush_seconds_(count|sum|max)' || true
+
+if [ -n "${SYSCALLS:-}" ]; then
+  echo
+  echo "system calls per request, all measured runs (perf stat)"
+  printf '| %-20s |%s\n' target "$(tr ',' '\n' <<<"$syscall_events" | sed 's/.*sys_enter_\{0,1\}//; s/^$/all/' | awk '{printf " %9s |", $1}')"
+  for t in "${targets[@]}"; do
+    requests=$(awk '{n += $1} END{print n}' "$work/requests-$t")
+    # perf stat -x, lines: count,unit,event,...
+    printf '| %-20s |%s\n' "$t" "$(cat "$work/syscalls-$t".* | awk -F, -v n="$requests" -v events="$syscall_events" '
+      NF > 3 && $1 ~ /^[0-9]+$/ { c[$3] += $1 }
+      END { k = split(events, e, ","); for (i = 1; i <= k; i++) printf " %9.2f |", c[e[i]] / n }')"
+  done
+fi
 
 # ------------------------------------------------------------------ where the CPU goes (PROFILE=1)
 [ -n "${PROFILE:-}" ] || exit 0

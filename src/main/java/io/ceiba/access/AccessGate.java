@@ -18,7 +18,6 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
-import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -49,16 +48,61 @@ public final class AccessGate {
   private final Cache<String, Cached> keys = Caffeine.newBuilder()
       .executor(Runnable::run) // see Limiter#buckets
       .maximumSize(100_000).expireAfterWrite(STALE).build();
-  private final Map<String, Future<KeyRecord>> inFlight = new ConcurrentHashMap<>();
-  private final Map<Reason, Counter> decisions = new EnumMap<>(Reason.class);
+  private final Map<String, Future<Cached>> inFlight = new ConcurrentHashMap<>();
+  /** By {@link Reason#ordinal()}: counted on every request, so an array rather than a map. */
+  private final Counter[] decisions = new Counter[Reason.values().length];
   private final Counter staleServed;
 
-  /** A key record (null: no such key) and when it was fetched. */
-  private record Cached(KeyRecord record, long fetchedNanos) {
+  /**
+   * A key record (null: no such key), when it was fetched, and what a request under each of its subscriptions'
+   * plans needs besides: made once per fetched record rather than once per request.
+   *
+   * @param planless the identity headers when no plan applies (an {@code api-key} service the plans do not grant)
+   */
+  private record Cached(KeyRecord record, long fetchedNanos, PlanSlot[] slots, CallerHeaders planless) {
+
+    static Cached of(KeyRecord record, long fetchedNanos) {
+      if (record == null) {
+        return new Cached(null, fetchedNanos, new PlanSlot[0], null);
+      }
+      PlanSlot[] slots = new PlanSlot[record.subscriptions().size()];
+      for (int i = 0; i < slots.length; i++) {
+        Plan plan = record.subscriptions().get(i).plan();
+        // limits and quotas count per project and plan: a project's keys share them
+        slots[i] = new PlanSlot(record.projectId() + ":" + plan.name(),
+            plan.quota() == null ? null : new QuotaOwner(record.projectId(), plan.name()), CallerHeaders.of(record, plan));
+      }
+      return new Cached(record, fetchedNanos, slots, CallerHeaders.of(record, null));
+    }
+
+    Cached fetchedAt(long nanos) {
+      return new Cached(record, nanos, slots, planless);
+    }
 
     boolean fresh(long now) {
       return now - fetchedNanos < (record == null ? FRESH_NOT_FOUND : FRESH).toNanos();
     }
+
+    /** What requests under {@code plan}, one of the record's subscriptions' plans, need. */
+    PlanSlot slot(Plan plan) {
+      for (int i = 0; i < slots.length; i++) {
+        if (record.subscriptions().get(i).plan() == plan) {
+          return slots[i];
+        }
+      }
+      throw new IllegalArgumentException("plan " + plan.name() + " is not one of the key's subscriptions");
+    }
+
+    CallerHeaders caller(Plan plan) {
+      return plan == null ? planless : slot(plan).caller();
+    }
+  }
+
+  /**
+   * A project's limit counter under one plan, whose usage its quota counts (null without a quota), and the identity
+   * headers of requests admitted under it.
+   */
+  private record PlanSlot(String bucket, QuotaOwner owner, CallerHeaders caller) {
   }
 
   /** Thrown (stackless) when no auth verticle answered. */
@@ -76,9 +120,9 @@ public final class AccessGate {
     this.limiter = limiter;
     this.lookupOptions = new DeliveryOptions().setSendTimeout(LOOKUP_TIMEOUT_MS).setLocalOnly(localAuth);
     for (Reason reason : Reason.values()) {
-      decisions.put(reason, Counter.builder("ceiba.auth.decisions")
+      decisions[reason.ordinal()] = Counter.builder("ceiba.auth.decisions")
           .tag("decision", reason.allows() ? "allowed" : "denied").tag("reason", reason.label())
-          .description("access decisions at the edge").register(meters));
+          .description("access decisions at the edge").register(meters);
     }
     staleServed = Counter.builder("ceiba.auth.stale.served")
         .description("keyed requests decided from a stale cached key because authorization did not answer").register(meters);
@@ -91,12 +135,12 @@ public final class AccessGate {
   public Future<Decision> authorize(HttpService service, String presentedKey, String clientIp) {
     Future<Decision> decided = decide(service, presentedKey, clientIp, true);
     if (decided.succeeded()) {
-      decisions.get(decided.result().reason()).increment();
+      decisions[decided.result().reason().ordinal()].increment();
       return decided;
     }
     return decided.andThen(ar -> {
       if (ar.succeeded()) {
-        decisions.get(ar.result().reason()).increment();
+        decisions[ar.result().reason().ordinal()].increment();
       }
     });
   }
@@ -116,7 +160,7 @@ public final class AccessGate {
       Plan.RateLimit limit = new Plan.RateLimit(perIp.requests(), perIp.per(), perIp.requests());
       String bucket = "ip:" + service.name() + ":" + clientIp;
       return (take ? limiter.acquire(bucket, limit, null, null) : limiter.peek(bucket, limit, null, null))
-          .map(l -> new Decision(l.allowed() ? Reason.PUBLIC : l.refusal(), null, null, l, false));
+          .map(l -> new Decision(l.allowed() ? Reason.PUBLIC : l.refusal(), null, null, l, false, null));
     }
     if (presentedKey == null) {
       return Future.succeededFuture(Decision.of(Reason.MISSING_KEY));
@@ -127,60 +171,60 @@ public final class AccessGate {
     String hash = ApiKeys.hex(ApiKeys.hash(presentedKey));
     Cached cached = keys.getIfPresent(hash);
     if (cached != null && cached.fresh(System.nanoTime())) {
-      return withLimits(service, cached.record(), take, false);
+      return withLimits(service, cached, take, false);
     }
     return lookup(hash)
-        .compose(record -> withLimits(service, record, take, false))
+        .compose(fetched -> withLimits(service, fetched, take, false))
         .recover(e -> {
           LOG.debug("key lookup failed ({}); cached record: {}", e.getMessage(),
               cached == null ? "none" : cached.record() == null ? "unknown key" : "stale, served");
           if (cached != null && cached.record() != null) {
             staleServed.increment();
-            return withLimits(service, cached.record(), take, true);
+            return withLimits(service, cached, take, true);
           }
           return Future.succeededFuture(Decision.of(access.onUnavailable() == AccessSpec.OnUnavailable.FAIL_OPEN
               ? Reason.FAIL_OPEN : Reason.AUTH_UNAVAILABLE));
         });
   }
 
-  private Future<Decision> withLimits(HttpService service, KeyRecord record, boolean take, boolean stale) {
+  private Future<Decision> withLimits(HttpService service, Cached cached, boolean take, boolean stale) {
+    KeyRecord record = cached.record();
     if (record == null) {
       return Future.succeededFuture(Decision.of(Reason.INVALID_KEY));
     }
     AccessPolicy.Verdict verdict = AccessPolicy.evaluate(record, service.name(), service.access(), WallClock.now());
     Plan plan = verdict.plan();
     if (verdict.reason() != Reason.VALID_KEY || plan == null || (plan.rateLimit() == null && plan.quota() == null)) {
-      return Future.succeededFuture(new Decision(verdict.reason(), record, plan, null, stale));
+      return Future.succeededFuture(new Decision(verdict.reason(), record, plan, null, stale, cached.caller(plan)));
     }
-    // limits and quotas count per project and plan: a project's keys share them
-    String bucket = record.projectId() + ":" + plan.name();
-    QuotaOwner owner = plan.quota() == null ? null : new QuotaOwner(record.projectId(), plan.name());
-    Future<LimitResult> limited = take ? limiter.acquire(bucket, plan.rateLimit(), plan.quota(), owner)
-        : limiter.peek(bucket, plan.rateLimit(), plan.quota(), owner);
+    PlanSlot slot = cached.slot(plan);
+    Future<LimitResult> limited = take ? limiter.acquire(slot.bucket(), plan.rateLimit(), plan.quota(), slot.owner())
+        : limiter.peek(slot.bucket(), plan.rateLimit(), plan.quota(), slot.owner());
     if (limited.succeeded()) {
       // served from a lease, the common case: no second future on the request path
-      return Future.succeededFuture(limitedDecision(limited.result(), record, plan, stale));
+      return Future.succeededFuture(limitedDecision(limited.result(), record, plan, slot, stale));
     }
-    return limited.map(l -> limitedDecision(l, record, plan, stale));
+    return limited.map(l -> limitedDecision(l, record, plan, slot, stale));
   }
 
-  private static Decision limitedDecision(LimitResult limits, KeyRecord record, Plan plan, boolean stale) {
-    return new Decision(limits.allowed() ? Reason.VALID_KEY : limits.refusal(), record, plan, limits, stale);
+  private static Decision limitedDecision(LimitResult limits, KeyRecord record, Plan plan, PlanSlot slot, boolean stale) {
+    return new Decision(limits.allowed() ? Reason.VALID_KEY : limits.refusal(), record, plan, limits, stale, slot.caller());
   }
 
   /** One lookup per key hash at a time, whichever edge instance asks; the answer is cached. */
-  private Future<KeyRecord> lookup(String hash) {
+  private Future<Cached> lookup(String hash) {
     var caller = vertx.getOrCreateContext();
-    Future<KeyRecord> shared = inFlight.computeIfAbsent(hash, h -> vertx.eventBus()
+    Future<Cached> shared = inFlight.computeIfAbsent(hash, h -> vertx.eventBus()
         .<JsonObject>request(Addresses.AUTH_LOOKUP, h, lookupOptions)
-        .<KeyRecord>transform(ar -> {
+        .<Cached>transform(ar -> {
           if (ar.failed()) {
             return Future.failedFuture(new AuthUnavailable(String.valueOf(ar.cause().getMessage())));
           }
           JsonObject body = ar.result().body();
           KeyRecord record = body.getBoolean("found", false) ? KeyRecord.fromJson(body.getJsonObject("key")) : null;
-          keys.put(h, new Cached(record, System.nanoTime()));
-          return Future.succeededFuture(record);
+          Cached fetched = Cached.of(record, System.nanoTime());
+          keys.put(h, fetched);
+          return Future.succeededFuture(fetched);
         })
         .andThen(ar -> inFlight.remove(h)));
     return Contexts.onContext(caller, shared);
@@ -203,7 +247,7 @@ public final class AccessGate {
       Set<String> ids = new HashSet<>();
       projects.forEach(p -> ids.add(String.valueOf(p)));
       long stale = System.nanoTime() - FRESH.toNanos() - 1;
-      keys.asMap().replaceAll((hash, c) -> c.record() != null && ids.contains(c.record().projectId()) ? new Cached(c.record(), stale) : c);
+      keys.asMap().replaceAll((hash, c) -> c.record() != null && ids.contains(c.record().projectId()) ? c.fetchedAt(stale) : c);
     }
   }
 }

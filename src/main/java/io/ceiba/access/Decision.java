@@ -10,16 +10,17 @@ import io.ceiba.access.limit.LimitResult;
  * @param plan   the plan whose limits applied, or null
  * @param limits the limit outcome when the plan (or a per-IP limit) counted this request, else null
  * @param stale  decided from a cached key record past its freshness because authorization could not answer
+ * @param caller the identity headers' values when a key was found, else null
  */
-public record Decision(Reason reason, KeyRecord key, Plan plan, LimitResult limits, boolean stale) {
+public record Decision(Reason reason, KeyRecord key, Plan plan, LimitResult limits, boolean stale, CallerHeaders caller) {
 
-  static final Decision PUBLIC = new Decision(Reason.PUBLIC, null, null, null, false);
+  static final Decision PUBLIC = new Decision(Reason.PUBLIC, null, null, null, false, null);
 
   public boolean allowed() {
     return reason.allows();
   }
 
   static Decision of(Reason reason) {
-    return new Decision(reason, null, null, null, false);
+    return new Decision(reason, null, null, null, false, null);
   }
 }

@@ -3,6 +3,7 @@ package io.ceiba.edge;
 import static net.logstash.logback.argument.StructuredArguments.kv;
 
 import io.ceiba.access.AccessGate;
+import io.ceiba.access.CallerHeaders;
 import io.ceiba.access.Decision;
 import io.ceiba.access.Reason;
 import io.ceiba.access.WallClock;
@@ -347,8 +348,10 @@ public final class EdgeVerticle extends VerticleBase {
     String apiKey = request.getHeader(ProxyHeaders.X_API_KEY);
     String key = apiKey != null ? apiKey : bearer(request.headers());
     ex.keyInAuthorization = apiKey == null && key != null;
-    Future<Decision> decided = access.authorize(service, key,
-        request.remoteAddress() == null ? null : request.remoteAddress().hostAddress());
+    // the client's address counts only for a public service's per-IP limit
+    String clientIp = service.access().policy() == AccessSpec.Policy.PUBLIC && request.remoteAddress() != null
+        ? request.remoteAddress().hostAddress() : null;
+    Future<Decision> decided = access.authorize(service, key, clientIp);
     if (decided.isComplete()) {
       admit(ex, decided.result());
     } else {
@@ -629,20 +632,24 @@ public final class EdgeVerticle extends VerticleBase {
     return options;
   }
 
-  /** The key never goes upstream; who is calling does, in headers the backend can trust (clients' own are dropped). */
+  /**
+   * The key never goes upstream; who is calling does, in headers the backend can trust. {@code headers} were copied
+   * with {@link ProxyHeaders#copyEndToEnd}, which drops every {@code X-Ceiba-*} a client sent: ours are added, not set.
+   */
   private static void passAccess(io.vertx.core.MultiMap headers, Decision d, boolean keyInAuthorization) {
     headers.remove(ProxyHeaders.X_API_KEY);
     if (keyInAuthorization) {
       headers.remove(HttpHeaders.AUTHORIZATION);
     }
-    if (d.key() != null) {
-      headers.set(ProxyHeaders.X_CEIBA_PROJECT, d.key().projectId());
-      headers.set(ProxyHeaders.X_CEIBA_KEY_ID, d.key().keyId());
-      if (d.plan() != null) {
-        headers.set(ProxyHeaders.X_CEIBA_PLAN, d.plan().name());
+    CallerHeaders caller = d.caller();
+    if (caller != null) {
+      headers.add(ProxyHeaders.X_CEIBA_PROJECT, caller.project());
+      headers.add(ProxyHeaders.X_CEIBA_KEY_ID, caller.keyId());
+      if (caller.plan() != null) {
+        headers.add(ProxyHeaders.X_CEIBA_PLAN, caller.plan());
       }
     } else if (d.reason() == Reason.FAIL_OPEN) {
-      headers.set(ProxyHeaders.X_CEIBA_AUTH, "unverified");
+      headers.add(ProxyHeaders.X_CEIBA_AUTH, "unverified");
     }
   }
 

@@ -74,6 +74,17 @@ class AccessPolicyTest {
   }
 
   @Test
+  void should_write_hashes_as_the_lower_case_hex_the_store_and_the_bus_use() {
+    byte[] every = new byte[256];
+    for (int i = 0; i < every.length; i++) {
+      every[i] = (byte) i;
+    }
+    assertThat(ApiKeys.hex(every)).isEqualTo(java.util.HexFormat.of().formatHex(every));
+    assertThat(ApiKeys.fromHex(ApiKeys.hex(every))).isEqualTo(every);
+    assertThat(ApiKeys.hex(new byte[0])).isEmpty();
+  }
+
+  @Test
   void should_reset_quotas_at_utc_day_and_month_boundaries() {
     assertThat(QuotaPeriod.DAY.end(NOW)).isEqualTo(Instant.parse("2026-11-26T00:00:00Z"));
     assertThat(QuotaPeriod.MONTH.start(NOW)).isEqualTo(Instant.parse("2026-11-01T00:00:00Z"));

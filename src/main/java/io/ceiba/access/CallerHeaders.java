@@ -1,0 +1,18 @@
+package io.ceiba.access;
+
+import io.netty.util.AsciiString;
+
+/**
+ * The values of the identity headers the edge sends upstream ({@code X-Ceiba-Project}, {@code X-Ceiba-Key-Id},
+ * {@code X-Ceiba-Plan}), made once per cached key record and plan rather than once per request. As
+ * {@link AsciiString}s they are copied into the request's bytes whole; a {@code String} is encoded a character at a
+ * time on every request.
+ *
+ * @param plan null when no plan applied
+ */
+public record CallerHeaders(CharSequence project, CharSequence keyId, CharSequence plan) {
+
+  static CallerHeaders of(KeyRecord key, Plan plan) {
+    return new CallerHeaders(AsciiString.of(key.projectId()), AsciiString.of(key.keyId()), plan == null ? null : AsciiString.of(plan.name()));
+  }
+}
