@@ -61,7 +61,7 @@ public final class AccessGate {
    */
   private record Cached(KeyRecord record, long fetchedNanos, PlanSlot[] slots, CallerHeaders planless) {
 
-    static Cached of(KeyRecord record, long fetchedNanos) {
+    static Cached of(KeyRecord record, long fetchedNanos, Limiter limiter) {
       if (record == null) {
         return new Cached(null, fetchedNanos, new PlanSlot[0], null);
       }
@@ -69,8 +69,8 @@ public final class AccessGate {
       for (int i = 0; i < slots.length; i++) {
         Plan plan = record.subscriptions().get(i).plan();
         // limits and quotas count per project and plan: a project's keys share them
-        slots[i] = new PlanSlot(record.projectId() + ":" + plan.name(),
-            plan.quota() == null ? null : new QuotaOwner(record.projectId(), plan.name()), CallerHeaders.of(record, plan));
+        slots[i] = new PlanSlot(limiter.bucket(record.projectId() + ":" + plan.name(),
+            plan.quota() == null ? null : new QuotaOwner(record.projectId(), plan.name())), CallerHeaders.of(record, plan));
       }
       return new Cached(record, fetchedNanos, slots, CallerHeaders.of(record, null));
     }
@@ -99,10 +99,10 @@ public final class AccessGate {
   }
 
   /**
-   * A project's limit counter under one plan, whose usage its quota counts (null without a quota), and the identity
+   * A project's limit counter under one plan (held here, so a request does not look it up by name) and the identity
    * headers of requests admitted under it.
    */
-  private record PlanSlot(String bucket, QuotaOwner owner, CallerHeaders caller) {
+  private record PlanSlot(Limiter.Bucket bucket, CallerHeaders caller) {
   }
 
   /** Thrown (stackless) when no auth verticle answered. */
@@ -198,8 +198,8 @@ public final class AccessGate {
       return Future.succeededFuture(new Decision(verdict.reason(), record, plan, null, stale, cached.caller(plan)));
     }
     PlanSlot slot = cached.slot(plan);
-    Future<LimitResult> limited = take ? limiter.acquire(slot.bucket(), plan.rateLimit(), plan.quota(), slot.owner())
-        : limiter.peek(slot.bucket(), plan.rateLimit(), plan.quota(), slot.owner());
+    Future<LimitResult> limited = take ? limiter.acquire(slot.bucket(), plan.rateLimit(), plan.quota())
+        : limiter.peek(slot.bucket(), plan.rateLimit(), plan.quota());
     if (limited.succeeded()) {
       // served from a lease, the common case: no second future on the request path
       return Future.succeededFuture(limitedDecision(limited.result(), record, plan, slot, stale));
@@ -222,7 +222,7 @@ public final class AccessGate {
           }
           JsonObject body = ar.result().body();
           KeyRecord record = body.getBoolean("found", false) ? KeyRecord.fromJson(body.getJsonObject("key")) : null;
-          Cached fetched = Cached.of(record, System.nanoTime());
+          Cached fetched = Cached.of(record, System.nanoTime(), limiter);
           keys.put(h, fetched);
           return Future.succeededFuture(fetched);
         })

@@ -93,7 +93,23 @@ public final class Limiter {
    * @param owner whose usage the quota counts (required with a quota): where a lost counter is counted again
    */
   public Future<LimitResult> acquire(String bucketKey, Plan.RateLimit rate, Plan.Quota quota, QuotaOwner owner) {
-    Bucket bucket = buckets.get(bucketKey, k -> new Bucket(owner));
+    return acquire(bucket(bucketKey, owner), rate, quota);
+  }
+
+  /**
+   * The node's counter {@code bucketKey}, to hold on to and {@link #acquire(Bucket, Plan.RateLimit, Plan.Quota)} from
+   * without looking it up by name on every request. A holder looks it up again now and then (the edge: whenever it
+   * fetches the key record again, every 30 s under traffic), which keeps it from expiring here.
+   *
+   * @param owner whose usage the quota counts (required with a quota): where a lost counter is counted again
+   */
+  public Bucket bucket(String bucketKey, QuotaOwner owner) {
+    return buckets.get(bucketKey, k -> new Bucket(k, owner));
+  }
+
+  /** Takes one request from {@code bucket}; at least one of {@code rate} and {@code quota} is set. */
+  public Future<LimitResult> acquire(Bucket bucket, Plan.RateLimit rate, Plan.Quota quota) {
+    String bucketKey = bucket.key;
     if (!redis.available()) {
       return Future.succeededFuture(local(bucket, rate, quota, true));
     }
@@ -135,7 +151,7 @@ public final class Limiter {
         }
       }
       // the lease went to others before us: ask again (or count locally if Redis just failed)
-      return ar.succeeded() ? acquire(bucketKey, rate, quota, owner) : Future.succeededFuture(local(bucket, rate, quota, true));
+      return ar.succeeded() ? acquire(bucket, rate, quota) : Future.succeededFuture(local(bucket, rate, quota, true));
     });
   }
 
@@ -162,7 +178,12 @@ public final class Limiter {
 
   /** What {@link #acquire} would answer now, without taking anything ({@code POST /v1/verify}). */
   public Future<LimitResult> peek(String bucketKey, Plan.RateLimit rate, Plan.Quota quota, QuotaOwner owner) {
-    Bucket bucket = buckets.get(bucketKey, k -> new Bucket(owner));
+    return peek(bucket(bucketKey, owner), rate, quota);
+  }
+
+  /** What {@link #acquire(Bucket, Plan.RateLimit, Plan.Quota)} would answer now, without taking anything. */
+  public Future<LimitResult> peek(Bucket bucket, Plan.RateLimit rate, Plan.Quota quota) {
+    String bucketKey = bucket.key;
     if (!redis.available()) {
       return Future.succeededFuture(local(bucket, rate, quota, false));
     }
@@ -278,7 +299,8 @@ public final class Limiter {
   }
 
   /** One plan-and-project (or client IP) counter on this node; every field guarded by the bucket's monitor. */
-  static final class Bucket {
+  public static final class Bucket {
+    final String key;
     final QuotaOwner owner;
     // cluster-wide counting
     long leased;
@@ -305,7 +327,8 @@ public final class Limiter {
     private QuotaPeriod periodOf;
     private Instant periodEnd;
 
-    Bucket(QuotaOwner owner) {
+    Bucket(String key, QuotaOwner owner) {
+      this.key = key;
       this.owner = owner;
     }
 

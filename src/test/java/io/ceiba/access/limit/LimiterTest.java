@@ -117,6 +117,21 @@ class LimiterTest {
   }
 
   @Test
+  void should_count_through_a_held_bucket_and_its_name_alike() throws Exception {
+    Limiter limiter = new Limiter(vertx, connected(redis.url()), () -> 1, QuotaLedger.NONE, new SimpleMeterRegistry());
+    String name = "held-" + UUID.randomUUID();
+    Plan.Quota quota = new Plan.Quota(6, QuotaPeriod.MONTH);
+    Limiter.Bucket held = limiter.bucket(name, OWNER);
+    assertThat(limiter.bucket(name, OWNER)).isSameAs(held);
+    List<Future<LimitResult>> results = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      results.add(limiter.acquire(held, null, quota));
+      results.add(limiter.acquire(name, null, quota, OWNER));
+    }
+    assertThat(allowed(results)).as("one quota of 6, whichever way it is reached").isEqualTo(6);
+  }
+
+  @Test
   void should_fall_back_to_per_node_counting_when_redis_goes_away_and_come_back() throws Exception {
     TestRedis own = TestRedis.start();
     RedisService service = connected(own.url());
