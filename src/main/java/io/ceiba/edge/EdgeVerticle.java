@@ -130,6 +130,8 @@ public final class EdgeVerticle extends VerticleBase {
   private boolean usageRecorded;
   /** Usage events not yet handed over; shipped every {@link #USAGE_FLUSH_MS} or at the batch limit. */
   private List<UsageEvent> usageBatch = new ArrayList<>();
+  private long lastLimit = -1;
+  private String lastLimitText;
 
   public EdgeVerticle(NodeContext node) {
     this.node = node;
@@ -426,10 +428,26 @@ public final class EdgeVerticle extends VerticleBase {
     fail(ex, decision.reason().refusal(), refusalMessage(ex.service, decision));
   }
 
-  private static void setLimitHeaders(io.vertx.core.MultiMap headers, LimitResult limits) {
-    headers.set(ProxyHeaders.RATELIMIT_LIMIT, Long.toString(limits.limit()));
-    headers.set(ProxyHeaders.RATELIMIT_REMAINING, Long.toString(limits.remaining()));
-    headers.set(ProxyHeaders.RATELIMIT_RESET, Long.toString(limits.resetSeconds()));
+  /** Sets the {@code RateLimit-*} headers, replacing any already there (a stored response's, on a cache hit). */
+  private void setLimitHeaders(io.vertx.core.MultiMap headers, LimitResult limits) {
+    headers.remove(ProxyHeaders.RATELIMIT_LIMIT).remove(ProxyHeaders.RATELIMIT_REMAINING).remove(ProxyHeaders.RATELIMIT_RESET);
+    addLimitHeaders(headers, limits);
+  }
+
+  /** Adds the {@code RateLimit-*} headers to {@code headers}, which has none (they were left out of the copy). */
+  private void addLimitHeaders(io.vertx.core.MultiMap headers, LimitResult limits) {
+    headers.add(ProxyHeaders.RATELIMIT_LIMIT, limitText(limits.limit()));
+    headers.add(ProxyHeaders.RATELIMIT_REMAINING, Long.toString(limits.remaining()));
+    headers.add(ProxyHeaders.RATELIMIT_RESET, Long.toString(limits.resetSeconds()));
+  }
+
+  /** The plan's limit is the same number request after request: its text is made when it changes. */
+  private String limitText(long limit) {
+    if (limit != lastLimit || lastLimitText == null) {
+      lastLimit = limit;
+      lastLimitText = Long.toString(limit);
+    }
+    return lastLimitText;
   }
 
   private static String refusalMessage(HttpService service, Decision d) {
@@ -592,10 +610,10 @@ public final class EdgeVerticle extends VerticleBase {
     if (ex.relayed) {
       ProxyHeaders.copyRelayed(request.headers(), headers);
     } else {
-      ProxyHeaders.copyEndToEnd(request.headers(), headers);
+      ProxyHeaders.copyEndToEnd(request.headers(), headers, keyHeaders(ex.decision, ex.keyInAuthorization));
       ProxyHeaders.setForwarded(headers, request.remoteAddress(), request.isSSL(), request.authority(), ex.requestId);
       if (ex.decision != null) {
-        passAccess(headers, ex.decision, ex.keyInAuthorization);
+        passAccess(headers, ex.decision);
       }
     }
     if (peer != null) {
@@ -632,15 +650,17 @@ public final class EdgeVerticle extends VerticleBase {
     return options;
   }
 
+  /** The key never goes upstream: what the copy of a request's headers leaves out once access was decided. */
+  private static ProxyHeaders.Drop keyHeaders(Decision d, boolean keyInAuthorization) {
+    return d == null ? ProxyHeaders.Drop.NOTHING
+        : keyInAuthorization ? ProxyHeaders.Drop.API_KEY_AND_AUTHORIZATION : ProxyHeaders.Drop.API_KEY;
+  }
+
   /**
-   * The key never goes upstream; who is calling does, in headers the backend can trust. {@code headers} were copied
-   * with {@link ProxyHeaders#copyEndToEnd}, which drops every {@code X-Ceiba-*} a client sent: ours are added, not set.
+   * Who is calling goes upstream, in headers the backend can trust. {@code headers} were copied with
+   * {@link ProxyHeaders#copyEndToEnd}, which drops every {@code X-Ceiba-*} a client sent: ours are added, not set.
    */
-  private static void passAccess(io.vertx.core.MultiMap headers, Decision d, boolean keyInAuthorization) {
-    headers.remove(ProxyHeaders.X_API_KEY);
-    if (keyInAuthorization) {
-      headers.remove(HttpHeaders.AUTHORIZATION);
-    }
+  private static void passAccess(io.vertx.core.MultiMap headers, Decision d) {
     CallerHeaders caller = d.caller();
     if (caller != null) {
       headers.add(ProxyHeaders.X_CEIBA_PROJECT, caller.project());
@@ -785,9 +805,10 @@ public final class EdgeVerticle extends VerticleBase {
     if (ex.cacheKey != null && ex.request.method() == HttpMethod.GET) {
       ex.fill = cacheFill(upstream, customMessage ? message : null, ex.cacheKey);
     }
-    ProxyHeaders.copyEndToEnd(upstream.headers(), response.headers());
-    if (ex.decision != null && ex.decision.limits() != null) {
-      setLimitHeaders(response.headers(), ex.decision.limits());
+    LimitResult limits = ex.decision == null ? null : ex.decision.limits();
+    ProxyHeaders.copyEndToEnd(upstream.headers(), response.headers(), limits == null ? ProxyHeaders.Drop.NOTHING : ProxyHeaders.Drop.RATE_LIMIT);
+    if (limits != null) {
+      addLimitHeaders(response.headers(), limits);
     }
     if (!upstream.headers().contains(HttpHeaders.CONTENT_LENGTH) && ex.request.method() != HttpMethod.HEAD
         && upstream.statusCode() != 204 && upstream.statusCode() != 304) {
@@ -925,10 +946,11 @@ public final class EdgeVerticle extends VerticleBase {
     if (relayed) {
       ProxyHeaders.copyRelayed(handshake.headers(), headers);
     } else {
-      ProxyHeaders.copyEndToEnd(handshake.headers(), headers);
+      boolean keyInAuthorization = handshake.headers().get(ProxyHeaders.X_API_KEY) == null && bearer(handshake.headers()) != null;
+      ProxyHeaders.copyEndToEnd(handshake.headers(), headers, keyHeaders(decision, keyInAuthorization));
       ProxyHeaders.setForwarded(headers, handshake.remoteAddress(), handshake.isSsl(), handshake.authority(), requestId);
       if (decision != null) {
-        passAccess(headers, decision, handshake.headers().get(ProxyHeaders.X_API_KEY) == null);
+        passAccess(headers, decision);
       }
     }
     if (peer != null) {

@@ -50,18 +50,50 @@ final class ProxyHeaders {
     return name.length() > 8 && name.regionMatches(true, 0, "x-ceiba-", 0, 8);
   }
 
+  /** Headers a copy leaves out besides the hop-by-hop and {@code X-Ceiba-*} ones, because the edge answers for them. */
+  enum Drop {
+    NOTHING,
+    /** A keyed request's key: it never goes upstream. */
+    API_KEY,
+    /** A key sent as {@code Authorization: Bearer}, and any {@code X-API-Key} beside it. */
+    API_KEY_AND_AUTHORIZATION,
+    /** An upstream answer's {@code RateLimit-*}: the edge reports the limit it counted. */
+    RATE_LIMIT;
+
+    /** Case-insensitive without allocating, by length first: this runs for every header copied. */
+    boolean matches(String name) {
+      return switch (this) {
+        case NOTHING -> false;
+        case API_KEY -> isApiKey(name);
+        case API_KEY_AND_AUTHORIZATION -> isApiKey(name) || (name.length() == 13 && name.equalsIgnoreCase("authorization"));
+        case RATE_LIMIT -> (name.length() == 15 || name.length() == 19) && name.regionMatches(true, 0, "ratelimit-", 0, 10)
+            && (name.regionMatches(true, 10, "limit", 0, 5) || name.regionMatches(true, 10, "reset", 0, 5)
+            || name.regionMatches(true, 10, "remaining", 0, 9));
+      };
+    }
+
+    private static boolean isApiKey(String name) {
+      return name.length() == 9 && name.equalsIgnoreCase("x-api-key");
+    }
+  }
+
   /**
    * Copies end-to-end headers from {@code from} to {@code to}: hop-by-hop ones, any named in
    * {@code Connection} and {@code X-Ceiba-*} ones are dropped.
    */
   static void copyEndToEnd(MultiMap from, MultiMap to) {
+    copyEndToEnd(from, to, Drop.NOTHING);
+  }
+
+  /** As {@link #copyEndToEnd(MultiMap, MultiMap)}, leaving out what {@code drop} names as well. */
+  static void copyEndToEnd(MultiMap from, MultiMap to, Drop drop) {
     String connection = from.get(HttpHeaders.CONNECTION);
     if (connection != null && namesNoHeader(connection)) {
       connection = null; // the usual "keep-alive" / "close": nothing beyond the hop-by-hop set to drop
     }
     for (var entry : from) {
       String name = entry.getKey();
-      if (isHopByHop(name) || isCeibaHeader(name) || (connection != null && listed(connection, name))) {
+      if (isHopByHop(name) || isCeibaHeader(name) || drop.matches(name) || (connection != null && listed(connection, name))) {
         continue;
       }
       to.add(name, entry.getValue());

@@ -21,6 +21,27 @@ class ProxyHeadersTest {
   }
 
   @Test
+  void should_leave_out_the_key_or_the_upstream_limit_headers_when_told() {
+    MultiMap request = MultiMap.caseInsensitiveMultiMap().add("X-API-Key", "ck_x").add("Authorization", "Bearer ck_y")
+        .add("X-Ceiba-Project", "forged").add("Accept", "*/*");
+    MultiMap keyOnly = MultiMap.caseInsensitiveMultiMap();
+    ProxyHeaders.copyEndToEnd(request, keyOnly, ProxyHeaders.Drop.API_KEY);
+    assertThat(keyOnly.names()).containsExactlyInAnyOrder("Authorization", "Accept");
+    MultiMap both = MultiMap.caseInsensitiveMultiMap();
+    ProxyHeaders.copyEndToEnd(request, both, ProxyHeaders.Drop.API_KEY_AND_AUTHORIZATION);
+    assertThat(both.names()).containsExactly("Accept");
+
+    MultiMap answer = MultiMap.caseInsensitiveMultiMap().add("RateLimit-Limit", "5").add("ratelimit-remaining", "4")
+        .add("RATELIMIT-RESET", "1").add("RateLimit-Policy", "5;w=1").add("RateLimitXLimit", "x").add("Content-Type", "text/plain");
+    MultiMap limited = MultiMap.caseInsensitiveMultiMap();
+    ProxyHeaders.copyEndToEnd(answer, limited, ProxyHeaders.Drop.RATE_LIMIT);
+    assertThat(limited.names()).containsExactlyInAnyOrder("RateLimit-Policy", "RateLimitXLimit", "Content-Type");
+    MultiMap kept = MultiMap.caseInsensitiveMultiMap();
+    ProxyHeaders.copyEndToEnd(answer, kept, ProxyHeaders.Drop.NOTHING);
+    assertThat(kept.size()).isEqualTo(6);
+  }
+
+  @Test
   void should_recognise_upgrades_only_with_connection_upgrade() {
     assertThat(ProxyHeaders.isUpgrade(MultiMap.caseInsensitiveMultiMap().add("Connection", "keep-alive, Upgrade").add("Upgrade", "websocket"))).isTrue();
     assertThat(ProxyHeaders.isUpgrade(MultiMap.caseInsensitiveMultiMap().add("Upgrade", "websocket"))).isFalse();
