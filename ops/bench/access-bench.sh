@@ -23,9 +23,11 @@
 #
 #   ops/bench/access-bench.sh [-d seconds] [-w warmup] [-W first-warmup] [-r rounds] [-c connections]
 #
-# -W (default 120): before the first round, each Ceiba target gets that many seconds of load in three interleaved
-# slices, under the CPU quota when there is one. C2 compiles with the quota's CPU too; without this the first rounds
-# measure the compiler.
+# -W (default 300): before the first round, each Ceiba target gets that many seconds of load in three interleaved
+# slices, under the CPU quota when there is one (the warm-up takes twice -W: two pairs take turns). C2 compiles with
+# the quota's CPU too. A keyed JVM has paths that run a few times a second (Redis leases, usage flushes), and they
+# reach C2's thresholds only minutes in. With -W 120 (perf, 2026-11-26 09:30) the three lowest ratios of the keyed
+# JVM's pairs (0.81, 0.86, 0.88) came in rounds where C2 took 4-15% of its samples; rounds under 1% gave 0.93-1.01.
 #
 # PROFILE=1 also samples each Ceiba JVM with perf during its measured runs (all get frame pointers and a perf map)
 # and prints where each target's CPU per request goes (ops/bench/cpu-breakdown.awk): usage recording, the access layer,
@@ -42,7 +44,7 @@
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
 
-duration=10 warmup=5 first_warmup=120 rounds=5 conns=50 perf_hz=499
+duration=10 warmup=5 first_warmup=300 rounds=5 conns=50 perf_hz=499
 while [ $# -gt 0 ]; do
   case $1 in
     -d) duration=$2; shift 2 ;;
@@ -443,3 +445,14 @@ client, its socket I/O); access: authorize, limits, Redis leases, the access hea
 threads, in Java and in the kernel (system calls, mostly socket I/O). Code inlined into a caller counts as the caller: the methods where
 usage and access begin are kept out of line for this (see jvm_flags).
 TEXT
+# a round in which a JVM's C2 compiles a burst measures the compiler: its ratio is an outlier the median drops
+echo
+echo "C2's share of each JVM's samples, by pair and round:"
+for t in "${targets[@]}"; do
+  printf '  %-20s' "$t"
+  for f in "$work/perf-$t".*.data; do
+    tag=${f#"$work/perf-$t."}
+    perf script -i "$f" -F comm 2>/dev/null | awk -v tag="${tag%.data}" '{n++} /C2 Compi/{c++} END{printf " %s %.1f%%", tag, n ? 100 * c / n : 0}'
+  done
+  echo
+done
