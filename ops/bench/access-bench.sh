@@ -316,20 +316,17 @@ measure_pair() {  # pair a b
   # shellcheck disable=SC2046
   local ta0 tb0 g0; ta0=$(ticks $(pids_of "$a")); tb0=$(ticks $(pids_of "$b")); g0=$(ticks $pg)
   local perf_jobs=()
-  if [ -n "${PROFILE:-}" ]; then
-    for t in "$a" "$b"; do
-      [ "$t" = nginx ] && continue
+  for t in "$a" "$b"; do
+    [ "$t" = nginx ] && continue
+    if [ -n "${PROFILE:-}" ]; then
       perf record -F "$perf_hz" -g -p "$(pids_of "$t")" -o "$work/perf-$t.$pair.$r.data" -- sleep "$duration" >/dev/null 2>&1 &
       perf_jobs+=($!)
-    done
-  fi
-  if [ -n "${SYSCALLS:-}" ]; then
-    for t in "$a" "$b"; do
-      [ "$t" = nginx ] && continue
+    fi
+    if [ -n "${SYSCALLS:-}" ]; then
       perf stat -x, -e "$syscall_events" -p "$(pids_of "$t")" -o "$work/syscalls-$t.$pair.$r" -- sleep "$duration" >/dev/null 2>&1 &
       perf_jobs+=($!)
-    done
-  fi
+    fi
+  done
   load_pair "$duration" "$work/depth" "$work/out-a" "$work/out-b" "$a" "$b" --latency
   for t in "${perf_jobs[@]}"; do wait "$t" || true; done
   # shellcheck disable=SC2046

@@ -65,14 +65,15 @@ public final class AccessGate {
       if (record == null) {
         return new Cached(null, fetchedNanos, new PlanSlot[0], null);
       }
+      CallerHeaders planless = CallerHeaders.of(record);
       PlanSlot[] slots = new PlanSlot[record.subscriptions().size()];
       for (int i = 0; i < slots.length; i++) {
         Plan plan = record.subscriptions().get(i).plan();
         // limits and quotas count per project and plan: a project's keys share them
         slots[i] = new PlanSlot(limiter.bucket(record.projectId() + ":" + plan.name(),
-            plan.quota() == null ? null : new QuotaOwner(record.projectId(), plan.name())), CallerHeaders.of(record, plan));
+            plan.quota() == null ? null : new QuotaOwner(record.projectId(), plan.name())), planless.under(plan));
       }
-      return new Cached(record, fetchedNanos, slots, CallerHeaders.of(record, null));
+      return new Cached(record, fetchedNanos, slots, planless);
     }
 
     Cached fetchedAt(long nanos) {

@@ -21,7 +21,6 @@ public final class ApiKeys {
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final Base64.Encoder ENCODER = Base64.getUrlEncoder().withoutPadding();
   private static final HexFormat HEX = HexFormat.of();
-  private static final byte[] HEX_DIGITS = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
   /** One digest per thread: the edge hashes every keyed request, and a lookup of the provider costs more than the hash. */
   private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
     try {
@@ -51,14 +50,8 @@ public final class ApiKeys {
     return digest.digest(secret.getBytes(StandardCharsets.UTF_8));
   }
 
-  /** Lower-case hex; written straight into the string's bytes (the edge does this for every keyed request). */
   public static String hex(byte[] hash) {
-    byte[] out = new byte[hash.length * 2];
-    for (int i = 0; i < hash.length; i++) {
-      out[2 * i] = HEX_DIGITS[(hash[i] >> 4) & 0xf];
-      out[2 * i + 1] = HEX_DIGITS[hash[i] & 0xf];
-    }
-    return new String(out, StandardCharsets.ISO_8859_1);
+    return HEX.formatHex(hash);
   }
 
   public static byte[] fromHex(String hex) {

@@ -12,7 +12,13 @@ import io.netty.util.AsciiString;
  */
 public record CallerHeaders(CharSequence project, CharSequence keyId, CharSequence plan) {
 
-  static CallerHeaders of(KeyRecord key, Plan plan) {
-    return new CallerHeaders(AsciiString.of(key.projectId()), AsciiString.of(key.keyId()), plan == null ? null : AsciiString.of(plan.name()));
+  /** A key's headers when no plan applies. */
+  static CallerHeaders of(KeyRecord key) {
+    return new CallerHeaders(AsciiString.of(key.projectId()), AsciiString.of(key.keyId()), null);
+  }
+
+  /** The same key's headers for a request admitted under {@code plan}. */
+  CallerHeaders under(Plan plan) {
+    return new CallerHeaders(project, keyId, AsciiString.of(plan.name()));
   }
 }
