@@ -17,6 +17,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Map;
@@ -132,9 +133,11 @@ public final class AccessGate {
   /**
    * Decides one request. Call on the edge's event loop; the future completes there, already complete
    * when the key is cached and its limit has a local lease.
+   *
+   * @param client the caller's address; its text is made only for a public service's per-IP limit
    */
-  public Future<Decision> authorize(HttpService service, String presentedKey, String clientIp) {
-    Future<Decision> decided = decide(service, presentedKey, clientIp, true);
+  public Future<Decision> authorize(HttpService service, String presentedKey, SocketAddress client) {
+    Future<Decision> decided = decide(service, presentedKey, client, true);
     if (decided.succeeded()) {
       decisions[decided.result().reason().ordinal()].increment();
       return decided;
@@ -151,11 +154,12 @@ public final class AccessGate {
     return decide(service, presentedKey, null, false);
   }
 
-  private Future<Decision> decide(HttpService service, String presentedKey, String clientIp, boolean take) {
+  private Future<Decision> decide(HttpService service, String presentedKey, SocketAddress client, boolean take) {
     AccessSpec access = service.access();
     if (access.policy() == AccessSpec.Policy.PUBLIC) {
       Rate perIp = service.rateLimit().perIp();
-      if (perIp == null || clientIp == null) {
+      String clientIp = perIp == null || client == null ? null : client.hostAddress();
+      if (clientIp == null) {
         return Future.succeededFuture(Decision.PUBLIC);
       }
       Plan.RateLimit limit = new Plan.RateLimit(perIp.requests(), perIp.per(), perIp.requests());

@@ -350,10 +350,7 @@ public final class EdgeVerticle extends VerticleBase {
     String apiKey = request.getHeader(ProxyHeaders.X_API_KEY);
     String key = apiKey != null ? apiKey : bearer(request.headers());
     ex.keyInAuthorization = apiKey == null && key != null;
-    // the client's address counts only for a public service's per-IP limit
-    String clientIp = service.access().policy() == AccessSpec.Policy.PUBLIC && request.remoteAddress() != null
-        ? request.remoteAddress().hostAddress() : null;
-    Future<Decision> decided = access.authorize(service, key, clientIp);
+    Future<Decision> decided = access.authorize(service, key, request.remoteAddress());
     if (decided.isComplete()) {
       admit(ex, decided.result());
     } else {
@@ -430,8 +427,9 @@ public final class EdgeVerticle extends VerticleBase {
 
   /** Sets the {@code RateLimit-*} headers, replacing any already there (a stored response's, on a cache hit). */
   private void setLimitHeaders(io.vertx.core.MultiMap headers, LimitResult limits) {
-    headers.remove(ProxyHeaders.RATELIMIT_LIMIT).remove(ProxyHeaders.RATELIMIT_REMAINING).remove(ProxyHeaders.RATELIMIT_RESET);
-    addLimitHeaders(headers, limits);
+    headers.set(ProxyHeaders.RATELIMIT_LIMIT, limitText(limits.limit()));
+    headers.set(ProxyHeaders.RATELIMIT_REMAINING, Long.toString(limits.remaining()));
+    headers.set(ProxyHeaders.RATELIMIT_RESET, Long.toString(limits.resetSeconds()));
   }
 
   /** Adds the {@code RateLimit-*} headers to {@code headers}, which has none (they were left out of the copy). */
@@ -897,7 +895,7 @@ public final class EdgeVerticle extends VerticleBase {
     }
     // an upgrade is a request like any other: the same key, plan and limits apply
     String key = presentedKey(handshake.headers());
-    access.authorize(service, key, handshake.remoteAddress() == null ? null : handshake.remoteAddress().hostAddress())
+    access.authorize(service, key, handshake.remoteAddress())
         .onComplete(ar -> {
           Decision d = ar.succeeded() ? ar.result() : null;
           if (d == null || !d.allowed()) {

@@ -16,6 +16,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.SocketAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -32,6 +33,7 @@ import org.junit.jupiter.api.Test;
 class AccessDecisionBench {
 
   private static final String KEY = "ck_0123456789abcdefghijklmnopqrstuvwxyzABCD";
+  private static final SocketAddress CLIENT = SocketAddress.inetSocketAddress(40_000, "127.0.0.1");
   private static final int ROUNDS = 5;
   private static final int CALLS = 400_000;
 
@@ -102,7 +104,7 @@ class AccessDecisionBench {
   /** Completed decisions continue in the loop; one that waits for Redis continues when it is answered. */
   private static void next(AccessGate gate, HttpService service, String key, int from, long start, Promise<Double> done) {
     for (int i = from; i < CALLS; i++) {
-      Future<Decision> decided = gate.authorize(service, key, "127.0.0.1");
+      Future<Decision> decided = gate.authorize(service, key, CLIENT);
       if (!decided.isComplete()) {
         int resume = i + 1;
         decided.onComplete(ar -> next(gate, service, key, resume, start, done));

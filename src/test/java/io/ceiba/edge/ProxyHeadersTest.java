@@ -42,6 +42,15 @@ class ProxyHeadersTest {
   }
 
   @Test
+  void should_leave_out_only_the_three_limit_headers_themselves() {
+    MultiMap answer = MultiMap.caseInsensitiveMultiMap().add("RateLimit-Limit", "5").add("RateLimit-Limit-Foo", "x")
+        .add("RateLimit-Reset-At", "y");
+    MultiMap limited = MultiMap.caseInsensitiveMultiMap();
+    ProxyHeaders.copyEndToEnd(answer, limited, ProxyHeaders.Drop.RATE_LIMIT);
+    assertThat(limited.names()).containsExactlyInAnyOrder("RateLimit-Limit-Foo", "RateLimit-Reset-At");
+  }
+
+  @Test
   void should_recognise_upgrades_only_with_connection_upgrade() {
     assertThat(ProxyHeaders.isUpgrade(MultiMap.caseInsensitiveMultiMap().add("Connection", "keep-alive, Upgrade").add("Upgrade", "websocket"))).isTrue();
     assertThat(ProxyHeaders.isUpgrade(MultiMap.caseInsensitiveMultiMap().add("Upgrade", "websocket"))).isFalse();

@@ -50,7 +50,10 @@ public final class Ports {
     }
   }
 
-  /** The first port the kernel uses for bind(0) and outgoing connections; 32768 where it cannot be read. */
+  /**
+   * The first port the kernel uses for bind(0) and outgoing connections; Linux's default, 32768, where it cannot be
+   * read or leaves no room below it.
+   */
   private static int ephemeralRangeStart() {
     try {
       String range = Files.readString(Path.of("/proc/sys/net/ipv4/ip_local_port_range")).trim();
