@@ -48,6 +48,10 @@ public final class MembershipVerticle extends VerticleBase {
 
   private final NodeContext node;
   private final Map<String, Peer> peers = new HashMap<>();
+  /** Cluster members (Vert.x node ids) that have not announced themselves to us, and since when (nanoTime). */
+  private final Map<String, Long> unheardSince = new HashMap<>();
+  private MessageConsumer<JsonObject> announceConsumer;
+  private long lastResubscribeNanos = System.nanoTime();
   private final AtomicInteger nodesGauge = new AtomicInteger(1);
   private NodeInfo self;
   private long announceTimer = -1;
@@ -78,7 +82,8 @@ public final class MembershipVerticle extends VerticleBase {
     }));
     consumers.add(bus.<Object>localConsumer(Addresses.NODE_DRAINING, msg -> leave()));
     if (node.clusterManager() != null) {
-      consumers.add(bus.<JsonObject>consumer(Addresses.CLUSTER_ANNOUNCE, msg -> onAnnounce(msg.body())));
+      announceConsumer = bus.consumer(Addresses.CLUSTER_ANNOUNCE, msg -> onAnnounce(msg.body()));
+      consumers.add(announceConsumer);
       consumers.add(bus.<String>consumer(Addresses.CLUSTER_LEAVE, msg -> drop(msg.body(), "left")));
       watchHazelcastMembers();
       recount();
@@ -95,6 +100,7 @@ public final class MembershipVerticle extends VerticleBase {
         announceTimer = vertx.setPeriodic(ANNOUNCE_INTERVAL.toMillis(), t -> {
           announce();
           expireSilentPeers();
+          resubscribeWhenMembersUnheard();
         });
         vertx.setTimer(MEMBER_CHECK_DELAY.toMillis(), t -> reportUnreachableMembers());
       }
@@ -187,6 +193,36 @@ public final class MembershipVerticle extends VerticleBase {
         drop(p.info().id(), "silent for " + PEER_TIMEOUT.toSeconds() + "s");
       }
     }
+  }
+
+  /**
+   * Another node sends us its announcements only if its event bus knows our consumer, and it learns of consumers from
+   * Hazelcast's entry events, which are best-effort: one lost while a node joins leaves that node deaf to us until
+   * some consumer of the address changes. So a member unheard for {@link #PEER_TIMEOUT} gets our consumer registered
+   * afresh, which every node sees as a new registration (at most once per {@link #PEER_TIMEOUT}).
+   */
+  private void resubscribeWhenMembersUnheard() {
+    long now = System.nanoTime();
+    Set<String> members = clusterMemberIds();
+    Set<String> heard = peers.values().stream().map(p -> p.info().clusterNodeId()).collect(Collectors.toSet());
+    unheardSince.keySet().retainAll(members);
+    unheardSince.keySet().removeAll(heard);
+    List<String> silent = new ArrayList<>();
+    for (String member : members) {
+      if (!member.equals(self.clusterNodeId()) && !heard.contains(member)
+          && now - unheardSince.computeIfAbsent(member, m -> now) > PEER_TIMEOUT.toNanos()) {
+        silent.add(member);
+      }
+    }
+    if (silent.isEmpty() || leaving || now - lastResubscribeNanos < PEER_TIMEOUT.toNanos()) {
+      return;
+    }
+    lastResubscribeNanos = now;
+    LOG.warn("no announcement for {}s from cluster member(s) {}: registering for announcements again",
+        PEER_TIMEOUT.toSeconds(), silent);
+    MessageConsumer<JsonObject> previous = announceConsumer;
+    announceConsumer = vertx.eventBus().consumer(Addresses.CLUSTER_ANNOUNCE, msg -> onAnnounce(msg.body()));
+    previous.unregister();
   }
 
   /** Vert.x node ids of the current cluster members: a local read of Hazelcast's member list, no network call. */

@@ -2,6 +2,8 @@ package io.ceiba.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.hazelcast.multimap.MultiMap;
+import io.ceiba.bus.Addresses;
 import io.ceiba.node.CeibaNode;
 import io.ceiba.testkit.ControlClient;
 import io.ceiba.testkit.Eventually;
@@ -12,6 +14,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
+import io.vertx.spi.cluster.hazelcast.impl.HazelcastRegistrationInfo;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -108,6 +111,25 @@ class ClusterIT {
 
   @Test
   @Order(3)
+  void should_hear_a_node_again_when_the_others_lost_its_announce_registration() throws Exception {
+    // what a lost Hazelcast entry event can leave behind, made on purpose: the others no longer know node3 listens
+    String deaf = nodes.get(2).context().clusterManager().getNodeId();
+    MultiMap<String, HazelcastRegistrationInfo> subscriptions =
+        nodes.get(0).context().clusterManager().getHazelcastInstance().getMultiMap("__vertx.subs");
+    for (HazelcastRegistrationInfo registration : List.copyOf(subscriptions.get(Addresses.CLUSTER_ANNOUNCE))) {
+      if (registration.unwrap().nodeId().equals(deaf)) {
+        subscriptions.remove(Addresses.CLUSTER_ANNOUNCE, registration);
+      }
+    }
+    ControlClient node3 = controls.get(2);
+    Eventually.until(client, Duration.ofSeconds(10), "node3 stops hearing the others",
+        () -> viewSize(node3).map(n -> n == 1)).await(15, TimeUnit.SECONDS);
+    Eventually.until(client, Duration.ofSeconds(20), "node3 hears the others again",
+        () -> viewSize(node3).map(n -> n == 3)).await(25, TimeUnit.SECONDS);
+  }
+
+  @Test
+  @Order(4)
   void should_drop_a_node_within_10_seconds_when_it_dies() throws Exception {
     CeibaNode victim = nodes.get(2);
     // crash, not a clean stop: Hazelcast goes away without a goodbye and announcements stop
