@@ -20,6 +20,7 @@ import io.vertx.ext.healthchecks.Status;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -50,6 +51,8 @@ public final class MembershipVerticle extends VerticleBase {
   private final Map<String, Peer> peers = new HashMap<>();
   /** Cluster members (Vert.x node ids) that have not announced themselves to us, and since when (nanoTime). */
   private final Map<String, Long> unheardSince = new HashMap<>();
+  /** Members (Vert.x node ids) that said they leave: silent while they drain, not unheard. */
+  private final Set<String> leavingMembers = new HashSet<>();
   private MessageConsumer<JsonObject> announceConsumer;
   private long lastResubscribeNanos = System.nanoTime();
   private final AtomicInteger nodesGauge = new AtomicInteger(1);
@@ -84,7 +87,7 @@ public final class MembershipVerticle extends VerticleBase {
     if (node.clusterManager() != null) {
       announceConsumer = bus.consumer(Addresses.CLUSTER_ANNOUNCE, msg -> onAnnounce(msg.body()));
       consumers.add(announceConsumer);
-      consumers.add(bus.<String>consumer(Addresses.CLUSTER_LEAVE, msg -> drop(msg.body(), "left")));
+      consumers.add(bus.<String>consumer(Addresses.CLUSTER_LEAVE, msg -> onLeave(msg.body())));
       watchHazelcastMembers();
       recount();
     }
@@ -166,6 +169,14 @@ public final class MembershipVerticle extends VerticleBase {
     recount();
   }
 
+  private void onLeave(String nodeId) {
+    Peer peer = peers.get(nodeId);
+    if (peer != null) {
+      leavingMembers.add(peer.info().clusterNodeId());
+    }
+    drop(nodeId, "left");
+  }
+
   private void drop(String nodeId, String why) {
     node.peers().remove(nodeId);
     if (peers.remove(nodeId) != null) {
@@ -205,6 +216,8 @@ public final class MembershipVerticle extends VerticleBase {
     long now = System.nanoTime();
     Set<String> members = clusterMemberIds();
     Set<String> heard = peers.values().stream().map(p -> p.info().clusterNodeId()).collect(Collectors.toSet());
+    leavingMembers.retainAll(members);
+    heard.addAll(leavingMembers);
     unheardSince.keySet().retainAll(members);
     unheardSince.keySet().removeAll(heard);
     List<String> silent = new ArrayList<>();
@@ -222,7 +235,8 @@ public final class MembershipVerticle extends VerticleBase {
         PEER_TIMEOUT.toSeconds(), silent);
     MessageConsumer<JsonObject> previous = announceConsumer;
     announceConsumer = vertx.eventBus().consumer(Addresses.CLUSTER_ANNOUNCE, msg -> onAnnounce(msg.body()));
-    previous.unregister();
+    // the old one goes once the new one is known to the cluster: announcements reach one or the other meanwhile
+    announceConsumer.completion().onComplete(ar -> previous.unregister());
   }
 
   /** Vert.x node ids of the current cluster members: a local read of Hazelcast's member list, no network call. */
