@@ -86,24 +86,48 @@ public final class NetnsRig implements AutoCloseable {
   }
 
   /**
-   * Brings a rig up for {@code suite}, or skips the calling test class (a JUnit assumption, reported as
-   * skipped, with the reason printed) where namespaces cannot be made: not root, no {@code ip netns}, a tool
-   * missing. With {@code CEIBA_MULTIHOST=required} the reason fails the suite instead.
+   * Why {@code suite} cannot run here (not root, no {@code ip netns}, a tool missing, or
+   * {@code CEIBA_MULTIHOST=skip}), printed, or empty when it can. With {@code CEIBA_MULTIHOST=required} (CI) a
+   * reason fails instead. A suite that gets a reason skips every test with it ({@link #assumeRuns}): reported as
+   * skipped tests, never as a pass.
    */
-  public static NetnsRig upOrSkip(String suite) {
+  public static Optional<String> whyNotRun(String suite) {
     String mode = Optional.ofNullable(System.getenv(MODE_VARIABLE)).orElse("");
     Optional<String> missing = mode.equals("skip") ? Optional.of(MODE_VARIABLE + "=skip") : unavailable();
-    if (missing.isPresent()) {
-      String message = suite + " NOT RUN: the multi-host rig (ops/netns/rig.sh) cannot run here: " + missing.get()
-          + ". It needs root, iproute2 with 'ip netns', iptables, tc, curl, python3, redis-server and PostgreSQL's"
-          + " server binaries (.ci/run installs them).";
-      System.out.println(message);
-      System.err.println(message);
-      if (mode.equals("required")) {
-        throw new AssertionError(message + " " + MODE_VARIABLE + "=required: failing instead of skipping.");
-      }
-      Assumptions.abort(message);
+    if (missing.isEmpty()) {
+      return missing;
     }
+    String message = suite + " NOT RUN: the multi-host rig (ops/netns/rig.sh) cannot run here: " + missing.get()
+        + ". It needs root, iproute2 with 'ip netns', iptables, tc, curl, python3, redis-server and PostgreSQL's"
+        + " server binaries (.ci/run installs them).";
+    System.out.println(message);
+    System.err.println(message);
+    toTerminal(message);
+    if (mode.equals("required")) {
+      throw new AssertionError(message + " " + MODE_VARIABLE + "=required: failing instead of skipping.");
+    }
+    return Optional.of(message);
+  }
+
+  /**
+   * Failsafe sends a test's output to a report file and its console summary says only "Skipped: 3": whoever runs
+   * {@code mvn verify} at a terminal sees the reason there too.
+   */
+  private static void toTerminal(String message) {
+    try (var tty = new java.io.FileOutputStream("/dev/tty")) {
+      tty.write(("\n" + message + "\n").getBytes(StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      // no terminal (CI, an IDE): the report file and the skipped count say it
+    }
+  }
+
+  /** Skips the calling test (a JUnit assumption) when {@code whyNotRun} gave a reason. */
+  public static void assumeRuns(Optional<String> whyNotRun) {
+    Assumptions.assumeTrue(whyNotRun.isEmpty(), () -> whyNotRun.orElse(""));
+  }
+
+  /** Brings a rig up (after removing rigs whose owner process is gone); call only when {@link #whyNotRun} is empty. */
+  public static NetnsRig up() {
     NetnsRig rig = new NetnsRig("cb" + ProcessHandle.current().pid());
     rig.script("sweep");
     rig.mustScript("up");
