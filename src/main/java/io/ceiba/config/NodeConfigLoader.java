@@ -55,6 +55,8 @@ public final class NodeConfigLoader {
     m.put("CEIBA_EDGE_ACCESS_LOG", "edge.access_log");
     m.put("CEIBA_CONTROL_HOST", "control.host");
     m.put("CEIBA_CONTROL_PORT", "control.port");
+    m.put("CEIBA_METRICS_HOST", "control.metrics_host");
+    m.put("CEIBA_METRICS_PORT", "control.metrics_port");
     m.put("CEIBA_CONTROL_TOKEN", "control.token");
     m.put("CEIBA_ADMIN_TOKEN", "control.token");
     m.put("CEIBA_CLUSTER_ENABLED", "cluster.enabled");
@@ -210,7 +212,12 @@ public final class NodeConfigLoader {
     ControlConfig control = new ControlConfig(
         controlMap.string("host", ControlConfig.DEFAULT_HOST),
         controlMap.port("port", ControlConfig.DEFAULT_PORT, true),
-        controlMap.string("token", ""));
+        controlMap.string("token", ""),
+        controlMap.string("metrics_host", ""),
+        controlMap.port("metrics_port", ControlConfig.DEFAULT_METRICS_PORT, true));
+    if (control.metricsPort() != 0 && control.metricsPort() == control.port()) {
+      controlMap.problem("metrics_port", "must differ from control.port (" + control.port() + ")");
+    }
     controlMap.finish();
 
     ClusterConfig cluster = readCluster(root.mapping("cluster"));

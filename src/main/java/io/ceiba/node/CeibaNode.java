@@ -11,6 +11,7 @@ import io.ceiba.config.NodeConfig;
 import io.ceiba.config.Role;
 import io.ceiba.edge.cache.EdgeCache;
 import io.ceiba.observability.MetricNames;
+import io.ceiba.observability.ProcessMetrics;
 import io.ceiba.registry.Registry;
 import io.ceiba.store.pg.PostgresService;
 import io.ceiba.store.redis.RedisService;
@@ -62,6 +63,7 @@ public final class CeibaNode {
     HazelcastClusterManager clusterManager = config.cluster().enabled()
         ? new HazelcastClusterManager(HazelcastConfigFactory.create(config.cluster())) : null;
     return buildVertx(config, meters, clusterManager).compose(vertx -> {
+      ProcessMetrics.bindTo(meters, vertx);
       vertx.eventBus().registerDefaultCodec(Registry.class, new LocalObjectCodec<>(Registry.class));
       vertx.eventBus().registerDefaultCodec(UsageEvent.Batch.class, new LocalObjectCodec<>(UsageEvent.Batch.class));
       Future<PostgresService> postgres = config.needsPostgres()
