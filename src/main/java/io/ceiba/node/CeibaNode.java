@@ -2,6 +2,7 @@ package io.ceiba.node;
 
 import io.ceiba.access.AccessGate;
 import io.ceiba.access.limit.Limiter;
+import io.ceiba.backup.RevocationLedger;
 import io.ceiba.bus.Addresses;
 import io.ceiba.bus.LocalObjectCodec;
 import io.ceiba.cluster.CountingNodes;
@@ -76,7 +77,11 @@ public final class CeibaNode {
             Limiter limiter = new Limiter(vertx, redis, countingNodes, UsageLedger.forNode(vertx, config), meters);
             AccessGate access = new AccessGate(vertx, limiter, config.has(Role.AUTH), meters);
             // every node drops the cached key records a change touched (revocation within milliseconds)
-            vertx.eventBus().<JsonObject>consumer(Addresses.ACCESS_CHANGED, msg -> access.invalidate(msg.body()));
+            RevocationLedger revocations = new RevocationLedger(vertx, config.dataDir());
+            vertx.eventBus().<JsonObject>consumer(Addresses.ACCESS_CHANGED, msg -> {
+              access.invalidate(msg.body());
+              revocations.record(msg.body());
+            });
             NodeContext context = new NodeContext(config, meters, HealthChecks.create(vertx), HealthChecks.create(vertx),
                 pg, redis, access, config.has(Role.EDGE) ? new EdgeCache(meters) : null, clusterManager, countingNodes, peers,
                 token, startedAt);
