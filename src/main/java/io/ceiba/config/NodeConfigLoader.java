@@ -261,6 +261,14 @@ public final class NodeConfigLoader {
 
     UsageConfig usage = readUsage(root.mapping("usage"));
 
+    MappingReader backupMap = root.mapping("backup");
+    String backupDir = backupMap.string("dir", "").trim();
+    BackupConfig backup = new BackupConfig(backupDir.isEmpty() ? null : resolve(baseDir, backupDir, backupMap.sourceOf("dir")),
+        backupMap.duration("interval", BackupConfig.DEFAULT_INTERVAL),
+        backupMap.integer("keep", BackupConfig.DEFAULT_KEEP, 1, 10_000),
+        backupMap.bool("restore_check", BackupConfig.DEFAULT_RESTORE_CHECK));
+    backupMap.finish();
+
     Path dataDir = resolve(baseDir, root.string("data_dir", NodeConfig.DEFAULT_DATA_DIR), root.sourceOf("data_dir"));
     root.finish();
 
@@ -269,7 +277,7 @@ public final class NodeConfigLoader {
       advertise = "http://" + host + ":" + edgePort;
     }
     return new NodeConfig(nodeId, roles, instances, new EdgeConfig(edgeHost, edgePort, advertise, maxHeaderSize, idleTimeout, accessLog, tls), control, cluster,
-        registry, postgres, new RedisConfig(redisUrl), shutdown, usage, dataDir, configFile);
+        registry, postgres, new RedisConfig(redisUrl), shutdown, usage, dataDir, configFile, backup);
   }
 
   private static Set<Role> readRoles(MappingReader root) {

@@ -22,6 +22,13 @@ public final class MetricNames {
   /** {@code ceiba_build_info{version}}: always 1; the label says which build runs. */
   public static final String BUILD_INFO = "ceiba.build.info";
 
+  /** {@code ceiba_backup_last_success_timestamp_seconds}: when this node last made a scheduled backup. */
+  public static final String BACKUP_LAST_SUCCESS = "ceiba.backup.last.success.timestamp.seconds";
+  /** {@code ceiba_restore_check_last_success_timestamp_seconds}: when this node last proved a backup restorable. */
+  public static final String RESTORE_CHECK_LAST_SUCCESS = "ceiba.restore.check.last.success.timestamp.seconds";
+  /** {@code ceiba_backup_failures_total}: scheduled backups or restore checks that failed. */
+  public static final String BACKUP_FAILURES = "ceiba.backup.failures";
+
   public static final String TAG_NODE = "node";
   public static final String TAG_VERSION = "version";
   public static final String TAG_DEPENDENCY = "dependency";
