@@ -787,7 +787,20 @@ public final class EdgeVerticle extends VerticleBase {
         upstream.end();
       }
     });
-    request.exceptionHandler(e -> upstream.reset());
+    request.exceptionHandler(e -> {
+      // the client's body broke off (connection gone, or a chunk that does not parse): the client's doing, not
+      // the backend's — ended here first, so that the upstream reset below is not taken for a 502
+      if (!ex.done) {
+        HttpServerResponse response = ex.request.response();
+        if (response.closed() || response.headWritten()) {
+          finish(ex, 499, "client request broke off");
+        } else {
+          response.putHeader(HttpHeaders.CONNECTION, "close");
+          fail(ex, ErrorCode.BAD_REQUEST, "request body broke off");
+        }
+      }
+      upstream.reset();
+    });
     request.resume();
   }
 

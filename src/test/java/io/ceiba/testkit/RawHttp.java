@@ -45,9 +45,9 @@ public final class RawHttp {
     }
   }
 
-  /** Sends {@code request} from 127.0.0.1 to {@code port} and reads the reply. */
+  /** Sends {@code request} from 127.0.0.1 to {@code port} and reads the reply (until closed, or 15 s of silence). */
   public static Reply send(int port, String request) throws IOException {
-    return send("127.0.0.1", port, request, Duration.ofSeconds(5));
+    return send("127.0.0.1", port, request, Duration.ofSeconds(15));
   }
 
   /**

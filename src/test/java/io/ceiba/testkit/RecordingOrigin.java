@@ -182,8 +182,9 @@ public final class RecordingOrigin implements AutoCloseable {
     received.add(r);
     String answer = "n=" + r.n() + " host=" + r.header("host") + " xfh=" + r.header("x-forwarded-host") + " target=" + r.target() + "\n";
     byte[] bytes = answer.getBytes(StandardCharsets.UTF_8);
-    socket.write(Buffer.buffer("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nCache-Control: max-age=60\r\nContent-Length: "
-        + bytes.length + "\r\n\r\n").appendBytes(bytes));
+    Buffer answerBytes = Buffer.buffer("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nCache-Control: max-age=60\r\nContent-Length: "
+        + bytes.length + "\r\n\r\n");
+    socket.write(r.method().equals("HEAD") ? answerBytes : answerBytes.appendBytes(bytes)); // a HEAD's answer has no body
     return end;
   }
 

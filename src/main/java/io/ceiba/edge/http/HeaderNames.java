@@ -49,6 +49,17 @@ public final class HeaderNames {
     return true;
   }
 
+  /** A field value of RFC 9110 §5.5: visible characters, spaces, tabs and obs-text; no other control character. */
+  static boolean isFieldValue(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 && c != '\t' || c == 0x7f || c > 0xff) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   static boolean isTchar(char c) {
     if (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
       return true;

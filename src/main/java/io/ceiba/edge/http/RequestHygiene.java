@@ -36,9 +36,13 @@ public final class RequestHygiene {
 
   public Verdict inspect(MultiMap headers, HttpMethod method, String uri, HttpVersion version, SocketAddress peer, boolean ssl) {
     int fields = 0;
-    for (var ignored : headers) {
+    for (var header : headers) {
       if (++fields > MAX_HEADER_FIELDS) {
         return Verdict.refuse(ErrorCode.HEADERS_TOO_LARGE, "more than " + MAX_HEADER_FIELDS + " header fields");
+      }
+      // the decoder lets an empty name through (": x"), which an origin's parser may read as anything
+      if (!HeaderNames.isToken(header.getKey()) || !HeaderNames.isFieldValue(header.getValue())) {
+        return Verdict.refuse(ErrorCode.BAD_REQUEST, "malformed header field");
       }
     }
     String framing = MessageFraming.problem(headers, version);

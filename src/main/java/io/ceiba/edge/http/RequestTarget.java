@@ -16,6 +16,9 @@ public record RequestTarget(String originForm, String authority) {
 
   /** The target, or null when it is not one the edge forwards (see {@link #problem}). */
   public static RequestTarget of(HttpMethod method, String uri) {
+    if (method == HttpMethod.CONNECT) {
+      return null; // whatever its target: a tunnel is not something the edge routes
+    }
     if (uri.startsWith("/")) {
       return new RequestTarget(uri, null);
     }

@@ -87,7 +87,7 @@ class HostileRequestsIT {
   }
 
   private RawHttp.Reply sendFrom(String address, String request) throws Exception {
-    return RawHttp.send(address, edge, request, Duration.ofSeconds(5));
+    return RawHttp.send(address, edge, request, Duration.ofSeconds(15));
   }
 
   private static String get(String host, String path, String... headerLines) {
