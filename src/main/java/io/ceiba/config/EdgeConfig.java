@@ -1,6 +1,7 @@
 package io.ceiba.config;
 
 import java.time.Duration;
+import java.util.List;
 
 /**
  * The public HTTP listener.
@@ -10,9 +11,16 @@ import java.time.Duration;
  * @param idleTimeout   a client connection with no traffic for this long is closed
  * @param accessLog     one log line per request (logger {@code ceiba.access})
  * @param tls           TLS termination, or null for plain HTTP only
+ * @param trustedProxies peers whose {@code X-Forwarded-*}, {@code X-Real-IP} and {@code Forwarded} headers are believed
+ *                      (and name the client for per-IP limits and the access log); from anyone else they are replaced.
+ *                      Empty by default: every client is the far end of its own connection
  */
 public record EdgeConfig(String host, int port, String advertise, int maxHeaderSize, Duration idleTimeout, boolean accessLog,
-    TlsConfig tls) {
+    TlsConfig tls, List<Cidr> trustedProxies) {
+
+  public EdgeConfig {
+    trustedProxies = List.copyOf(trustedProxies);
+  }
 
   public static final String DEFAULT_HOST = "0.0.0.0";
   public static final int DEFAULT_PORT = 8080;

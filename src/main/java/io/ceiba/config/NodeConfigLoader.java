@@ -63,6 +63,7 @@ public final class NodeConfigLoader {
     m.put("CEIBA_EDGE_PORT", "edge.port");
     m.put("CEIBA_EDGE_ADVERTISE", "edge.advertise");
     m.put("CEIBA_EDGE_ACCESS_LOG", "edge.access_log");
+    m.put("CEIBA_EDGE_TRUSTED_PROXIES", "edge.trusted_proxies");
     m.put("CEIBA_CONTROL_HOST", "control.host");
     m.put("CEIBA_CONTROL_PORT", "control.port");
     m.put("CEIBA_METRICS_HOST", "control.metrics_host");
@@ -176,7 +177,7 @@ public final class NodeConfigLoader {
   /** Lists come as {@code a,b,c}; instances as {@code edge=4,auth=2}. */
   private static YamlNode overrideValue(String path, String value, String origin) {
     Source source = Source.override(origin);
-    if (path.equals("roles") || path.equals("cluster.members")) {
+    if (path.equals("roles") || path.equals("cluster.members") || path.equals("edge.trusted_proxies")) {
       List<YamlNode> items = new ArrayList<>();
       for (String part : value.split(",")) {
         if (!part.isBlank()) {
@@ -223,6 +224,7 @@ public final class NodeConfigLoader {
     var idleTimeout = edgeMap.duration("idle_timeout", EdgeConfig.DEFAULT_IDLE_TIMEOUT);
     boolean accessLog = edgeMap.bool("access_log", EdgeConfig.DEFAULT_ACCESS_LOG);
     TlsConfig tls = edgeMap.has("tls") ? readTls(edgeMap.mapping("tls"), baseDir) : null;
+    List<Cidr> trustedProxies = edgeMap.parsedList("trusted_proxies", Cidr::parse);
     edgeMap.finish();
 
     MappingReader controlMap = root.mapping("control");
@@ -276,7 +278,8 @@ public final class NodeConfigLoader {
       String host = edgeHost.equals("0.0.0.0") || edgeHost.equals("::") ? "127.0.0.1" : edgeHost;
       advertise = "http://" + host + ":" + edgePort;
     }
-    return new NodeConfig(nodeId, roles, instances, new EdgeConfig(edgeHost, edgePort, advertise, maxHeaderSize, idleTimeout, accessLog, tls), control, cluster,
+    return new NodeConfig(nodeId, roles, instances, new EdgeConfig(edgeHost, edgePort, advertise, maxHeaderSize, idleTimeout, accessLog, tls,
+        trustedProxies), control, cluster,
         registry, postgres, new RedisConfig(redisUrl), shutdown, usage, dataDir, configFile, backup);
   }
 

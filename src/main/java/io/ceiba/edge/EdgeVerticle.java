@@ -16,6 +16,10 @@ import io.ceiba.edge.cache.CacheFill;
 import io.ceiba.edge.cache.CacheRules;
 import io.ceiba.edge.cache.CachedResponse;
 import io.ceiba.edge.cache.EdgeCache;
+import io.ceiba.edge.http.Refusal;
+import io.ceiba.edge.http.RequestHead;
+import io.ceiba.edge.http.RequestHygiene;
+import io.ceiba.edge.http.TrustedProxies;
 import io.ceiba.edge.lb.ServiceBalancer;
 import io.ceiba.edge.tcp.TcpProxy;
 import io.ceiba.error.ErrorCode;
@@ -60,7 +64,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
@@ -118,6 +121,8 @@ public final class EdgeVerticle extends VerticleBase {
   private HttpServer server;
   private HttpServer tlsServer;
   private EdgeMetrics metrics;
+  /** Checks every request head before routing (framing, Connection, Host, target) and finds the client's address. */
+  private RequestHygiene hygiene;
   private AccessGate access;
   private Peers peers;
   /** The node's response cache; this instance's view of it is {@link #cacheScopes}. */
@@ -142,6 +147,7 @@ public final class EdgeVerticle extends VerticleBase {
   @Override
   public Future<?> start() {
     metrics = new EdgeMetrics(node.meters());
+    hygiene = new RequestHygiene(new TrustedProxies(config.trustedProxies()));
     access = node.access();
     peers = node.peers();
     cache = node.edgeCache();
@@ -290,41 +296,32 @@ public final class EdgeVerticle extends VerticleBase {
     }
     Exchange ex = new Exchange(request, System.nanoTime());
     HttpServerResponse response = request.response();
-    String requestId = request.getHeader(ProxyHeaders.X_REQUEST_ID);
-    if (requestId == null || requestId.isEmpty() || requestId.length() > 200) {
+    String requestId = RequestIds.fromClient(request.getHeader(ProxyHeaders.X_REQUEST_ID));
+    if (requestId == null) {
       requestId = RequestIds.next();
       ex.requestIdIsOurs = true;
     }
     ex.requestId = requestId;
     response.putHeader(ProxyHeaders.X_CEIBA_NODE, nodeId).putHeader(ProxyHeaders.X_REQUEST_ID, requestId);
+    RequestHygiene.Verdict verdict = hygiene.inspect(request.headers(), request.method(), request.uri(), request.version(),
+        request.remoteAddress(), request.isSSL());
+    if (verdict.refusal() != null) {
+      refuse(ex, verdict.refusal());
+      return;
+    }
+    ex.head = verdict.head();
     if (peers.isRelay(request.headers())) {
       relayIn(ex);
       return;
     }
 
-    var authority = request.authority();
-    String host = authority == null ? null : authority.host();
-    if (host == null || host.isEmpty()) {
-      fail(ex, ErrorCode.BAD_REQUEST, "missing Host header");
-      return;
-    }
+    String host = ex.head.authority().host();
     HttpService service = routes.lookup(host);
     if (service == null) {
       fail(ex, ErrorCode.UNKNOWN_HOST, "no service for host " + RouteTable.hostOnly(host));
       return;
     }
     ex.service = service;
-    if (request.headers().contains(HttpHeaders.CONTENT_LENGTH) && request.headers().contains(HttpHeaders.TRANSFER_ENCODING)) {
-      // ambiguous framing (request smuggling): refuse, and never use this connection again, not even for
-      // requests already pipelined behind it
-      var connection = request.connection();
-      doomed.add(connection);
-      connection.closeHandler(v -> doomed.remove(connection));
-      response.putHeader(HttpHeaders.CONNECTION, "close");
-      fail(ex, ErrorCode.BAD_REQUEST, "both Content-Length and Transfer-Encoding");
-      connection.close();
-      return;
-    }
     if (redirected(ex, service, RouteTable.hostOnly(host))) {
       return;
     }
@@ -350,12 +347,25 @@ public final class EdgeVerticle extends VerticleBase {
     String apiKey = request.getHeader(ProxyHeaders.X_API_KEY);
     String key = apiKey != null ? apiKey : bearer(request.headers());
     ex.keyInAuthorization = apiKey == null && key != null;
-    Future<Decision> decided = access.authorize(service, key, request.remoteAddress());
+    Future<Decision> decided = access.authorize(service, key, ex.head.forwarding().client());
     if (decided.isComplete()) {
       admit(ex, decided.result());
     } else {
       decided.onComplete(ar -> admit(ex, ar.succeeded() ? ar.result() : null));
     }
+  }
+
+  /**
+   * A head {@link RequestHygiene} refused (e.g. ambiguous framing, the request-smuggling shapes): answered, and the
+   * connection never used again, not even for requests already pipelined behind it.
+   */
+  private void refuse(Exchange ex, Refusal refusal) {
+    var connection = ex.request.connection();
+    doomed.add(connection);
+    connection.closeHandler(v -> doomed.remove(connection));
+    ex.request.response().putHeader(HttpHeaders.CONNECTION, "close");
+    fail(ex, refusal.code(), refusal.message());
+    connection.close();
   }
 
   /** Holds the body until access is decided and a backend connected, so a refused connection can be retried. */
@@ -505,7 +515,8 @@ public final class EdgeVerticle extends VerticleBase {
     CachedResponse hit = null;
     EdgeCache.Result result = EdgeCache.Result.BYPASS;
     if (mode != CacheRules.RequestMode.PASS) {
-      ex.cacheKey = new EdgeCache.Key(scope, request.authority().host().toLowerCase(Locale.ROOT), request.uri(), project, null);
+      ex.cacheKey = EdgeCache.Key.of(scope, ex.head.forwarding().proto(), ex.head.hostHeader(), ex.head.forwarding().host(),
+          ex.head.target(), project);
       if (mode == CacheRules.RequestMode.LOOKUP) {
         hit = cache.lookup(ex.cacheKey, request.headers());
         result = hit == null ? EdgeCache.Result.MISS : EdgeCache.Result.HIT;
@@ -570,11 +581,11 @@ public final class EdgeVerticle extends VerticleBase {
     boolean https = ex.request.isSSL();
     String target = null;
     if (service.middlewares().contains(Middleware.STRIP_WWW) && host.startsWith("www.")) {
-      target = (https ? "https://" : "http://") + host.substring(4) + ex.request.uri();
+      target = (https ? "https://" : "http://") + host.substring(4) + ex.head.target();
     }
     if (service.middlewares().contains(Middleware.HTTPS_REDIRECT) && !https) {
       String h = target == null ? host : host.startsWith("www.") && target != null ? host.substring(4) : host;
-      target = "https://" + h + ex.request.uri();
+      target = "https://" + h + ex.head.target();
     }
     if (target == null) {
       return false;
@@ -602,14 +613,14 @@ public final class EdgeVerticle extends VerticleBase {
     }
     RequestOptions options = aim(new RequestOptions(), backend, peer)
         .setMethod(request.method())
-        .setURI(request.uri())
+        .setURI(ex.head.target())
         .setIdleTimeout(service.timeouts().upstream().toMillis());
     var headers = options.getHeaders() == null ? io.vertx.core.MultiMap.caseInsensitiveMultiMap() : options.getHeaders();
     if (ex.relayed) {
       ProxyHeaders.copyRelayed(request.headers(), headers);
     } else {
-      ProxyHeaders.copyEndToEnd(request.headers(), headers, keyHeaders(ex.decision, ex.keyInAuthorization));
-      ProxyHeaders.setForwarded(headers, request.remoteAddress(), request.isSSL(), request.authority(), ex.requestId);
+      ProxyHeaders.copyRequest(request.headers(), headers, keyHeaders(ex.decision, ex.keyInAuthorization), ex.head);
+      ProxyHeaders.setForwarded(headers, ex.head, ex.requestId);
       if (ex.decision != null) {
         passAccess(headers, ex.decision);
       }
@@ -632,7 +643,7 @@ public final class EdgeVerticle extends VerticleBase {
       } else {
         HttpClientRequest upstream = ar.result();
         if (h2c) {
-          upstream.authority(request.authority());
+          upstream.authority(ex.head.authority());
         }
         send(ex, upstream);
       }
@@ -776,7 +787,20 @@ public final class EdgeVerticle extends VerticleBase {
         upstream.end();
       }
     });
-    request.exceptionHandler(e -> upstream.reset());
+    request.exceptionHandler(e -> {
+      // the client's body broke off (connection gone, or a chunk that does not parse): the client's doing, not
+      // the backend's — ended here first, so that the upstream reset below is not taken for a 502
+      if (!ex.done) {
+        HttpServerResponse response = ex.request.response();
+        if (response.closed() || response.headWritten()) {
+          finish(ex, 499, "client request broke off");
+        } else {
+          response.putHeader(HttpHeaders.CONNECTION, "close");
+          fail(ex, ErrorCode.BAD_REQUEST, "request body broke off");
+        }
+      }
+      upstream.reset();
+    });
     request.resume();
   }
 
@@ -875,27 +899,34 @@ public final class EdgeVerticle extends VerticleBase {
   private void webSocketHandshake(ServerWebSocketHandshake handshake) {
     if (peers.isRelay(handshake.headers())) {
       ServiceBalancer balancer = relayedService(handshake.headers());
-      connectWebSocket(handshake, balancer == null ? null : balancer.service(), balancer, relayedBackend(balancer, handshake.headers()), 1,
+      connectWebSocket(handshake, null, balancer == null ? null : balancer.service(), balancer, relayedBackend(balancer, handshake.headers()), 1,
           handshake.headers().get(ProxyHeaders.X_REQUEST_ID), null, true);
       return;
     }
-    String host = handshake.authority() == null ? null : handshake.authority().host();
-    HttpService service = host == null ? null : routes.lookup(host);
+    RequestHygiene.Verdict verdict = hygiene.inspect(handshake.headers(), HttpMethod.GET, handshake.uri(), HttpVersion.HTTP_1_1,
+        handshake.remoteAddress(), handshake.isSsl());
+    if (verdict.refusal() != null) {
+      metrics.request("-", verdict.refusal().code().status());
+      handshake.reject(verdict.refusal().code().status());
+      return;
+    }
+    RequestHead head = verdict.head();
+    HttpService service = routes.lookup(head.authority().host());
     if (service == null) {
       metrics.request("-", 404);
       handshake.reject(404);
       return;
     }
     ServiceBalancer balancer = balancers.get(service.name());
-    String header = handshake.headers().get(ProxyHeaders.X_REQUEST_ID);
-    String requestId = header == null || header.isEmpty() ? RequestIds.next() : header;
+    String header = RequestIds.fromClient(handshake.headers().get(ProxyHeaders.X_REQUEST_ID));
+    String requestId = header == null ? RequestIds.next() : header;
     if (service.access().policy() == AccessSpec.Policy.PUBLIC && service.rateLimit().perIp() == null) {
-      connectWebSocket(handshake, service, balancer, balancer.select(this::webSocketCapable, -1), 0, requestId, null, false);
+      connectWebSocket(handshake, head, service, balancer, balancer.select(this::webSocketCapable, -1), 0, requestId, null, false);
       return;
     }
     // an upgrade is a request like any other: the same key, plan and limits apply
     String key = presentedKey(handshake.headers());
-    access.authorize(service, key, handshake.remoteAddress())
+    access.authorize(service, key, head.forwarding().client())
         .onComplete(ar -> {
           Decision d = ar.succeeded() ? ar.result() : null;
           if (d == null || !d.allowed()) {
@@ -904,7 +935,7 @@ public final class EdgeVerticle extends VerticleBase {
             handshake.reject(status);
             return;
           }
-          connectWebSocket(handshake, service, balancer, balancer.select(this::webSocketCapable, -1), 0, requestId, d, false);
+          connectWebSocket(handshake, head, service, balancer, balancer.select(this::webSocketCapable, -1), 0, requestId, d, false);
         });
   }
 
@@ -919,7 +950,8 @@ public final class EdgeVerticle extends VerticleBase {
     return authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7) ? authorization.substring(7).trim() : null;
   }
 
-  private void connectWebSocket(ServerWebSocketHandshake handshake, HttpService service, ServiceBalancer balancer,
+  /** {@code head}: what {@link RequestHygiene} made of the handshake; null for one a peer edge relays. */
+  private void connectWebSocket(ServerWebSocketHandshake handshake, RequestHead head, HttpService service, ServiceBalancer balancer,
       int index, int attempt, String requestId, Decision decision, boolean relayed) {
     if (index < 0) {
       // relayed: the named backend is not here; otherwise a service served only over h2c cannot take an HTTP/1.1
@@ -938,15 +970,15 @@ public final class EdgeVerticle extends VerticleBase {
       return;
     }
     WebSocketConnectOptions options = aim(new WebSocketConnectOptions(), backend, peer)
-        .setURI(handshake.uri())
+        .setURI(head == null ? handshake.uri() : head.target())
         .setConnectTimeout(service.timeouts().connect().toMillis());
     io.vertx.core.MultiMap headers = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
     if (relayed) {
       ProxyHeaders.copyRelayed(handshake.headers(), headers);
     } else {
       boolean keyInAuthorization = handshake.headers().get(ProxyHeaders.X_API_KEY) == null && bearer(handshake.headers()) != null;
-      ProxyHeaders.copyEndToEnd(handshake.headers(), headers, keyHeaders(decision, keyInAuthorization));
-      ProxyHeaders.setForwarded(headers, handshake.remoteAddress(), handshake.isSsl(), handshake.authority(), requestId);
+      ProxyHeaders.copyRequest(handshake.headers(), headers, keyHeaders(decision, keyInAuthorization), head);
+      ProxyHeaders.setForwarded(headers, head, requestId);
       if (decision != null) {
         passAccess(headers, decision);
       }
@@ -971,7 +1003,7 @@ public final class EdgeVerticle extends VerticleBase {
       if (ar.failed()) {
         if (!(ar.cause() instanceof UpgradeRejectedException) && attempt == 0) {
           suspect(service.name(), backend.url(), String.valueOf(ar.cause().getMessage()));
-          connectWebSocket(handshake, service, balancer, balancer.select(this::webSocketCapable, index), 1, requestId, decision, false);
+          connectWebSocket(handshake, head, service, balancer, balancer.select(this::webSocketCapable, index), 1, requestId, decision, false);
           return;
         }
         metrics.request(service.name(), 502);
@@ -1074,10 +1106,11 @@ public final class EdgeVerticle extends VerticleBase {
     List<Object> f = new ArrayList<>(20);
     f.add(kv("request_id", ex.requestId));
     f.add(kv("node", nodeId));
-    f.add(kv("client", ex.request.remoteAddress() == null ? "-" : ex.request.remoteAddress().hostAddress()));
+    f.add(kv("client", ex.head != null ? ex.head.forwarding().clientIp()
+        : ex.request.remoteAddress() == null ? "-" : ex.request.remoteAddress().hostAddress()));
     f.add(kv("method", ex.request.method().name()));
     f.add(kv("path", ex.request.path()));
-    f.add(kv("host", ex.request.authority() == null ? "-" : ex.request.authority().host()));
+    f.add(kv("host", ex.head == null ? "-" : ex.head.authority().host()));
     f.add(kv("service", service));
     f.add(kv("backend", ex.backend == null ? "-" : ex.backend.url()));
     f.add(kv("status", status));
@@ -1180,6 +1213,8 @@ public final class EdgeVerticle extends VerticleBase {
     boolean keyInAuthorization;
     /** The request id was made here, not taken from the client. */
     boolean requestIdIsOurs;
+    /** What {@link RequestHygiene} made of the head; null only for a refused one. */
+    RequestHead head;
     Decision decision;
     /** Set when the service is cached and the request may be stored (a miss, or a refresh). */
     EdgeCache.Key cacheKey;
