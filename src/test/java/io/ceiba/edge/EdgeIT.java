@@ -44,7 +44,7 @@ class EdgeIT {
   private Path registryFile;
 
   /** What a client saw: status, headers of interest, body. */
-  record Answer(int status, String origin, String node, String requestId, String body) {
+  record Answer(int status, String origin, String node, String requestId, String location, String body) {
     JsonObject json() {
       return new JsonObject(body);
     }
@@ -99,7 +99,8 @@ class EdgeIT {
     headers.forEach(builder::header);
     return Future.fromCompletionStage(jdk.sendAsync(builder.build(), java.net.http.HttpResponse.BodyHandlers.ofString()))
         .map(r -> new Answer(r.statusCode(), r.headers().firstValue("x-origin").orElse(null),
-            r.headers().firstValue("x-ceiba-node").orElse(null), r.headers().firstValue("x-request-id").orElse(null), r.body()));
+            r.headers().firstValue("x-ceiba-node").orElse(null), r.headers().firstValue("x-request-id").orElse(null),
+            r.headers().firstValue("location").orElse(null), r.body()));
   }
 
   private Answer get(String host, String path) throws Exception {
@@ -477,9 +478,13 @@ class EdgeIT {
     edgePort = spec.edgePort();
     node = TestNodes.start(spec);
 
-    // plain HTTP is redirected to https by the middleware
-    Answer redirect = get("api.test", "/x");
+    // plain HTTP is redirected to https by the middleware: same host and target, the port left to https's own
+    // (443: the public https port, as nginx's `return 308 https://$host$request_uri` does)
+    Answer redirect = get("api.test", "/x?q=1");
     assertThat(redirect.status()).isEqualTo(308);
+    assertThat(redirect.location()).isEqualTo("https://api.test/x?q=1");
+    assertThat(get("api.test:" + edgePort, "/x").location()).isEqualTo("https://api.test/x");
+    assertThat(a.requests()).isZero();
 
     for (String host : List.of("api.test", "other.test")) {
       // a context per connection: a resumed TLS session would skip SNI and show the first certificate again
@@ -522,6 +527,96 @@ class EdgeIT {
     // and the edge took no new connection once stopping
     assertThat(call(HttpMethod.GET, "api.test", "/", Map.of(), null).transform(ar -> Future.succeededFuture(ar.failed()))
         .await(10, TimeUnit.SECONDS)).isTrue();
+  }
+
+  @Test
+  void should_strip_www_with_a_308_that_keeps_scheme_path_and_query_and_join_it_with_the_https_redirect() throws Exception {
+    Origin a = origin("a");
+    startNode("version: 1\nhttp:\n"
+        + service("app", "app.test, www.app.test", backend(a, null), "    health: { enabled: false }\n    middlewares: [strip-www]\n")
+        + service("both", "both.test, www.both.test", backend(a, null),
+            "    health: { enabled: false }\n    middlewares: [strip-www, https-redirect]\n"));
+
+    Answer www = get("www.app.test", "/p/q?x=1&y=2");
+    assertThat(www.status()).isEqualTo(308);
+    assertThat(www.location()).isEqualTo("http://app.test/p/q?x=1&y=2");
+    // 308, not 301: a POST is told to come again as a POST, and is not forwarded meanwhile
+    Answer post = call(HttpMethod.POST, "www.app.test:" + edgePort, "/form", Map.of(), Buffer.buffer("a=1")).await(10, TimeUnit.SECONDS);
+    assertThat(post.status()).isEqualTo(308);
+    assertThat(post.location()).isEqualTo("http://app.test/form");
+    assertThat(a.requests()).isZero();
+    assertThat(get("app.test", "/p").status()).isEqualTo(200);
+    assertThat(a.requests()).isEqualTo(1);
+
+    // both middlewares: one hop to the https URL without www, whichever host the client used
+    assertThat(get("www.both.test", "/x?q=1").location()).isEqualTo("https://both.test/x?q=1");
+    assertThat(get("both.test", "/x").location()).isEqualTo("https://both.test/x");
+    assertThat(a.requests()).isEqualTo(1);
+  }
+
+  private final NetClient redisClients = vertx.createNetClient();
+
+  /** One Redis command in inline form on a connection of its own; the reply once {@code complete} finds it whole. */
+  private Future<String> redis(int port, String command, java.util.regex.Pattern complete) {
+    return redisClients.connect(port, "127.0.0.1").compose(socket -> {
+      io.vertx.core.Promise<String> reply = io.vertx.core.Promise.promise();
+      Buffer got = Buffer.buffer();
+      socket.handler(chunk -> {
+        got.appendBuffer(chunk);
+        if (complete.matcher(got.toString()).find()) {
+          reply.tryComplete(got.toString());
+        }
+      });
+      socket.closeHandler(v -> reply.tryFail("closed after '" + got + "'"));
+      socket.write(command + "\r\n");
+      return reply.future().timeout(2, TimeUnit.SECONDS).eventually(socket::close);
+    });
+  }
+
+  private static final java.util.regex.Pattern SIMPLE_REPLY = java.util.regex.Pattern.compile("^[+-].*\r\n");
+  private static final java.util.regex.Pattern PORT_REPLY = java.util.regex.Pattern.compile("\\$\\d+\r\n(\\d+)\r\n$");
+
+  /** The port of the Redis server a new connection through {@code listen} reaches (CONFIG GET port), -1 if none. */
+  private Future<Integer> redisBehind(int listen) {
+    return redis(listen, "CONFIG GET port", PORT_REPLY).map(reply -> {
+      var m = PORT_REPLY.matcher(reply);
+      return m.find() ? Integer.parseInt(m.group(1)) : -1;
+    }).otherwise(-1);
+  }
+
+  /** True when {@code count} new connections in a row through {@code listen} all reach {@code port}. */
+  private Future<Boolean> allReach(int listen, int port, int count) {
+    return count == 0 ? Future.succeededFuture(true)
+        : redisBehind(listen).compose(at -> at == port ? allReach(listen, port, count - 1) : Future.succeededFuture(false));
+  }
+
+  @Test
+  void should_send_redis_connections_to_the_primary_and_follow_a_role_swap_within_the_check_interval() throws Exception {
+    try (io.ceiba.testkit.TestRedis first = io.ceiba.testkit.TestRedis.start(); io.ceiba.testkit.TestRedis second = io.ceiba.testkit.TestRedis.start()) {
+      int one = java.net.URI.create(first.url()).getPort();
+      int two = java.net.URI.create(second.url()).getPort();
+      assertThat(redis(two, "REPLICAOF 127.0.0.1 " + one, SIMPLE_REPLY).await(10, TimeUnit.SECONDS)).startsWith("+OK");
+      int listen = Ports.free();
+      // the replica is listed first: round-robin alone would send every other connection to it
+      startNode("version: 1\ntcp:\n  cache:\n    listen: " + listen + "\n    backends:\n"
+          + "      - { address: \"127.0.0.1:" + two + "\", node: node1 }\n"
+          + "      - { address: \"127.0.0.1:" + one + "\", node: node1 }\n"
+          + "    health: { kind: redis-primary, interval: 300ms, timeout: 250ms, unhealthy_after: 1, healthy_after: 1 }\n");
+
+      Eventually.until(vertx, Duration.ofSeconds(10), "10 connections in a row reach the primary", () -> allReach(listen, one, 10))
+          .await(15, TimeUnit.SECONDS);
+      assertThat(redis(listen, "SET owner first", SIMPLE_REPLY).await(10, TimeUnit.SECONDS)).isEqualTo("+OK\r\n");
+
+      // the roles swap, as a failover would: the replica is promoted, the old primary follows it
+      assertThat(redis(two, "REPLICAOF NO ONE", SIMPLE_REPLY).await(10, TimeUnit.SECONDS)).startsWith("+OK");
+      assertThat(redis(one, "REPLICAOF 127.0.0.1 " + two, SIMPLE_REPLY).await(10, TimeUnit.SECONDS)).startsWith("+OK");
+      Duration followed = Eventually.until(vertx, Duration.ofSeconds(5), "10 connections in a row reach the new primary",
+          () -> allReach(listen, two, 10)).await(10, TimeUnit.SECONDS);
+      // one interval (300 ms, ±10% jitter) plus a check's timeout and the probes' own time, with room for a busy machine
+      assertThat(followed).isLessThan(Duration.ofSeconds(3));
+      assertThat(redis(listen, "SET owner second", SIMPLE_REPLY).await(10, TimeUnit.SECONDS)).isEqualTo("+OK\r\n");
+      System.out.println("redis-primary: new primary reached " + followed.toMillis() + " ms after the swap");
+    }
   }
 
   @Test
