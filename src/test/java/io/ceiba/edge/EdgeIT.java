@@ -211,10 +211,17 @@ class EdgeIT {
   }
 
   @Test
-  void should_lose_no_get_when_a_backend_dies_and_not_retry_posts() throws Exception {
+  void should_lose_no_get_when_a_backend_dies() throws Exception {
     Origin a = origin("a");
     Origin b = origin("b");
     startNode("version: 1\nhttp:\n" + service("api", "api.test", backend(a, null) + backend(b, null), FAST_HEALTH));
+    // the scenario starts from two healthy backends: both up with a passed check (on a busy machine the very first
+    // checks, on cold connections, can miss their 250 ms and take both out for a moment)
+    var control = new io.ceiba.testkit.ControlClient(vertx, node.config().control().port(), TestNodes.TOKEN);
+    Eventually.until(vertx, Duration.ofSeconds(15), "both backends up after a passed check", () -> control.json("/v1/cluster")
+        .map(json -> json.getJsonArray("nodes").getJsonObject(0).getJsonArray("backends").stream().map(JsonObject.class::cast)
+            .filter(x -> x.getBoolean("up") && x.getString("last_check") != null && x.getString("last_error") == null).count() == 2))
+        .await(20, TimeUnit.SECONDS);
     int failures = 0;
     for (int i = 0; i < 200; i++) {
       if (i == 50) {
@@ -225,16 +232,44 @@ class EdgeIT {
       }
     }
     assertThat(failures).isZero();
+  }
 
-    // a POST is never replayed: with its only backend gone it fails fast with 502
-    Origin c = origin("c");
-    int cPort = c.port();
-    c.close();
-    Registries.write(registryFile, "version: 2\nhttp:\n" + service("solo", "solo.test", "      - { url: \"http://127.0.0.1:" + cPort + "\" }\n", "    health: { enabled: false }\n"));
-    Eventually.until(vertx, Duration.ofSeconds(10), "version 2 routes solo.test",
-        () -> call(HttpMethod.GET, "solo.test", "/", Map.of(), null).map(x -> x.status() != 404)).await(15, TimeUnit.SECONDS);
+  @Test
+  void should_not_replay_a_post_whose_backend_took_it_and_broke_the_connection_before_answering() throws Exception {
+    // round-robin starts with the breaker; the next backend in line must never see the POST
+    List<String> broken = java.util.Collections.synchronizedList(new ArrayList<>());
+    var breaker = breaker(broken);
+    Origin second = origin("second");
+    startNode("version: 1\nhttp:\n"
+        + service("solo", "solo.test", "      - { url: \"http://127.0.0.1:" + breaker.actualPort() + "\" }\n" + backend(second, null),
+            "    health: { enabled: false }\n"));
     Answer post = call(HttpMethod.POST, "solo.test", "/", Map.of(), Buffer.buffer("payload")).await(10, TimeUnit.SECONDS);
-    assertThat(post.status()).isIn(502, 503);
+    assertThat(post.status()).isEqualTo(502);
+    assertThat(post.code()).isEqualTo("bad_gateway");
+    assertThat(broken).containsExactly("POST");
+    assertThat(second.requests()).isZero();
+    breaker.close().await(10, TimeUnit.SECONDS);
+  }
+
+  /** A backend that reads a whole request (head, and a body by Content-Length), then closes the connection unanswered. */
+  private io.vertx.core.net.NetServer breaker(List<String> methodsSeen) throws Exception {
+    java.util.regex.Pattern contentLength = java.util.regex.Pattern.compile("(?im)^content-length:\\s*(\\d+)");
+    return vertx.createNetServer().connectHandler(socket -> {
+      Buffer got = Buffer.buffer();
+      socket.handler(chunk -> {
+        got.appendBuffer(chunk);
+        String text = got.toString(java.nio.charset.StandardCharsets.ISO_8859_1);
+        int head = text.indexOf("\r\n\r\n");
+        if (head < 0) {
+          return;
+        }
+        var length = contentLength.matcher(text.substring(0, head));
+        if (got.length() >= head + 4 + (length.find() ? Integer.parseInt(length.group(1)) : 0)) {
+          methodsSeen.add(text.substring(0, text.indexOf(' ')));
+          socket.close();
+        }
+      });
+    }).listen(0, "127.0.0.1").await(10, TimeUnit.SECONDS);
   }
 
   @Test
@@ -512,24 +547,6 @@ class EdgeIT {
   }
 
   @Test
-  void should_let_in_flight_requests_finish_when_the_node_stops() throws Exception {
-    Origin a = origin("a");
-    startNode("version: 1\nhttp:\n" + service("api", "api.test", backend(a, null), "    health: { enabled: false }\n"));
-    Future<Answer> inFlight = call(HttpMethod.GET, "api.test", "/delay", Map.of(), null);
-    Eventually.until(vertx, Duration.ofSeconds(5), "request reached the origin", () -> Future.succeededFuture(a.requests() == 1))
-        .await(10, TimeUnit.SECONDS);
-    Future<Void> stopping = node.stop();
-    Answer answer = inFlight.await(10, TimeUnit.SECONDS);
-    assertThat(answer.status()).isEqualTo(200);
-    assertThat(answer.body()).isEqualTo("late but whole");
-    stopping.await(30, TimeUnit.SECONDS);
-    node = null;
-    // and the edge took no new connection once stopping
-    assertThat(call(HttpMethod.GET, "api.test", "/", Map.of(), null).transform(ar -> Future.succeededFuture(ar.failed()))
-        .await(10, TimeUnit.SECONDS)).isTrue();
-  }
-
-  @Test
   void should_strip_www_with_a_308_that_keeps_scheme_path_and_query_and_join_it_with_the_https_redirect() throws Exception {
     Origin a = origin("a");
     startNode("version: 1\nhttp:\n"
@@ -617,6 +634,24 @@ class EdgeIT {
       assertThat(redis(listen, "SET owner second", SIMPLE_REPLY).await(10, TimeUnit.SECONDS)).isEqualTo("+OK\r\n");
       System.out.println("redis-primary: new primary reached " + followed.toMillis() + " ms after the swap");
     }
+  }
+
+  @Test
+  void should_let_in_flight_requests_finish_when_the_node_stops() throws Exception {
+    Origin a = origin("a");
+    startNode("version: 1\nhttp:\n" + service("api", "api.test", backend(a, null), "    health: { enabled: false }\n"));
+    Future<Answer> inFlight = call(HttpMethod.GET, "api.test", "/delay", Map.of(), null);
+    Eventually.until(vertx, Duration.ofSeconds(5), "request reached the origin", () -> Future.succeededFuture(a.requests() == 1))
+        .await(10, TimeUnit.SECONDS);
+    Future<Void> stopping = node.stop();
+    Answer answer = inFlight.await(10, TimeUnit.SECONDS);
+    assertThat(answer.status()).isEqualTo(200);
+    assertThat(answer.body()).isEqualTo("late but whole");
+    stopping.await(30, TimeUnit.SECONDS);
+    node = null;
+    // and the edge took no new connection once stopping
+    assertThat(call(HttpMethod.GET, "api.test", "/", Map.of(), null).transform(ar -> Future.succeededFuture(ar.failed()))
+        .await(10, TimeUnit.SECONDS)).isTrue();
   }
 
   @Test
