@@ -115,6 +115,19 @@ class EdgeIT {
     return "      - { url: \"" + o.url() + "\"" + (node == null ? "" : ", node: " + node) + " }\n";
   }
 
+  /**
+   * Waits until {@code count} backends are up after a passed check: scenarios about a backend going down start
+   * from healthy ones (on a busy machine the very first checks, on cold connections, can miss their 250 ms and
+   * take every backend out for a moment).
+   */
+  private void awaitCheckedUp(int count) throws Exception {
+    var control = new io.ceiba.testkit.ControlClient(vertx, node.config().control().port(), TestNodes.TOKEN);
+    Eventually.until(vertx, Duration.ofSeconds(15), count + " backends up after a passed check", () -> control.json("/v1/cluster")
+        .map(json -> json.getJsonArray("nodes").getJsonObject(0).getJsonArray("backends").stream().map(JsonObject.class::cast)
+            .filter(x -> x.getBoolean("up") && x.getString("last_check") != null && x.getString("last_error") == null).count() == count))
+        .await(20, TimeUnit.SECONDS);
+  }
+
   private static final String FAST_HEALTH = "    health: { path: /healthz, interval: 300ms, timeout: 250ms, unhealthy_after: 2, healthy_after: 2 }\n";
 
   @Test
@@ -193,6 +206,7 @@ class EdgeIT {
     Origin local = origin("local");
     Origin remote = origin("remote");
     startNode("version: 1\nhttp:\n" + service("api", "api.test", backend(remote, "node2") + backend(local, "node1"), FAST_HEALTH));
+    awaitCheckedUp(2);
     for (int i = 0; i < 20; i++) {
       assertThat(get("api.test", "/").origin()).isEqualTo("local");
     }
@@ -215,13 +229,7 @@ class EdgeIT {
     Origin a = origin("a");
     Origin b = origin("b");
     startNode("version: 1\nhttp:\n" + service("api", "api.test", backend(a, null) + backend(b, null), FAST_HEALTH));
-    // the scenario starts from two healthy backends: both up with a passed check (on a busy machine the very first
-    // checks, on cold connections, can miss their 250 ms and take both out for a moment)
-    var control = new io.ceiba.testkit.ControlClient(vertx, node.config().control().port(), TestNodes.TOKEN);
-    Eventually.until(vertx, Duration.ofSeconds(15), "both backends up after a passed check", () -> control.json("/v1/cluster")
-        .map(json -> json.getJsonArray("nodes").getJsonObject(0).getJsonArray("backends").stream().map(JsonObject.class::cast)
-            .filter(x -> x.getBoolean("up") && x.getString("last_check") != null && x.getString("last_error") == null).count() == 2))
-        .await(20, TimeUnit.SECONDS);
+    awaitCheckedUp(2);
     int failures = 0;
     for (int i = 0; i < 200; i++) {
       if (i == 50) {
@@ -299,6 +307,7 @@ class EdgeIT {
     Origin spare = origin("spare");
     startNode("version: 1\nhttp:\n" + service("api", "api.test", backend(primary, "node2"),
         "    fallback:\n" + backend(spare, "node1") + FAST_HEALTH));
+    awaitCheckedUp(2);
     for (int i = 0; i < 20; i++) {
       assertThat(get("api.test", "/").origin()).isEqualTo("primary");
     }
