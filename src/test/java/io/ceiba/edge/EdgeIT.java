@@ -667,6 +667,7 @@ class EdgeIT {
   void should_proxy_to_an_h2c_backend_over_http2_and_check_its_health_over_h2c() throws Exception {
     Origin a = origin("a");
     startNode("version: 1\nhttp:\n" + service("api", "api.test", "      - { url: \"" + a.h2cUrl() + "\", node: node1 }\n", FAST_HEALTH));
+    awaitCheckedUp(1);
 
     Answer answer = call(HttpMethod.GET, "api.test:8080", "/x?q=1", Map.of("x-request-id", "req-h2", "connection", "keep-alive, x-hop",
         "x-hop", "drop me", "te", "trailers", "keep-alive", "timeout=5"), null).await(10, TimeUnit.SECONDS);
