@@ -276,14 +276,18 @@ class NodeConfigLoaderTest {
         edge:
           max_connections: 0
           header_timeout: soon
+          idle_timeout: 500ms
         control:
           idle_timeout: 0s
           max_connections: lots
         """);
     List<Problem> problems = problemsOf(file, Map.of(), CliOverrides.NONE);
     assertThat(problems).extracting(Problem::field, Problem::line).containsExactlyInAnyOrder(
-        tuple("edge.max_connections", 2), tuple("edge.header_timeout", 3), tuple("control.idle_timeout", 5),
-        tuple("control.max_connections", 6));
+        tuple("edge.max_connections", 2), tuple("edge.header_timeout", 3), tuple("edge.idle_timeout", 4),
+        tuple("control.idle_timeout", 6), tuple("control.max_connections", 7));
+    // the edge's idle timeout counts whole seconds: 500ms would have meant none at all
+    assertThat(problems).filteredOn(p -> p.field().equals("edge.idle_timeout")).singleElement()
+        .satisfies(p -> assertThat(p.reason()).contains("at least 1s"));
     assertThat(problems).filteredOn(p -> p.field().equals("edge.max_connections")).singleElement()
         .satisfies(p -> assertThat(p.reason()).contains("between 1 and 1000000"));
   }
