@@ -222,6 +222,10 @@ public final class NodeConfigLoader {
     }
     int maxHeaderSize = edgeMap.integer("max_header_size", EdgeConfig.DEFAULT_MAX_HEADER_SIZE, 1024, 1024 * 1024);
     var idleTimeout = edgeMap.duration("idle_timeout", EdgeConfig.DEFAULT_IDLE_TIMEOUT);
+    if (idleTimeout.toSeconds() < 1) {
+      edgeMap.problem("idle_timeout", "must be at least 1s: the edge counts it in whole seconds (less would mean none)");
+    }
+    ListenerLimits edgeListener = readListener(edgeMap, EdgeConfig.DEFAULT_LISTENER);
     boolean accessLog = edgeMap.bool("access_log", EdgeConfig.DEFAULT_ACCESS_LOG);
     TlsConfig tls = edgeMap.has("tls") ? readTls(edgeMap.mapping("tls"), baseDir) : null;
     List<Cidr> trustedProxies = edgeMap.parsedList("trusted_proxies", Cidr::parse);
@@ -233,7 +237,9 @@ public final class NodeConfigLoader {
         controlMap.port("port", ControlConfig.DEFAULT_PORT, true),
         controlMap.string("token", ""),
         controlMap.string("metrics_host", ""),
-        controlMap.port("metrics_port", ControlConfig.DEFAULT_METRICS_PORT, true));
+        controlMap.port("metrics_port", ControlConfig.DEFAULT_METRICS_PORT, true),
+        controlMap.duration("idle_timeout", ControlConfig.DEFAULT_IDLE_TIMEOUT),
+        readListener(controlMap, ControlConfig.DEFAULT_LISTENER));
     if (control.metricsPort() != 0 && control.metricsPort() == control.port()) {
       controlMap.problem("metrics_port", "must differ from control.port (" + control.port() + ")");
     }
@@ -278,8 +284,8 @@ public final class NodeConfigLoader {
       String host = edgeHost.equals("0.0.0.0") || edgeHost.equals("::") ? "127.0.0.1" : edgeHost;
       advertise = "http://" + host + ":" + edgePort;
     }
-    return new NodeConfig(nodeId, roles, instances, new EdgeConfig(edgeHost, edgePort, advertise, maxHeaderSize, idleTimeout, accessLog, tls,
-        trustedProxies), control, cluster,
+    return new NodeConfig(nodeId, roles, instances, new EdgeConfig(edgeHost, edgePort, advertise, maxHeaderSize, idleTimeout, edgeListener,
+        accessLog, tls, trustedProxies), control, cluster,
         registry, postgres, new RedisConfig(redisUrl), shutdown, usage, dataDir, configFile, backup);
   }
 
@@ -331,6 +337,12 @@ public final class NodeConfigLoader {
     }
     map.finish();
     return out;
+  }
+
+  /** {@code header_timeout} and {@code max_connections} of a listener's section. */
+  private static ListenerLimits readListener(MappingReader map, ListenerLimits defaults) {
+    return new ListenerLimits(map.duration("header_timeout", defaults.headerTimeout()),
+        map.integer("max_connections", defaults.maxConnections(), 1, ListenerLimits.MAX_CONNECTIONS_LIMIT));
   }
 
   /** {@code edge.tls: {port, certificates: [{cert, key}, ...]}}; every file must be readable. */

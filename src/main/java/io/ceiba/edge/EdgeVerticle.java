@@ -194,8 +194,9 @@ public final class EdgeVerticle extends VerticleBase {
   }
 
   private Future<HttpServer> listen(HttpServerOptions options) {
+    var guard = io.ceiba.listener.ListenerGuard.of(vertx, node.meters(), "edge", config.listener()); // plain and TLS share the cap
     return vertx.createHttpServer(options)
-        .connectionHandler(connection -> StrictFraming.install(connection, options))
+        .connectionHandler(connection -> { if (guard.admit(connection)) StrictFraming.install(connection, options); })
         .requestHandler(this::handle)
         .webSocketHandshakeHandler(this::webSocketHandshake)
         .invalidRequestHandler(this::invalid)

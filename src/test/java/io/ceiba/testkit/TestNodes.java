@@ -47,6 +47,12 @@ public final class TestNodes {
   /** As above; {@code edgeExtra} is added inside the flow mapping of {@code edge}, e.g. {@code , tls: {...}}. */
   public static Spec write(Path dir, String nodeId, String clusterName, List<Integer> clusterPorts, Path registryFile, String extraYaml,
       String edgeExtra) {
+    return write(dir, nodeId, clusterName, clusterPorts, registryFile, extraYaml, edgeExtra, "");
+  }
+
+  /** As above; {@code controlExtra} is added inside the flow mapping of {@code control}, e.g. {@code , idle_timeout: 1s}. */
+  public static Spec write(Path dir, String nodeId, String clusterName, List<Integer> clusterPorts, Path registryFile, String extraYaml,
+      String edgeExtra, String controlExtra) {
     int control = Ports.free();
     int edge = Ports.free();
     int clusterPort = clusterPorts == null ? 0 : clusterPorts.get(0);
@@ -54,7 +60,7 @@ public final class TestNodes {
         .append("node: { id: ").append(nodeId).append(" }\n")
         .append(extraYaml != null && extraYaml.contains("roles:") ? "" : "roles: [control]\n")
         .append("edge: { host: 127.0.0.1, port: ").append(edge).append(edgeExtra.contains("access_log") ? "" : ", access_log: false").append(edgeExtra).append(" }\n")
-        .append("control: { host: 127.0.0.1, port: ").append(control).append(", token: ").append(TOKEN).append(" }\n")
+        .append("control: { host: 127.0.0.1, port: ").append(control).append(", token: ").append(TOKEN).append(controlExtra).append(" }\n")
         .append("registry: { file: ").append(registryFile.toAbsolutePath()).append(", watch_interval: 100ms }\n")
         .append("data_dir: data-").append(nodeId).append('\n');
     if (clusterPorts != null) {
