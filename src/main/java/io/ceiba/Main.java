@@ -34,9 +34,6 @@ public final class Main implements Callable<Integer> {
     if ("json".equalsIgnoreCase(System.getenv("CEIBA_LOG_FORMAT")) && System.getProperty("logback.configurationFile") == null) {
       System.setProperty("logback.configurationFile", "logback-json.xml");
     }
-    if (System.getProperty("hazelcast.logging.type") == null) {
-      System.setProperty("hazelcast.logging.type", "slf4j");
-    }
   }
 
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
