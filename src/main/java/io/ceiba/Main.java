@@ -1,5 +1,6 @@
 package io.ceiba;
 
+import io.ceiba.cli.ClusterCommand;
 import io.ceiba.cli.ValidateCommand;
 import io.ceiba.cli.VersionInfo;
 import io.ceiba.config.CliOverrides;
@@ -23,10 +24,11 @@ import sun.misc.Signal;
 
 /**
  * {@code java -jar ceiba.jar [--config FILE] [--roles …] [--instances role=N,…] [--node-id ID] [--cluster|--no-cluster]}
- * starts a node; {@code validate} checks files; {@code --version} prints the version.
+ * starts a node; {@code validate} checks files; {@code cluster init} makes the cluster credentials; {@code --version}
+ * prints the version.
  */
 @Command(name = "ceiba", description = "Multi-node edge gateway and API access layer.",
-    mixinStandardHelpOptions = true, versionProvider = Main.Version.class, subcommands = ValidateCommand.class)
+    mixinStandardHelpOptions = true, versionProvider = Main.Version.class, subcommands = {ValidateCommand.class, ClusterCommand.class})
 public final class Main implements Callable<Integer> {
 
   static {
