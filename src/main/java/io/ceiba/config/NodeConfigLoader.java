@@ -76,6 +76,8 @@ public final class NodeConfigLoader {
     m.put("CEIBA_CLUSTER_PUBLIC_HOST", "cluster.public_host");
     m.put("CEIBA_CLUSTER_PORT", "cluster.port");
     m.put("CEIBA_CLUSTER_MEMBERS", "cluster.members");
+    m.put("CEIBA_CLUSTER_CREDENTIALS", "cluster.credentials");
+    m.put("CEIBA_CLUSTER_INSECURE", "cluster.insecure");
     m.put("CEIBA_REGISTRY_FILE", "registry.file");
     m.put("CEIBA_DATA_DIR", "data_dir");
     m.put("DATABASE_URL", "postgres.url");
@@ -245,7 +247,7 @@ public final class NodeConfigLoader {
     }
     controlMap.finish();
 
-    ClusterConfig cluster = readCluster(root.mapping("cluster"));
+    ClusterConfig cluster = readCluster(root.mapping("cluster"), baseDir);
 
     MappingReader registryMap = root.mapping("registry");
     String registryFile = registryMap.string("file",
@@ -374,7 +376,7 @@ public final class NodeConfigLoader {
     return new TlsConfig(port, pairs);
   }
 
-  private static ClusterConfig readCluster(MappingReader map) {
+  private static ClusterConfig readCluster(MappingReader map, Path baseDir) {
     boolean enabled = map.bool("enabled", ClusterConfig.DEFAULT_ENABLED);
     String name = map.string("name", ClusterConfig.DEFAULT_NAME);
     String host = map.string("host", ClusterConfig.DEFAULT_HOST);
@@ -388,8 +390,11 @@ public final class NodeConfigLoader {
         map.problem("members", "expected host:port, got '" + member + "'");
       }
     }
+    String credentials = map.string("credentials", "");
+    boolean insecure = map.bool("insecure", ClusterConfig.DEFAULT_INSECURE);
     map.finish();
-    return new ClusterConfig(enabled, name, host, publicHost, port, busPort, members.stream().map(String::trim).toList());
+    return new ClusterConfig(enabled, name, host, publicHost, port, busPort, members.stream().map(String::trim).toList(),
+        credentials.isBlank() ? null : resolve(baseDir, credentials, map.sourceOf("credentials")), insecure);
   }
 
   private static PostgresConfig readPostgres(MappingReader map) {
