@@ -7,6 +7,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.ceiba.node.CeibaNode;
 import io.ceiba.testkit.ControlClient;
+import io.ceiba.testkit.Eventually;
 import io.ceiba.testkit.Origin;
 import io.ceiba.testkit.Registries;
 import io.ceiba.testkit.TestNodes;
@@ -18,7 +19,9 @@ import io.vertx.ext.web.client.HttpResponse;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.util.concurrent.TimeUnit;
@@ -50,15 +53,19 @@ class AccessApiIT {
     ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).addAppender(logs);
     origin = Origin.start(vertx, "origin");
     Path registry = Registries.write(dir.resolve("registry.yaml"), "version: 1\nhttp:\n  api:\n    hosts: [api.test]\n"
-        + "    backends: [{ url: \"" + origin.url() + "\" }]\n    access: { policy: plan, plans: [pro] }\n");
-    spec = TestNodes.write(dir, "node1", null, null, registry, "roles: [edge, auth, control]\n");
+        + "    backends: [{ url: \"" + origin.url() + "\" }]\n    access: { policy: plan, plans: [pro] }\n"
+        + "  metered:\n    hosts: [metered.test]\n"
+        + "    backends: [{ url: \"" + origin.url() + "\" }]\n    access: { policy: plan, plans: [daily] }\n");
+    // no Redis: limits and quotas are counted on the node; the usage role is the ledger they start from
+    spec = TestNodes.write(dir, "node1", null, null, registry, "roles: [edge, auth, usage, control]\n");
+    startNode();
+  }
+
+  private void startNode() throws Exception {
     node = TestNodes.start(spec);
     control = new ControlClient(vertx, spec.controlPort(), TestNodes.TOKEN);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (control.get("/ready").await(5, TimeUnit.SECONDS).statusCode() != 200) {
-      assertThat(System.nanoTime()).as("node ready").isLessThan(deadline);
-      Thread.sleep(200);
-    }
+    Eventually.until(vertx, Duration.ofSeconds(60), "node ready", () -> control.get("/ready").map(r -> r.statusCode() == 200))
+        .await(70, TimeUnit.SECONDS);
   }
 
   @AfterAll
@@ -190,5 +197,37 @@ class AccessApiIT {
     assertThat(refused.bodyAsString()).doesNotContain("not-the-token").doesNotContain(TestNodes.TOKEN);
     String huge = "{\"name\": \"" + "a".repeat(2 * 1024 * 1024) + "\"}";
     assertThat(send(HttpMethod.POST, "/v1/projects", huge).statusCode()).isEqualTo(413);
+  }
+
+  @Test
+  void should_remember_the_quota_a_project_used_across_a_restart_without_redis() throws Exception {
+    // issue 16 #12: 21 requests in the usage ledger, a restart, and /v1/verify said 1000 remaining again
+    assertThat(send(HttpMethod.POST, "/v1/plans", "{\"name\": \"daily\", \"quota\": {\"requests\": 1000, \"per\": \"day\"}}")
+        .statusCode()).isEqualTo(201);
+    String project = send(HttpMethod.POST, "/v1/projects", "{\"name\": \"restarted\"}").bodyAsJsonObject().getString("id");
+    assertThat(send(HttpMethod.POST, "/v1/projects/" + project + "/subscriptions", "{\"plan\": \"daily\"}").statusCode()).isEqualTo(201);
+    String secret = send(HttpMethod.POST, "/v1/projects/" + project + "/keys", "{\"name\": \"k\"}").bodyAsJsonObject().getString("key");
+    HttpClient http = HttpClient.newHttpClient();
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + spec.edgePort() + "/"))
+        .header("host", "metered.test").header("x-api-key", secret).build();
+    for (int i = 1; i <= 21; i++) {
+      var r = http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.headers().firstValue("ratelimit-remaining")).contains(String.valueOf(1000 - i));
+    }
+    Eventually.until(vertx, Duration.ofSeconds(20), "21 requests in the usage ledger",
+        () -> control.usageTotal(project).map(n -> n == 21)).await(30, TimeUnit.SECONDS);
+
+    TestNodes.stopQuietly(node);
+    control.close();
+    startNode();
+
+    String ask = "{\"key\": \"" + secret + "\", \"service\": \"metered\"}";
+    JsonObject verify = send(HttpMethod.POST, "/v1/verify", ask).bodyAsJsonObject();
+    assertThat(verify.getBoolean("allowed")).isTrue();
+    assertThat(verify.getLong("remaining")).as("1000 - 21 used before the restart").isEqualTo(979);
+    var next = http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertThat(next.statusCode()).isEqualTo(200);
+    assertThat(next.headers().firstValue("ratelimit-remaining")).contains("978");
   }
 }

@@ -43,6 +43,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Without Redis, or while its breaker is open, each node counts alone and enforces its share of the
  * limit: rate, burst and quota divided by the number of edge nodes in the cluster ({@code countingNodes}).
+ * A per-node quota counter starts from the ledger too (its share of what the period used so far), so a
+ * restart does not hand out the quota again.
  */
 public final class Limiter {
 
@@ -50,6 +52,8 @@ public final class Limiter {
   static final Duration LEASE_TTL = Duration.ofSeconds(1);
   static final int MIN_LEASE = 1;
   static final int MAX_LEASE = 1000;
+  /** After the ledger did not answer for a per-node quota counter, it is asked again no sooner than this. */
+  static final Duration LEDGER_RETRY = Duration.ofSeconds(5);
   /** take.lua's "refused by" when the period's quota counter is missing and no seed was given. */
   private static final int COUNTER_MISSING = 3;
   private static final Logger LOG = LoggerFactory.getLogger(Limiter.class);
@@ -377,14 +381,63 @@ public final class Limiter {
     });
   }
 
-  /** Per-node counting: this node enforces its share of the limit. */
+  /**
+   * Per-node counting: this node enforces its share of the limit. A quota's per-node counter first learns from the
+   * ledger what the period has used so far (once per period; the bucket's requests wait for that one answer).
+   */
   private Future<LimitResult> local(Bucket bucket, Plan.RateLimit rate, Plan.Quota quota, boolean take) {
     localDecisions.increment();
     int nodes = Math.max(1, countingNodes.getAsInt());
     Instant wallNow = Instant.ofEpochMilli(wallMillis.getAsLong());
+    Future<Void> seeding;
+    Promise<Void> seed = null;
+    Instant periodEnd = null;
     synchronized (bucket) {
-      return Future.succeededFuture(bucket.local(rate, quota, nodes, wallNow, System.nanoTime(), take));
+      seeding = bucket.ledgerAsked;
+      if (seeding == null && quota != null) {
+        periodEnd = bucket.periodEnd(quota.per(), wallNow);
+        if (!periodEnd.equals(bucket.ledgerSeeded) && System.nanoTime() - bucket.ledgerRetryAt >= 0) {
+          seed = Promise.promise();
+          seeding = bucket.ledgerAsked = seed.future();
+        }
+      }
+      if (seeding == null) {
+        return Future.succeededFuture(bucket.local(rate, quota, nodes, wallNow, System.nanoTime(), take));
+      }
     }
+    if (seed != null) {
+      seedFromLedger(bucket, quota.per().start(wallNow), periodEnd, nodes, seed);
+    }
+    return Contexts.onContext(vertx.getOrCreateContext(), seeding).map(v -> {
+      Instant at = Instant.ofEpochMilli(wallMillis.getAsLong());
+      synchronized (bucket) {
+        return bucket.local(rate, quota, nodes, at, System.nanoTime(), take);
+      }
+    });
+  }
+
+  /** Asks the ledger what the period used so far and starts the bucket's per-node quota counter from its share. */
+  private void seedFromLedger(Bucket bucket, Instant periodStart, Instant periodEnd, int nodes, Promise<Void> done) {
+    Future<Long> counted = bucket.owner == null ? Future.succeededFuture(0L) : ledger.used(bucket.owner, periodStart);
+    counted.onComplete(ar -> {
+      synchronized (bucket) {
+        bucket.ledgerAsked = null;
+        if (ar.succeeded()) {
+          bucket.ledgerSeeded = periodEnd;
+          bucket.countFromLedger(periodEnd, ar.result(), nodes);
+        } else {
+          bucket.ledgerRetryAt = System.nanoTime() + LEDGER_RETRY.toNanos();
+        }
+      }
+      if (ar.failed()) {
+        LOG.warn("counting {} per node: the usage ledger did not answer ({}); counting from what this node knows, asking "
+            + "again in {} s", bucket.owner, ar.cause().getMessage(), LEDGER_RETRY.toSeconds());
+      } else if (ar.result() > 0) {
+        LOG.info("counting {} per node from usage: {} used since {}, this node's share {}", bucket.owner, ar.result(),
+            periodStart, (ar.result() + nodes - 1) / nodes);
+      }
+      done.complete();
+    });
   }
 
   /** One plan-and-project (or client IP) counter on this node; every field guarded by the bucket's monitor. */
@@ -420,6 +473,10 @@ public final class Limiter {
     /** End of the quota period {@link #quotaUsed} counts in. */
     Instant countedUntil;
     long quotaUsed;
+    /** End of the quota period whose usage the ledger was asked for; the question in flight; when to ask again. */
+    Instant ledgerSeeded;
+    Future<Void> ledgerAsked;
+    long ledgerRetryAt = System.nanoTime();
     // the current quota period's end, worked out once per period rather than once per request
     private QuotaPeriod periodOf;
     private Instant periodEnd;
@@ -529,6 +586,15 @@ public final class Limiter {
       if (quotaLeft >= 0 && end.equals(quotaPeriodEnd)) {
         quotaUsed = Math.max(quotaUsed, share(quota.requests() - quotaLeft, nodes));
       }
+    }
+
+    /** Raises this node's count of the period ending {@code end} to its share of what the ledger says was used. */
+    void countFromLedger(Instant end, long used, int nodes) {
+      if (!end.equals(countedUntil)) {
+        countedUntil = end;
+        quotaUsed = 0;
+      }
+      quotaUsed = Math.max(quotaUsed, share(used, nodes));
     }
 
     /** One node's share of {@code requests}, rounded up (so the shares never add up to less). */

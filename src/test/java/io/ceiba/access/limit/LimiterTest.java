@@ -324,4 +324,29 @@ class LimiterTest {
     limiter.giveBackLeases().await(5, TimeUnit.SECONDS);
     untilQuotaCounterIs(bucket, QuotaPeriod.DAY, afterMidnight, 1);
   }
+
+  @Test
+  void should_count_a_per_node_quota_from_the_ledger_without_redis_so_a_restart_forgets_nothing() throws Exception {
+    // issue 16 #12: 21 requests in the usage ledger, a restart (a new limiter), and verify said 1000 remaining again
+    Plan.Quota quota = new Plan.Quota(1000, QuotaPeriod.DAY);
+    AtomicLong asked = new AtomicLong();
+    QuotaLedger ledger = (owner, start) -> {
+      asked.incrementAndGet();
+      assertThat(owner).isEqualTo(OWNER);
+      assertThat(start).isEqualTo(QuotaPeriod.DAY.start(Instant.now()));
+      return Future.succeededFuture(21L);
+    };
+    Limiter restarted = new Limiter(vertx, connected(""), () -> 1, ledger, new SimpleMeterRegistry());
+    LimitResult verify = restarted.peek("restart", null, quota, OWNER).await(5, TimeUnit.SECONDS);
+    assertThat(verify.remaining()).isEqualTo(979);
+    assertThat(verify.clusterWide()).isFalse();
+    for (int i = 1; i <= 5; i++) {
+      assertThat(restarted.acquire("restart", null, quota, OWNER).await(5, TimeUnit.SECONDS).remaining()).isEqualTo(979 - i);
+    }
+    assertThat(asked).as("once per period").hasValue(1);
+
+    // one of two nodes: its share of 1000 is 500, of 21 used 11
+    Limiter oneOfTwo = new Limiter(vertx, connected(""), () -> 2, ledger, new SimpleMeterRegistry());
+    assertThat(oneOfTwo.peek("restart", null, quota, OWNER).await(5, TimeUnit.SECONDS).remaining()).isEqualTo(489);
+  }
 }
