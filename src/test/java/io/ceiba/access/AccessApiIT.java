@@ -21,9 +21,14 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.Base64;
+import java.util.HexFormat;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -176,9 +181,25 @@ class AccessApiIT {
       }
       assertThat(trail.toString()).contains("create project", "create subscription", "create api_key", "revoke api_key")
           .contains("admin from 127.0.0.1").doesNotContain(secret);
-      try (ResultSet hashes = s.executeQuery("select count(*) from api_keys where encode(hash, 'escape') like '%" + secret + "%'")) {
-        hashes.next();
-        assertThat(hashes.getInt(1)).isZero();
+      // what is stored for the key, read from the table: its SHA-256 and its public prefix, nothing else of it
+      try (ResultSet row = s.executeQuery("select * from api_keys where id = '" + key.getString("id") + "'")) {
+        assertThat(row.next()).isTrue();
+        byte[] stored = row.getBytes("hash");
+        assertThat(stored).isEqualTo(MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8)));
+        List<String> seen = new ArrayList<>(List.of(new String(stored, StandardCharsets.ISO_8859_1),
+            HexFormat.of().formatHex(stored), Base64.getEncoder().encodeToString(stored)));
+        for (int column = 1; column <= row.getMetaData().getColumnCount(); column++) {
+          String name = row.getMetaData().getColumnName(column);
+          if (name.equals("prefix")) {
+            assertThat(row.getString(column)).isEqualTo(secret.substring(0, 11));
+          } else if (row.getString(column) != null) {
+            seen.add(row.getString(column));
+          }
+        }
+        for (int at = 0; at + 8 <= secret.length(); at++) {
+          String piece = secret.substring(at, at + 8);
+          assertThat(seen).as("8 characters of the key from " + at).noneMatch(v -> v.contains(piece));
+        }
       }
     }
     // nothing logged anywhere, at any level, carries the secret or the admin token
