@@ -80,7 +80,10 @@ class LimiterTest {
   /** Waits (on a Vert.x timer, polling Redis) until {@code bucket}'s quota counter reads {@code expected}. */
   private Duration untilQuotaCounterIs(String bucket, QuotaPeriod per, Instant at, long expected) throws Exception {
     return Eventually.until(vertx, Duration.ofSeconds(5), "quota counter of " + bucket + " reads " + expected,
-        () -> quotaCounter(bucket, per, at).map(n -> n == expected)).await(10, TimeUnit.SECONDS);
+            () -> quotaCounter(bucket, per, at).map(n -> n == expected))
+        .recover(e -> quotaCounter(bucket, per, at).transform(n -> Future.<Duration>failedFuture(
+            new AssertionError(e.getMessage() + "; it reads " + (n.succeeded() ? n.result() : n.cause())))))
+        .await(10, TimeUnit.SECONDS);
   }
 
   private static int allowed(List<Future<LimitResult>> results) throws Exception {
