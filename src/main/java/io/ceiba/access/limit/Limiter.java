@@ -590,6 +590,9 @@ public final class Limiter {
 
     /** Raises this node's count of the period ending {@code end} to its share of what the ledger says was used. */
     void countFromLedger(Instant end, long used, int nodes) {
+      if (countedUntil != null && countedUntil.isAfter(end)) {
+        return; // the answer came after midnight: this node counts in the next period already
+      }
       if (!end.equals(countedUntil)) {
         countedUntil = end;
         quotaUsed = 0;
