@@ -162,8 +162,8 @@ public final class CeibaNode {
   }
 
   /**
-   * Stops in order: readiness turns 503, peers are told we leave, roles stop (edge first), Postgres
-   * closes, then Vert.x closes and leaves the cluster.
+   * Stops in order: readiness turns 503, peers are told we leave, roles stop (edge first), the limiter gives
+   * back its unused leases, Postgres closes, then Vert.x closes and leaves the cluster.
    */
   public Future<Void> stop() {
     LOG.info("node {} stopping", config.nodeId());
@@ -172,6 +172,7 @@ public final class CeibaNode {
           LOG.warn("node {}: stopping roles failed: {}", config.nodeId(), failure.getMessage());
           return Future.succeededFuture();
         })
+        .compose(v -> context.access().giveBackLeases()) // the edge admits nothing more: unused leases go back
         .compose(v -> context.postgres() == null ? Future.succeededFuture() : context.postgres().close())
         .eventually(() -> context.redis().close())
         .eventually(() -> vertx.close())
