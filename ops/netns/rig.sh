@@ -212,6 +212,9 @@ cluster:
   port: 5701
   bus_port: 5702
   members: [$members]
+  # one folder for the rig's hosts (they share the file system): the first node makes the cluster CA and relay
+  # key, each node its own certificate (under a lock file); a rebooted host keeps them (they are outside data_dir)
+  credentials: $state/cluster-credentials
 registry: { file: registry.yaml, watch_interval: 1s }
 postgres: { url: "postgres://postgres@$(addr_of db):5432/ceiba", migrate: true }
 redis: { url: "redis://$(addr_of db):6379" }
