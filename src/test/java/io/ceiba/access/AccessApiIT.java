@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
 class AccessApiIT {
 
   static {
-    System.setProperty("jdk.httpclient.allowRestrictedHeaders", "host");
+    System.setProperty("jdk.httpclient.allowRestrictedHeaders", "host,connection");
   }
 
   private final Vertx vertx = Vertx.vertx();

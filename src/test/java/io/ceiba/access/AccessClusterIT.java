@@ -44,7 +44,7 @@ import org.junit.jupiter.api.io.TempDir;
 class AccessClusterIT {
 
   static {
-    System.setProperty("jdk.httpclient.allowRestrictedHeaders", "host");
+    System.setProperty("jdk.httpclient.allowRestrictedHeaders", "host,connection");
   }
 
   private final Vertx vertx = Vertx.vertx();

@@ -50,7 +50,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ClusterFailoverIT {
 
   static {
-    System.setProperty("jdk.httpclient.allowRestrictedHeaders", "host");
+    System.setProperty("jdk.httpclient.allowRestrictedHeaders", "host,connection");
   }
 
   // fast, but with room for a relayed probe on a loaded machine: a timeout here takes a healthy backend out

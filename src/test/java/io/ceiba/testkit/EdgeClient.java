@@ -15,7 +15,7 @@ public final class EdgeClient {
 
   static {
     // the JDK client refuses to send a Host header unless told so before its first use
-    System.setProperty("jdk.httpclient.allowRestrictedHeaders", "host");
+    System.setProperty("jdk.httpclient.allowRestrictedHeaders", "host,connection");
   }
 
   private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
