@@ -78,8 +78,6 @@ public final class EdgeVerticle extends VerticleBase {
   private static final Logger ACCESS = LoggerFactory.getLogger("ceiba.access");
   private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
       HttpMethod.PUT, HttpMethod.DELETE);
-  /** A backend that refused a connection is skipped this long by every edge instance of the node (passive check). */
-  static final long LOCAL_EJECTION_NANOS = 10_000_000_000L;
   /**
    * Events per hand-off at most: to this node's usage verticle (by reference), and to another node's (as JSON, so a
    * cluster message stays small).
@@ -96,34 +94,20 @@ public final class EdgeVerticle extends VerticleBase {
   private final NodeContext node;
   private final EdgeConfig config;
   private final String nodeId;
-  private RouteTable routes = RouteTable.EMPTY;
-  private Map<String, ServiceBalancer> balancers = Map.of();
-  /** Backends reported down by the health verticle, as {@code service + ' ' + url}. */
-  private final Set<String> down = new HashSet<>();
-  /** Backends this instance saw refuse a connection, with the time they may be tried again. */
-  private final Map<String, Long> ejectedUntil = new HashMap<>();
+  /** The current registry version's routes, balancers, upstream clients and cache scopes, swapped whole. */
+  private EdgeSnapshot snapshot = EdgeSnapshot.EMPTY;
+  private HealthView health;
+  private UpstreamClients upstreams;
   /** Connections that sent a request with ambiguous framing: closing, and nothing after it is served. */
   private final Set<io.vertx.core.http.HttpConnection> doomed = new HashSet<>();
-  /**
-   * HTTP/1.1 upstream clients by connect timeout (services rarely differ, so usually one): the timeout lives
-   * on the client's sockets instead of a timer per request.
-   */
-  private final Map<Long, HttpClient> clients = new HashMap<>();
-  /** The same for {@code h2c://} backends: HTTP/2 with prior knowledge, one multiplexed connection per backend. */
-  private final Map<Long, HttpClient> h2cClients = new HashMap<>();
-  /** Each service's clients, resolved when the registry is applied, so a request does no keyed (boxing) lookup. */
-  private Map<String, Upstreams> serviceClients = Map.of();
-  private WebSocketClient webSockets;
   private TcpProxy tcp;
   private HttpServer server;
   private HttpServer tlsServer;
   private EdgeMetrics metrics;
   private AccessGate access;
   private Peers peers;
-  /** The node's response cache; this instance's view of it is {@link #cacheScopes}. */
+  /** The node's response cache; this instance's scopes of it are in the snapshot. */
   private EdgeCache cache;
-  /** The cache scope of each cached service of the applied registry. */
-  private Map<String, EdgeCache.Scope> cacheScopes = Map.of();
   /** Usage events stay on the node when it runs the usage role. */
   private DeliveryOptions usageDelivery;
   private boolean usageLocal;
@@ -151,15 +135,14 @@ public final class EdgeVerticle extends VerticleBase {
     usageRecorded = usageLocal || node.config().cluster().enabled();
     vertx.setPeriodic(USAGE_FLUSH_MS, t -> flushUsage());
 
-    tcp = new TcpProxy(vertx, config.host(), nodeId, this::isUp, this::suspect);
-    webSockets = vertx.createWebSocketClient(new WebSocketClientOptions().setTrustAll(true).setVerifyHost(false)
-        .setMaxFrameSize(1024 * 1024).setMaxMessageSize(16 * 1024 * 1024));
     var bus = vertx.eventBus();
+    health = new HealthView(bus);
+    upstreams = new UpstreamClients(vertx);
+    tcp = new TcpProxy(vertx, config.host(), nodeId, health, health::suspect);
     List<MessageConsumer<?>> consumers = List.of(
         bus.<Registry>localConsumer(Addresses.REGISTRY_CHANGED, msg -> apply(msg.body())),
-        bus.<JsonObject>localConsumer(Addresses.HEALTH_CHANGED, msg -> onHealth(msg.body())),
-        bus.<JsonObject>localConsumer(Addresses.EDGE_EJECTED, msg -> ejectedUntil.put(
-            msg.body().getString("service") + ' ' + msg.body().getString("url"), System.nanoTime() + LOCAL_EJECTION_NANOS)));
+        bus.<JsonObject>localConsumer(Addresses.HEALTH_CHANGED, msg -> health.onHealth(msg.body())),
+        bus.<JsonObject>localConsumer(Addresses.EDGE_EJECTED, msg -> health.onEjected(msg.body())));
     DeliveryOptions local = new DeliveryOptions().setLocalOnly(true).setSendTimeout(5000);
     HttpServerOptions options = new HttpServerOptions()
         .setHost(config.host())
@@ -179,7 +162,7 @@ public final class EdgeVerticle extends VerticleBase {
         .compose(v -> bus.<Registry>request(Addresses.REGISTRY_CURRENT, null, local))
         .onSuccess(reply -> apply(reply.body()))
         .compose(v -> bus.<JsonArray>request(Addresses.HEALTH_SNAPSHOT, null, local)
-            .onSuccess(reply -> reply.body().forEach(o -> onHealth(((JsonObject) o).copy().put("url", ((JsonObject) o).getString("backend")))))
+            .onSuccess(reply -> reply.body().forEach(o -> health.onHealth(((JsonObject) o).copy().put("url", ((JsonObject) o).getString("backend")))))
             .otherwise(e -> null)) // no health verticle on this node: every backend counts as up
         .compose(v -> listen(options))
         .onSuccess(s -> server = s)
@@ -215,56 +198,12 @@ public final class EdgeVerticle extends VerticleBase {
         server == null ? Future.succeededFuture() : server.shutdown(grace, java.util.concurrent.TimeUnit.MILLISECONDS),
         tlsServer == null ? Future.succeededFuture() : tlsServer.shutdown(grace, java.util.concurrent.TimeUnit.MILLISECONDS)).mapEmpty();
     // the usage verticle stops after the edge: what the last requests recorded reaches it
-    List<HttpClient> all = new ArrayList<>(clients.values());
-    all.addAll(h2cClients.values());
-    return closing.eventually(() -> flushUsage(true)).eventually(() -> Future.join(all.stream().map(HttpClient::close).toList())
-        .compose(v -> Future.all(webSockets.close(), tcp.close())));
+    return closing.eventually(() -> flushUsage(true)).eventually(() -> Future.join(upstreams.close(), tcp.close()));
   }
 
   private void apply(Registry registry) {
-    RouteTable table = RouteTable.build(registry);
-    Map<String, ServiceBalancer> next = new HashMap<>();
-    Map<String, Upstreams> nextClients = new HashMap<>();
-    for (HttpService service : registry.http().values()) {
-      next.put(service.name(), new ServiceBalancer(service, nodeId));
-      long connectTimeout = service.timeouts().connect().toMillis();
-      boolean anyH2c = service.allBackends().stream().anyMatch(Backend::h2c);
-      nextClients.put(service.name(), new Upstreams(clientFor(connectTimeout, false), anyH2c ? clientFor(connectTimeout, true) : null));
-    }
-    routes = table;
-    balancers = next;
-    serviceClients = nextClients;
-    cacheScopes = cache.apply(registry);
+    snapshot = EdgeSnapshot.build(registry, nodeId, upstreams, cache.apply(registry));
     tcp.apply(registry);
-  }
-
-  private void onHealth(JsonObject change) {
-    String key = change.getString("service") + ' ' + change.getString("url");
-    if (change.getBoolean("up", true)) {
-      down.remove(key);
-      ejectedUntil.remove(key);
-    } else {
-      down.add(key);
-    }
-  }
-
-  private boolean isUp(String service, String url) {
-    if (down.isEmpty() && ejectedUntil.isEmpty()) {
-      return true;
-    }
-    String key = service + ' ' + url;
-    if (down.contains(key)) {
-      return false;
-    }
-    Long until = ejectedUntil.get(key);
-    if (until == null) {
-      return true;
-    }
-    if (System.nanoTime() - until >= 0) {
-      ejectedUntil.remove(key);
-      return true;
-    }
-    return false;
   }
 
   /** Requests the HTTP codec refused: head too large, bad request line, malformed headers. */
@@ -288,7 +227,7 @@ public final class EdgeVerticle extends VerticleBase {
       // pipelined behind a request refused for its framing: its bytes cannot be trusted, nothing more is served
       return;
     }
-    Exchange ex = new Exchange(request, System.nanoTime());
+    Exchange ex = new Exchange(request, System.nanoTime(), snapshot);
     HttpServerResponse response = request.response();
     String requestId = request.getHeader(ProxyHeaders.X_REQUEST_ID);
     if (requestId == null || requestId.isEmpty() || requestId.length() > 200) {
@@ -308,11 +247,13 @@ public final class EdgeVerticle extends VerticleBase {
       fail(ex, ErrorCode.BAD_REQUEST, "missing Host header");
       return;
     }
-    HttpService service = routes.lookup(host);
-    if (service == null) {
+    EdgeSnapshot.ServiceRoute route = ex.snapshot.byHost(host);
+    if (route == null) {
       fail(ex, ErrorCode.UNKNOWN_HOST, "no service for host " + RouteTable.hostOnly(host));
       return;
     }
+    HttpService service = route.service();
+    ex.route = route;
     ex.service = service;
     if (request.headers().contains(HttpHeaders.CONTENT_LENGTH) && request.headers().contains(HttpHeaders.TRANSFER_ENCODING)) {
       // ambiguous framing (request smuggling): refuse, and never use this connection again, not even for
@@ -376,7 +317,8 @@ public final class EdgeVerticle extends VerticleBase {
     HttpServerRequest request = ex.request;
     ex.relayed = true;
     ex.probe = request.headers().contains(Peers.PROBE_HEADER);
-    ServiceBalancer balancer = relayedService(request.headers());
+    EdgeSnapshot.ServiceRoute route = ex.snapshot.byName(request.headers().get(Peers.SERVICE_HEADER));
+    ServiceBalancer balancer = route == null ? null : route.balancer();
     int index = relayedBackend(balancer, request.headers());
     if (index < 0) {
       // the nodes' registries differ for a moment (a change still spreading): nothing reached a backend
@@ -386,16 +328,11 @@ public final class EdgeVerticle extends VerticleBase {
       return;
     }
     ex.attempt = 1;
+    ex.route = route;
     ex.balancer = balancer;
-    ex.service = balancer.service();
+    ex.service = route.service();
     holdBody(ex, request.getHeader(HttpHeaders.CONTENT_LENGTH));
     forward(ex, index);
-  }
-
-  /** The service a relay names, or null when this node does not route it (registries differ for a moment). */
-  private ServiceBalancer relayedService(io.vertx.core.MultiMap headers) {
-    String service = headers.get(Peers.SERVICE_HEADER);
-    return service == null ? null : balancers.get(service);
   }
 
   /** The index of the backend a relay names, when it is one of this node's own; else -1. */
@@ -466,13 +403,9 @@ public final class EdgeVerticle extends VerticleBase {
     if (ex.service.cache() != null && servedFromCache(ex)) {
       return;
     }
-    ex.balancer = balancers.get(ex.service.name());
-    if (ex.balancer == null) {
-      // the service went away with a registry change while its access was being decided
-      fail(ex, ErrorCode.NO_HEALTHY_BACKEND, "service " + ex.service.name() + " is no longer routed");
-      return;
-    }
-    int index = ex.balancer.select(this::isUp, -1);
+    // the exchange's own snapshot: a registry applied while access was being decided does not change its service
+    ex.balancer = ex.route.balancer();
+    int index = ex.balancer.select(health, -1);
     if (index < 0) {
       fail(ex, ErrorCode.NO_HEALTHY_BACKEND, "no healthy backend for " + ex.service.name());
       return;
@@ -487,9 +420,9 @@ public final class EdgeVerticle extends VerticleBase {
    * @return true when the request was answered from the cache
    */
   private boolean servedFromCache(Exchange ex) {
-    EdgeCache.Scope scope = cacheScopes.get(ex.service.name());
+    EdgeCache.Scope scope = ex.route.cacheScope();
     if (scope == null) {
-      return false; // the service changed with a registry applied while access was being decided
+      return false;
     }
     HttpServerRequest request = ex.request;
     HttpMethod method = request.method();
@@ -625,7 +558,7 @@ public final class EdgeVerticle extends VerticleBase {
     }
     ex.upstreamStart = System.nanoTime();
     options.setHeaders(headers);
-    HttpClient client = serviceClients.get(service.name()).of(h2c);
+    HttpClient client = ex.route.clients().of(h2c);
     client.request(options).onComplete(ar -> {
       if (ar.failed()) {
         connectFailed(ex, ar.cause());
@@ -671,38 +604,6 @@ public final class EdgeVerticle extends VerticleBase {
     }
   }
 
-  private HttpClient clientFor(long connectTimeout, boolean h2c) {
-    Map<Long, HttpClient> byTimeout = h2c ? h2cClients : clients;
-    HttpClient client = byTimeout.get(connectTimeout);
-    if (client == null) {
-      HttpClientOptions options = new HttpClientOptions()
-          .setKeepAlive(true)
-          .setTcpNoDelay(true)
-          .setDecompressionSupported(false)
-          .setMaxInitialLineLength(16 * 1024)
-          .setMaxHeaderSize(64 * 1024)
-          .setTrustAll(true)
-          .setVerifyHost(false)
-          .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout))
-          .setKeepAliveTimeout(30);
-      if (h2c) {
-        // prior knowledge: the first bytes are the HTTP/2 preface, no HTTP/1.1 Upgrade round trip
-        options.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false).setHttp2KeepAliveTimeout(30);
-      }
-      // HTTP/2 multiplexes: a second connection to a backend only once the first has no stream left
-      client = vertx.createHttpClient(options, new PoolOptions().setHttp1MaxSize(256).setHttp2MaxSize(4));
-      byTimeout.put(connectTimeout, client);
-    }
-    return client;
-  }
-
-  /** A service's upstream clients: HTTP/1.1 (and TLS) always, HTTP/2 cleartext when it has {@code h2c://} backends. */
-  private record Upstreams(HttpClient http1, HttpClient h2c) {
-    HttpClient of(boolean h2cBackend) {
-      return h2cBackend ? h2c : http1;
-    }
-  }
-
   /** Nothing reached the backend: eject it and, for idempotent methods, try another one once. */
   private void connectFailed(Exchange ex, Throwable cause) {
     ex.balancer.release(ex.backendIndex);
@@ -711,9 +612,9 @@ public final class EdgeVerticle extends VerticleBase {
     ex.backend = null;
     ex.backendIndex = -1;
     String reason = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
-    suspect(ex.service.name(), failed.url(), reason);
+    health.suspect(ex.service.name(), failed.url(), reason);
     if (ex.attempt == 0 && IDEMPOTENT.contains(ex.request.method())) {
-      int next = ex.balancer.select(this::isUp, failedIndex);
+      int next = ex.balancer.select(health, failedIndex);
       if (next >= 0) {
         ex.attempt++;
         forward(ex, next);
@@ -725,16 +626,6 @@ public final class EdgeVerticle extends VerticleBase {
       ex.request.response().putHeader(ProxyHeaders.X_CEIBA_RELAY_FAILED, "connect");
     }
     fail(ex, ErrorCode.BAD_GATEWAY, "cannot connect to a backend of " + ex.service.name());
-  }
-
-  private void suspect(String service, String url, String reason) {
-    // every edge instance of the node skips it, even for services without active checks
-    vertx.eventBus().publish(Addresses.EDGE_EJECTED, new JsonObject().put("service", service).put("url", url),
-        new DeliveryOptions().setLocalOnly(true));
-    ejectedUntil.put(service + ' ' + url, System.nanoTime() + LOCAL_EJECTION_NANOS);
-    vertx.eventBus().send(Addresses.HEALTH_SUSPECT, new JsonObject().put("service", service).put("url", url).put("reason", reason),
-        new DeliveryOptions().setLocalOnly(true));
-    LOG.warn("backend {} of {} refused a connection ({}); taken out", url, service, reason);
   }
 
   private void send(Exchange ex, HttpClientRequest upstream) {
@@ -873,24 +764,27 @@ public final class EdgeVerticle extends VerticleBase {
    * ways, keeping text, binary, ping and close as they are.
    */
   private void webSocketHandshake(ServerWebSocketHandshake handshake) {
+    EdgeSnapshot snap = snapshot;
     if (peers.isRelay(handshake.headers())) {
-      ServiceBalancer balancer = relayedService(handshake.headers());
+      EdgeSnapshot.ServiceRoute relayed = snap.byName(handshake.headers().get(Peers.SERVICE_HEADER));
+      ServiceBalancer balancer = relayed == null ? null : relayed.balancer();
       connectWebSocket(handshake, balancer == null ? null : balancer.service(), balancer, relayedBackend(balancer, handshake.headers()), 1,
           handshake.headers().get(ProxyHeaders.X_REQUEST_ID), null, true);
       return;
     }
     String host = handshake.authority() == null ? null : handshake.authority().host();
-    HttpService service = host == null ? null : routes.lookup(host);
-    if (service == null) {
+    EdgeSnapshot.ServiceRoute route = host == null ? null : snap.byHost(host);
+    if (route == null) {
       metrics.request("-", 404);
       handshake.reject(404);
       return;
     }
-    ServiceBalancer balancer = balancers.get(service.name());
+    HttpService service = route.service();
+    ServiceBalancer balancer = route.balancer();
     String header = handshake.headers().get(ProxyHeaders.X_REQUEST_ID);
     String requestId = header == null || header.isEmpty() ? RequestIds.next() : header;
     if (service.access().policy() == AccessSpec.Policy.PUBLIC && service.rateLimit().perIp() == null) {
-      connectWebSocket(handshake, service, balancer, balancer.select(this::webSocketCapable, -1), 0, requestId, null, false);
+      connectWebSocket(handshake, service, balancer, balancer.select(health.webSocketCapable, -1), 0, requestId, null, false);
       return;
     }
     // an upgrade is a request like any other: the same key, plan and limits apply
@@ -904,7 +798,7 @@ public final class EdgeVerticle extends VerticleBase {
             handshake.reject(status);
             return;
           }
-          connectWebSocket(handshake, service, balancer, balancer.select(this::webSocketCapable, -1), 0, requestId, d, false);
+          connectWebSocket(handshake, service, balancer, balancer.select(health.webSocketCapable, -1), 0, requestId, d, false);
         });
   }
 
@@ -967,11 +861,11 @@ public final class EdgeVerticle extends VerticleBase {
         options.addSubProtocol(p.trim());
       }
     }
-    webSockets.connect(options).onComplete(ar -> {
+    upstreams.webSockets().connect(options).onComplete(ar -> {
       if (ar.failed()) {
         if (!(ar.cause() instanceof UpgradeRejectedException) && attempt == 0) {
-          suspect(service.name(), backend.url(), String.valueOf(ar.cause().getMessage()));
-          connectWebSocket(handshake, service, balancer, balancer.select(this::webSocketCapable, index), 1, requestId, decision, false);
+          health.suspect(service.name(), backend.url(), String.valueOf(ar.cause().getMessage()));
+          connectWebSocket(handshake, service, balancer, balancer.select(health.webSocketCapable, index), 1, requestId, decision, false);
           return;
         }
         metrics.request(service.name(), 502);
@@ -989,11 +883,6 @@ public final class EdgeVerticle extends VerticleBase {
         relay(upstream, accepted.result());
       });
     });
-  }
-
-  /** A WebSocket upgrade goes to an HTTP/1.1 (or TLS) backend that is up, never to an h2c one. */
-  private boolean webSocketCapable(String service, String url) {
-    return !url.startsWith("h2c:") && isUp(service, url);
   }
 
   private static boolean onlyH2c(HttpService service) {
@@ -1163,6 +1052,9 @@ public final class EdgeVerticle extends VerticleBase {
   private static final class Exchange {
     final HttpServerRequest request;
     final long startNanos;
+    /** The registry version this exchange started on, kept to its end, retries included. */
+    final EdgeSnapshot snapshot;
+    EdgeSnapshot.ServiceRoute route;
     String requestId;
     HttpService service;
     ServiceBalancer balancer;
@@ -1190,9 +1082,10 @@ public final class EdgeVerticle extends VerticleBase {
     long bytesOut;
     boolean done;
 
-    Exchange(HttpServerRequest request, long startNanos) {
+    Exchange(HttpServerRequest request, long startNanos, EdgeSnapshot snapshot) {
       this.request = request;
       this.startNanos = startNanos;
+      this.snapshot = snapshot;
     }
   }
 }
