@@ -72,23 +72,25 @@ public final class Main implements Callable<Integer> {
     } catch (InvalidDocumentException e) {
       spec.commandLine().getErr().println("ceiba: " + e.getMessage());
       spec.commandLine().getErr().flush();
-      return 1;
+      return ExitCodes.CONFIG_INVALID;
     }
     CeibaNode node;
     try {
       node = CeibaNode.start(nodeConfig).await(5, TimeUnit.MINUTES);
     } catch (Exception e) {
-      LOG.error("node {} failed to start: {}", nodeConfig.nodeId(), e.getMessage());
-      return 1;
+      LOG.error("node {} failed to start: {}", nodeConfig.nodeId(), StartFailures.describe(e));
+      return ExitCodes.START_FAILED;
     }
     CountDownLatch stopped = new CountDownLatch(1);
     AtomicBoolean stopping = new AtomicBoolean();
+    AtomicBoolean stoppedCleanly = new AtomicBoolean();
     Runnable stop = () -> {
       if (stopping.compareAndSet(false, true)) {
         // off the signal thread: the drain takes up to shutdown.grace
         Thread t = new Thread(() -> {
           try {
             node.stop().await(nodeConfig.shutdown().grace().toMillis() + 10_000, TimeUnit.MILLISECONDS);
+            stoppedCleanly.set(true);
           } catch (Exception e) {
             LOG.warn("node {} did not stop cleanly: {}", nodeConfig.nodeId(), e.getMessage());
           } finally {
@@ -101,7 +103,7 @@ public final class Main implements Callable<Integer> {
     Signal.handle(new Signal("TERM"), sig -> stop.run());
     Signal.handle(new Signal("INT"), sig -> stop.run());
     stopped.await();
-    return 0;
+    return stoppedCleanly.get() ? ExitCodes.OK : ExitCodes.STOP_TIMED_OUT;
   }
 
   /** Prints the jar's version. */

@@ -14,6 +14,8 @@ public final class Addresses {
   public static final String REGISTRY_STATUS = "ceiba.registry.status";
   /** Cluster request, suffixed with a node id: apply this registry text; replies with the outcome. */
   public static final String REGISTRY_APPLY_PREFIX = "ceiba.registry.apply.";
+  /** Prefix of each node's registry-fetch address; see {@link #registryFetch}. */
+  public static final String REGISTRY_FETCH_PREFIX = "ceiba.registry.fetch.";
 
   /** Cluster publish: a node's {@link io.ceiba.cluster.NodeInfo} heartbeat. */
   public static final String CLUSTER_ANNOUNCE = "ceiba.cluster.announce";
@@ -57,6 +59,11 @@ public final class Addresses {
 
   public static String healthView(String nodeId) {
     return HEALTH_VIEW_PREFIX + nodeId;
+  }
+
+  /** Asks node {@code nodeId} for the registry it serves: {@code {version, text}} (registry catch-up). */
+  public static String registryFetch(String nodeId) {
+    return REGISTRY_FETCH_PREFIX + nodeId;
   }
 
   public static String registryApply(String nodeId) {

@@ -25,6 +25,8 @@ public final class ControlVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(ControlVerticle.class);
 
+  static final long READINESS_METRICS_MS = 5000;
+
   private final NodeContext node;
   private boolean draining;
   private HttpServer server;
@@ -42,7 +44,10 @@ public final class ControlVerticle extends VerticleBase {
 
     Router router = Router.router(vertx);
     router.get("/health").handler(HealthCheckHandler.createWithHealthChecks(node.liveness()));
-    router.get("/ready").handler(HealthCheckHandler.createWithHealthChecks(node.readiness()));
+    Readiness readiness = new Readiness(node);
+    router.get("/ready").handler(readiness::handle);
+    // the metrics stay current without anyone polling /ready
+    vertx.setPeriodic(READINESS_METRICS_MS, t -> readiness.evaluate());
     router.get("/metrics").handler(PrometheusScrapingHandler.create(node.meters()));
     if (node.config().has(Role.CONTROL)) {
       router.route("/v1/*").subRouter(new AdminApi(vertx, node).router());

@@ -89,10 +89,20 @@ public final class CeibaNode {
             return supervisor.start().map(v -> new CeibaNode(config, vertx, context, supervisor));
           })
           .recover(failure -> (pg == null ? Future.<Void>succeededFuture() : pg.close()).transform(ignored -> Future.failedFuture(failure))))
-          .recover(failure -> vertx.close().transform(ignored -> Future.failedFuture(failure)));
+          .recover(failure -> closeAndFail(vertx, failure));
     }).onSuccess(node -> LOG.info("node {} started in {} ms (roles {}, cluster {})", config.nodeId(),
         java.time.Duration.between(startedAt, Instant.now()).toMillis(), config.roles(),
         config.cluster().enabled() ? config.cluster().name() : "off"));
+  }
+
+  /**
+   * Fails with the start's own cause at once and closes the failed node's Vert.x behind it. Waiting for the close
+   * would have the failure delivered on the closed Vert.x's event loop, which refuses it ("event executor
+   * terminated"), and that refusal would replace the cause the operator needs to see.
+   */
+  private static <T> Future<T> closeAndFail(Vertx vertx, Throwable failure) {
+    vertx.close().onFailure(e -> LOG.debug("closing the Vert.x of a node that failed to start: {}", e.toString()));
+    return Future.failedFuture(failure);
   }
 
   private static Future<Vertx> buildVertx(NodeConfig config, PrometheusMeterRegistry meters, HazelcastClusterManager clusterManager) {

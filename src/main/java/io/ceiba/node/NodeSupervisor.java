@@ -13,6 +13,8 @@ import io.vertx.core.Deployable;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.healthchecks.Status;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -48,11 +50,20 @@ final class NodeSupervisor {
   }
 
   Future<Void> start() {
+    // ready only once every role runs: the control server answers before the edge listens
+    java.util.concurrent.atomic.AtomicBoolean started = new java.util.concurrent.atomic.AtomicBoolean();
+    node.readiness().register("roles", promise -> promise.complete(started.get()
+        ? Status.OK(new JsonObject().put("roles", rolesText()))
+        : Status.KO(new JsonObject().put("reason", "roles still starting"))));
     Future<Void> chain = Future.succeededFuture();
     for (Step step : plan()) {
       chain = chain.compose(v -> deploy(step));
     }
-    return chain;
+    return chain.onSuccess(v -> started.set(true));
+  }
+
+  private String rolesText() {
+    return node.config().roles().toString();
   }
 
   private List<Step> plan() {

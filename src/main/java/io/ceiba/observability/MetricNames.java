@@ -14,7 +14,13 @@ public final class MetricNames {
   /** {@code ceiba_edge_cache_bytes}: what the node's edge cache holds. */
   public static final String EDGE_CACHE_BYTES = "ceiba.edge.cache.bytes";
 
+  /** {@code ceiba_ready}: 1 when {@code /ready} says this node can serve traffic. */
+  public static final String READY = "ceiba.ready";
+  /** {@code ceiba_dependency_up{dependency=postgres|redis|usage}}: 1 when it answers and is not degraded. */
+  public static final String DEPENDENCY_UP = "ceiba.dependency.up";
+
   public static final String TAG_NODE = "node";
+  public static final String TAG_DEPENDENCY = "dependency";
   public static final String TAG_RESULT = "result";
 
   private MetricNames() {

@@ -28,11 +28,19 @@ import org.slf4j.LoggerFactory;
  * applies a candidate only when it is valid as a whole and newer: readers see the old snapshot or the new
  * one, never a mix. Each applied registry is published on {@link Addresses#REGISTRY_CHANGED} and kept as
  * last-known-good under {@code data_dir}.
+ *
+ * <p>Catch-up (anti-entropy): every {@link #CATCH_UP_MS} the node looks at the registry versions its peers announce
+ * (the membership view); when one serves a newer version, it fetches that registry from the peer and offers it like
+ * a distributed one. A node that was down or cut off while {@code PUT /v1/registry} went round so serves the newest
+ * registry within seconds of hearing any peer again, instead of never.
  */
 public final class RegistryVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(RegistryVerticle.class);
   static final String LAST_KNOWN_GOOD = "registry/last-known-good.yaml";
+  static final long CATCH_UP_MS = 1000;
+  /** A peer's version that could not be adopted (invalid here, or a fetch failed) is not asked for again this long. */
+  static final long CATCH_UP_RETRY_MS = 30_000;
 
   /** What happened to a candidate registry; also the {@code result} label of the reload counter. */
   enum Outcome { APPLIED, UNCHANGED, STALE, INVALID }
@@ -51,6 +59,10 @@ public final class RegistryVerticle extends VerticleBase {
   private long fileGeneration;
   private boolean fileMissingLogged;
   private long watchTimer = -1;
+  private long catchUpTimer = -1;
+  private boolean catchingUp;
+  /** {@code node + ' ' + version} of a catch-up that failed, with when it may be tried again. */
+  private final java.util.Map<String, Long> catchUpFailedUntil = new java.util.HashMap<>();
   private boolean stopped;
 
   private final AtomicLong versionGauge = new AtomicLong();
@@ -77,7 +89,9 @@ public final class RegistryVerticle extends VerticleBase {
     List<MessageConsumer<?>> consumers = List.of(
         bus.<Object>localConsumer(Addresses.REGISTRY_CURRENT, msg -> msg.reply(current)),
         bus.<Object>localConsumer(Addresses.REGISTRY_STATUS, msg -> msg.reply(status())),
-        bus.<JsonObject>consumer(Addresses.registryApply(node.nodeId()), this::applyDistributed));
+        bus.<JsonObject>consumer(Addresses.registryApply(node.nodeId()), this::applyDistributed),
+        bus.<Object>consumer(Addresses.registryFetch(node.nodeId()), msg -> msg.reply(new JsonObject()
+            .put("version", current.version()).put("text", current.text()))));
     node.readiness().register("registry", 2000, promise -> bus.<JsonObject>request(Addresses.REGISTRY_STATUS, null,
             new DeliveryOptions().setSendTimeout(1500).setLocalOnly(true))
         .map(reply -> reply.body().getLong("version", 0L) > 0 ? Status.OK(reply.body()) : Status.KO(reply.body()))
@@ -85,7 +99,12 @@ public final class RegistryVerticle extends VerticleBase {
 
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
         .compose(v -> loadInitial())
-        .onSuccess(v -> scheduleWatch());
+        .onSuccess(v -> scheduleWatch())
+        .onSuccess(v -> {
+          if (node.config().cluster().enabled()) {
+            catchUpTimer = vertx.setPeriodic(CATCH_UP_MS, t -> catchUp());
+          }
+        });
   }
 
   private Counter reloads(String result) {
@@ -97,6 +116,7 @@ public final class RegistryVerticle extends VerticleBase {
   public Future<?> stop() {
     stopped = true;
     vertx.cancelTimer(watchTimer);
+    vertx.cancelTimer(catchUpTimer);
     return Future.succeededFuture();
   }
 
@@ -187,19 +207,80 @@ public final class RegistryVerticle extends VerticleBase {
         message.reply(reply);
         return;
       }
-      fileGeneration++;
-      lastFileSha = candidate.sha256();
-      vertx.executeBlocking(() -> {
-        RegistryFiles.writeAtomically(file, candidate.text());
-        return null;
-      }).onComplete(written -> {
+      writeFile(candidate).onComplete(written -> {
         if (written.failed()) {
-          LOG.warn("registry version {} applied but {} not written: {}", candidate.version(), file, written.cause().getMessage());
           reply.put("warning", "registry file not written: " + written.cause().getMessage());
         }
         message.reply(reply);
       });
     });
+  }
+
+  /** Keeps an applied cluster registry in our own file too, so a restart starts from it. */
+  private Future<Void> writeFile(Registry applied) {
+    fileGeneration++;
+    lastFileSha = applied.sha256();
+    return vertx.<Void>executeBlocking(() -> {
+      RegistryFiles.writeAtomically(file, applied.text());
+      return null;
+    }).onFailure(e -> LOG.warn("registry version {} applied but {} not written: {}", applied.version(), file, e.getMessage()));
+  }
+
+  /** Fetches and offers the newest registry a peer announces, when it is newer than ours; one fetch at a time. */
+  private void catchUp() {
+    if (catchingUp || stopped) {
+      return;
+    }
+    catchingUp = true;
+    var bus = vertx.eventBus();
+    bus.<io.vertx.core.json.JsonArray>request(Addresses.CLUSTER_VIEW, null, new DeliveryOptions().setLocalOnly(true).setSendTimeout(1000))
+        .compose(view -> {
+          JsonObject newest = newestPeer(view.body());
+          if (newest == null) {
+            return Future.succeededFuture();
+          }
+          String peer = newest.getString("id");
+          long version = newest.getLong("registry_version");
+          String attempt = peer + ' ' + version;
+          return bus.<JsonObject>request(Addresses.registryFetch(peer), null, new DeliveryOptions().setSendTimeout(3000))
+              .compose(reply -> vertx.executeBlocking(() -> parseOrProblems(reply.body().getString("text", ""))))
+              .compose(parsed -> {
+                if (!(parsed instanceof Registry candidate)) {
+                  throw new IllegalStateException("its registry is invalid here: " + ((InvalidDocumentException) parsed).getMessage());
+                }
+                Outcome outcome = offer(candidate, "catch-up:" + peer);
+                if (outcome == Outcome.APPLIED) {
+                  LOG.info("caught up with {}: registry version {}", peer, candidate.version());
+                  return writeFile(candidate).recover(e -> Future.succeededFuture());
+                }
+                return Future.succeededFuture();
+              })
+              .onFailure(e -> {
+                catchUpFailedUntil.put(attempt, System.nanoTime() + CATCH_UP_RETRY_MS * 1_000_000);
+                LOG.warn("registry catch-up from {} (version {}) failed, retrying in {} s: {}", peer, version,
+                    CATCH_UP_RETRY_MS / 1000, e.getMessage());
+              });
+        })
+        .onComplete(ar -> catchingUp = false);
+  }
+
+  /** The peer announcing the highest registry version above ours that did not fail lately, or null. */
+  private JsonObject newestPeer(io.vertx.core.json.JsonArray view) {
+    long now = System.nanoTime();
+    catchUpFailedUntil.values().removeIf(until -> now - until >= 0);
+    JsonObject newest = null;
+    for (Object o : view) {
+      JsonObject info = (JsonObject) o;
+      long version = info.getLong("registry_version", 0L);
+      if (Boolean.TRUE.equals(info.getBoolean("self")) || version <= current.version()
+          || catchUpFailedUntil.containsKey(info.getString("id") + ' ' + version)) {
+        continue;
+      }
+      if (newest == null || version > newest.getLong("registry_version")) {
+        newest = info;
+      }
+    }
+    return newest;
   }
 
   private static Object parseOrProblems(String text) {

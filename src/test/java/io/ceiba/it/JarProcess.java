@@ -69,6 +69,11 @@ final class JarProcess implements AutoCloseable {
     return process.waitFor(timeoutSeconds, TimeUnit.SECONDS) ? process.exitValue() : -1;
   }
 
+  /** Waits for the process to end by itself: its exit code, or -1 if it still runs after {@code timeoutSeconds}. */
+  int waitFor(long timeoutSeconds) throws InterruptedException {
+    return process.waitFor(timeoutSeconds, TimeUnit.SECONDS) ? process.exitValue() : -1;
+  }
+
   /** SIGKILL: a crash, no goodbye to anyone. */
   void kill() throws InterruptedException {
     process.destroyForcibly();

@@ -64,8 +64,8 @@ public final class PostgresService {
   public static Future<PostgresService> start(Vertx vertx, PostgresConfig config, Path dataDir) {
     Future<EmbeddedPostgresServer> server = config.embedded()
         ? vertx.executeBlocking(() -> EmbeddedPostgresServer.start(dataDir, config.embeddedPort()))
-            .recover(e -> Future.failedFuture("embedded PostgreSQL under " + dataDir.resolve("postgres")
-                + " did not start: " + e.getMessage()))
+            .recover(e -> Future.failedFuture(new IllegalStateException("embedded PostgreSQL under " + dataDir.resolve("postgres")
+                + " did not start: " + e.getMessage() + "; check data_dir (CEIBA_DATA_DIR) and the lines above", e)))
         : Future.succeededFuture(null);
     return server.map(embedded -> {
       PostgresUrl url = embedded != null ? embedded.url() : PostgresUrl.parse(config.url());
