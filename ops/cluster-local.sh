@@ -15,8 +15,10 @@
 # Node data (node1's embedded PostgreSQL, usage journals, last-known-good registry): data/node1..3.
 # Loopback only: edges 127.0.0.1:8081-8083, control 127.0.0.1:9091-9093, Hazelcast 5701-5703.
 #
-# Environment: CEIBA_ADMIN_TOKEN  admin token for /v1/cluster (default change-me, as in the node
-#                                 configs; when set, the nodes inherit it and use it too)
+# Admin token (/v1/*) of the three nodes: CEIBA_ADMIN_TOKEN when set, else one generated at the first start
+# into data/local/admin-token (mode 600) and given to every node; the start prints where it is.
+#
+# Environment: CEIBA_ADMIN_TOKEN  admin token of all three nodes (default: data/local/admin-token)
 #              JAVA_OPTS          extra JVM options, e.g. "-Xmx512m"
 #              READY_TIMEOUT      seconds to wait for a node's /ready (default 60)
 #              STOP_TIMEOUT       seconds to wait for a node to exit after SIGTERM (default 30)
@@ -27,7 +29,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 jar="$root/target/ceiba.jar"
 state="$root/data/local"
-token=${CEIBA_ADMIN_TOKEN:-change-me}
+token_file="$state/admin-token"
+token=${CEIBA_ADMIN_TOKEN:-$(cat "$token_file" 2>/dev/null || true)}
 ready_timeout=${READY_TIMEOUT:-60}
 stop_timeout=${STOP_TIMEOUT:-30}
 all_nodes=(node1 node2 node3)
@@ -59,6 +62,17 @@ live_pid() {
   args=$(ps -o args= -p "$pid" 2>/dev/null) || return 1
   [[ $args == *"node-configs/$1.yaml"* ]] || return 1
   echo "$pid"
+}
+
+# No shipped default: a random token, generated once, kept with the cluster's state.
+ensure_token() {
+  if [ -z "$token" ]; then
+    mkdir -p "$state"
+    (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=\n' >"$token_file.tmp" && mv "$token_file.tmp" "$token_file")
+    token=$(<"$token_file")
+    echo "generated the admin token of the local cluster into $token_file"
+  fi
+  export CEIBA_ADMIN_TOKEN=$token
 }
 
 http_code() {
@@ -218,6 +232,7 @@ do_start() {
   command -v java >/dev/null || { echo "java (17+) is not on PATH" >&2; exit 1; }
   command -v curl >/dev/null || { echo "curl is not on PATH" >&2; exit 1; }
   warn_env
+  ensure_token
   for node in "${nodes[@]}"; do
     if [ "$node" = node1 ]; then
       # node2 and node3 use node1's embedded PostgreSQL: they start once it is ready
@@ -231,6 +246,9 @@ do_start() {
     alive_pid "$node" >/dev/null || continue
     wait_ready "$node" || failed=1
   done
+  if [ "$token" = "$(cat "$token_file" 2>/dev/null || true)" ]; then
+    echo "admin token (/v1/*): in $token_file   e.g. curl -H \"Authorization: Bearer \$(cat $token_file)\" http://127.0.0.1:9091/v1/cluster"
+  fi
   return "$failed"
 }
 

@@ -1,5 +1,7 @@
 package io.ceiba;
 
+import io.ceiba.cli.BackupCommand;
+import io.ceiba.cli.RestoreCommand;
 import io.ceiba.cli.ValidateCommand;
 import io.ceiba.cli.VersionInfo;
 import io.ceiba.config.CliOverrides;
@@ -26,7 +28,7 @@ import sun.misc.Signal;
  * starts a node; {@code validate} checks files; {@code --version} prints the version.
  */
 @Command(name = "ceiba", description = "Multi-node edge gateway and API access layer.",
-    mixinStandardHelpOptions = true, versionProvider = Main.Version.class, subcommands = ValidateCommand.class)
+    mixinStandardHelpOptions = true, versionProvider = Main.Version.class, subcommands = {ValidateCommand.class, BackupCommand.class, RestoreCommand.class})
 public final class Main implements Callable<Integer> {
 
   static {

@@ -13,13 +13,17 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Builds a {@link NodeConfig} from, in rising precedence: built-in defaults, the YAML file, {@code CEIBA_*}
@@ -29,7 +33,13 @@ import java.util.regex.Pattern;
  */
 public final class NodeConfigLoader {
 
-  /** Environment variable → config path. Documented in the README; order is precedence (later wins). */
+  private static final Logger LOG = LoggerFactory.getLogger(NodeConfigLoader.class);
+
+  /**
+   * Environment variable → config path, in precedence order: when two variables name one path (a pair such as
+   * {@code DATABASE_URL}/{@code CEIBA_POSTGRES_URL}) the later one wins, every start, and a warning names both.
+   * Documented in docs/operations.md.
+   */
   static final Map<String, String> ENV_PATHS = envPaths();
 
   private static final Map<String, String> SECONDS_ENV = Map.of(
@@ -55,8 +65,10 @@ public final class NodeConfigLoader {
     m.put("CEIBA_EDGE_ACCESS_LOG", "edge.access_log");
     m.put("CEIBA_CONTROL_HOST", "control.host");
     m.put("CEIBA_CONTROL_PORT", "control.port");
+    m.put("CEIBA_METRICS_HOST", "control.metrics_host");
+    m.put("CEIBA_METRICS_PORT", "control.metrics_port");
     m.put("CEIBA_CONTROL_TOKEN", "control.token");
-    m.put("CEIBA_ADMIN_TOKEN", "control.token");
+    m.put("CEIBA_ADMIN_TOKEN", "control.token");   // SPEC's name wins over the alias
     m.put("CEIBA_CLUSTER_ENABLED", "cluster.enabled");
     m.put("CEIBA_CLUSTER_NAME", "cluster.name");
     m.put("CEIBA_CLUSTER_HOST", "cluster.host");
@@ -65,13 +77,14 @@ public final class NodeConfigLoader {
     m.put("CEIBA_CLUSTER_MEMBERS", "cluster.members");
     m.put("CEIBA_REGISTRY_FILE", "registry.file");
     m.put("CEIBA_DATA_DIR", "data_dir");
-    m.put("CEIBA_POSTGRES_URL", "postgres.url");
     m.put("DATABASE_URL", "postgres.url");
+    m.put("CEIBA_POSTGRES_URL", "postgres.url");
     m.put("DB_MAX_CONNECTIONS", "postgres.max_connections");
-    m.put("CEIBA_REDIS_URL", "redis.url");
     m.put("REDIS_URL", "redis.url");
+    m.put("CEIBA_REDIS_URL", "redis.url");
     m.put("CEIBA_SHUTDOWN_GRACE", "shutdown.grace");
-    return Map.copyOf(m);
+    // not Map.copyOf: its iteration order changes between JVM starts, and with it the winner of a pair
+    return Collections.unmodifiableMap(m);
   }
 
   /**
@@ -121,9 +134,15 @@ public final class NodeConfigLoader {
   }
 
   private static void applyEnv(YamlNode.Mapping tree, Map<String, String> env, Problems problems) {
+    Map<String, String> setBy = new HashMap<>();
     ENV_PATHS.forEach((name, path) -> {
       String value = env.get(name);
       if (value != null && !value.isBlank()) {
+        String earlier = setBy.put(path, name);
+        if (earlier != null) {
+          // names only: the values may be secrets
+          LOG.warn("both {} and {} are set; {} wins ({})", earlier, name, name, path);
+        }
         tree.putPath(path, overrideValue(path, value, "env " + name));
       }
     });
@@ -210,7 +229,12 @@ public final class NodeConfigLoader {
     ControlConfig control = new ControlConfig(
         controlMap.string("host", ControlConfig.DEFAULT_HOST),
         controlMap.port("port", ControlConfig.DEFAULT_PORT, true),
-        controlMap.string("token", ""));
+        controlMap.string("token", ""),
+        controlMap.string("metrics_host", ""),
+        controlMap.port("metrics_port", ControlConfig.DEFAULT_METRICS_PORT, true));
+    if (control.metricsPort() != 0 && control.metricsPort() == control.port()) {
+      controlMap.problem("metrics_port", "must differ from control.port (" + control.port() + ")");
+    }
     controlMap.finish();
 
     ClusterConfig cluster = readCluster(root.mapping("cluster"));

@@ -83,7 +83,7 @@ final class AccessApi {
     }).map(this::announce)));
     router.get("/projects/:id/keys").handler(ctx -> ok(ctx, store.keys(ctx.pathParam("id")).map(keys -> new JsonObject().put("keys", keys))));
     router.delete("/keys/:id").handler(ctx -> ApiReplies.call(() -> store.revokeKey(ctx.pathParam("id"), actor(ctx)))
-        .map(this::announce)
+        .map(this::announceRevocation)
         .onSuccess(v -> ctx.response().setStatusCode(204).end())
         .onFailure(e -> ctx.fail(storeFailure(e))));
     router.post("/verify").handler(ctx -> ok(ctx, ApiReplies.call(() -> verify(body.apply(ctx)))));
@@ -167,11 +167,24 @@ final class AccessApi {
 
   /** Drops what a committed change touched from the Redis key cache and every node's edge cache, twice. */
   private <T> T announce(AccessStore.Change<T> change) {
+    return announce(change, new JsonObject());
+  }
+
+  /**
+   * As {@link #announce(AccessStore.Change)}, and every node also writes the revocation to its ledger outside the
+   * database ({@code RevocationLedger}), which a restore from an older backup replays.
+   */
+  private <T> T announceRevocation(AccessStore.Change<T> change) {
+    return announce(change, new JsonObject().put("revoked", new JsonArray(change.keyHashes()))
+        .put("revoked_at", java.time.Instant.now().toString()));
+  }
+
+  private <T> T announce(AccessStore.Change<T> change, JsonObject message) {
     // a revoked key is dropped from every edge cache; a new key only loses a "no such key" answer cached before it
     // existed; keys of a project whose plans changed turn stale (re-read at once, yet still usable while
     // authorization is down); Redis forgets all of them
     JsonArray hashes = new JsonArray(change.keyHashes());
-    JsonObject message = new JsonObject().put("projects", new JsonArray(change.projects()));
+    message.put("projects", new JsonArray(change.projects()));
     if (change.newKeys()) {
       message.put("unknown", hashes);
     } else if (change.projects().isEmpty()) {

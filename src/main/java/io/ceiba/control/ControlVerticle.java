@@ -5,13 +5,16 @@ import io.ceiba.config.Role;
 import io.ceiba.error.ErrorCode;
 import io.ceiba.error.ErrorResponses;
 import io.ceiba.node.NodeContext;
+import io.ceiba.observability.MetricsListener;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.Status;
 import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.healthchecks.HealthCheckHandler;
 import io.vertx.micrometer.PrometheusScrapingHandler;
 import org.slf4j.Logger;
@@ -30,6 +33,7 @@ public final class ControlVerticle extends VerticleBase {
   private final NodeContext node;
   private boolean draining;
   private HttpServer server;
+  private HttpServer metricsServer;
 
   public ControlVerticle(NodeContext node) {
     this.node = node;
@@ -43,12 +47,14 @@ public final class ControlVerticle extends VerticleBase {
         ? Status.KO(new JsonObject().put("reason", "node is stopping")) : Status.OK())));
 
     Router router = Router.router(vertx);
-    router.get("/health").handler(HealthCheckHandler.createWithHealthChecks(node.liveness()));
+    Handler<RoutingContext> health = HealthCheckHandler.createWithHealthChecks(node.liveness());
+    router.get("/health").handler(health);
     Readiness readiness = new Readiness(node);
     router.get("/ready").handler(readiness::handle);
     // the metrics stay current without anyone polling /ready
     vertx.setPeriodic(READINESS_METRICS_MS, t -> readiness.evaluate());
-    router.get("/metrics").handler(PrometheusScrapingHandler.create(node.meters()));
+    Handler<RoutingContext> metrics = PrometheusScrapingHandler.create(node.meters());
+    router.get("/metrics").handler(metrics);
     if (node.config().has(Role.CONTROL)) {
       router.route("/v1/*").subRouter(new AdminApi(vertx, node).router());
     }
@@ -67,11 +73,13 @@ public final class ControlVerticle extends VerticleBase {
       server = s;
       LOG.info("control server listening on {}:{}{}", node.config().control().host(), s.actualPort(),
           node.config().has(Role.CONTROL) ? " (admin API /v1)" : "");
-    });
+    }).compose(s -> MetricsListener.listen(vertx, node.config().control(), metrics, health, readiness::handle))
+        .onSuccess(s -> metricsServer = s);
   }
 
   @Override
   public Future<?> stop() {
-    return server == null ? Future.succeededFuture() : server.close();
+    Future<Void> metricsClosed = metricsServer == null ? Future.succeededFuture() : metricsServer.close();
+    return server == null ? metricsClosed : Future.join(metricsClosed, server.close());
   }
 }

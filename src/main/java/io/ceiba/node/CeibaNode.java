@@ -2,6 +2,7 @@ package io.ceiba.node;
 
 import io.ceiba.access.AccessGate;
 import io.ceiba.access.limit.Limiter;
+import io.ceiba.backup.RevocationLedger;
 import io.ceiba.bus.Addresses;
 import io.ceiba.bus.LocalObjectCodec;
 import io.ceiba.cluster.CountingNodes;
@@ -11,6 +12,7 @@ import io.ceiba.config.NodeConfig;
 import io.ceiba.config.Role;
 import io.ceiba.edge.cache.EdgeCache;
 import io.ceiba.observability.MetricNames;
+import io.ceiba.observability.ProcessMetrics;
 import io.ceiba.registry.Registry;
 import io.ceiba.store.pg.PostgresService;
 import io.ceiba.store.redis.RedisService;
@@ -62,6 +64,7 @@ public final class CeibaNode {
     HazelcastClusterManager clusterManager = config.cluster().enabled()
         ? new HazelcastClusterManager(HazelcastConfigFactory.create(config.cluster())) : null;
     return buildVertx(config, meters, clusterManager).compose(vertx -> {
+      ProcessMetrics.bindTo(meters, vertx);
       vertx.eventBus().registerDefaultCodec(Registry.class, new LocalObjectCodec<>(Registry.class));
       vertx.eventBus().registerDefaultCodec(UsageEvent.Batch.class, new LocalObjectCodec<>(UsageEvent.Batch.class));
       Future<PostgresService> postgres = config.needsPostgres()
@@ -74,7 +77,11 @@ public final class CeibaNode {
             Limiter limiter = new Limiter(vertx, redis, countingNodes, UsageLedger.forNode(vertx, config), meters);
             AccessGate access = new AccessGate(vertx, limiter, config.has(Role.AUTH), meters);
             // every node drops the cached key records a change touched (revocation within milliseconds)
-            vertx.eventBus().<JsonObject>consumer(Addresses.ACCESS_CHANGED, msg -> access.invalidate(msg.body()));
+            RevocationLedger revocations = new RevocationLedger(vertx, config.dataDir());
+            vertx.eventBus().<JsonObject>consumer(Addresses.ACCESS_CHANGED, msg -> {
+              access.invalidate(msg.body());
+              revocations.record(msg.body());
+            });
             NodeContext context = new NodeContext(config, meters, HealthChecks.create(vertx), HealthChecks.create(vertx),
                 pg, redis, access, config.has(Role.EDGE) ? new EdgeCache(meters) : null, clusterManager, countingNodes, peers,
                 token, startedAt);

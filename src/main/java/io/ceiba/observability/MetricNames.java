@@ -19,7 +19,11 @@ public final class MetricNames {
   /** {@code ceiba_dependency_up{dependency=postgres|redis|usage}}: 1 when it answers and is not degraded. */
   public static final String DEPENDENCY_UP = "ceiba.dependency.up";
 
+  /** {@code ceiba_build_info{version}}: always 1; the label says which build runs. */
+  public static final String BUILD_INFO = "ceiba.build.info";
+
   public static final String TAG_NODE = "node";
+  public static final String TAG_VERSION = "version";
   public static final String TAG_DEPENDENCY = "dependency";
   public static final String TAG_RESULT = "result";
 

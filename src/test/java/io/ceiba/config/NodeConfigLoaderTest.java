@@ -3,6 +3,9 @@ package io.ceiba.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.ceiba.yaml.InvalidDocumentException;
 import io.ceiba.yaml.Problem;
 import java.io.IOException;
@@ -14,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 class NodeConfigLoaderTest {
 
@@ -113,6 +117,44 @@ class NodeConfigLoaderTest {
     assertThat(config.cluster().enabled()).isFalse();
     assertThat(config.roles()).containsExactlyInAnyOrder(Role.CONTROL, Role.AUTH);
     assertThat(config.instancesOf(Role.AUTH)).isEqualTo(2);
+  }
+
+  @Test
+  void should_let_the_ceiba_name_of_an_environment_pair_win_every_start_and_warn_naming_both() throws IOException {
+    ListAppender<ILoggingEvent> log = new ListAppender<>();
+    log.start();
+    Logger logger = (Logger) LoggerFactory.getLogger(NodeConfigLoader.class);
+    logger.addAppender(log);
+    try {
+      Map<String, String> env = Map.of(
+          "DATABASE_URL", "postgres://u:generic-secret@generic-db:5432/ceiba",
+          "CEIBA_POSTGRES_URL", "postgres://u:ceiba-secret@ceiba-db:5432/ceiba",
+          "REDIS_URL", "redis://generic-redis:6379",
+          "CEIBA_REDIS_URL", "redis://ceiba-redis:6379",
+          "CEIBA_CONTROL_TOKEN", "alias-token",
+          "CEIBA_ADMIN_TOKEN", "spec-token");
+      NodeConfig config = NodeConfigLoader.load(write("node: { id: n1 }\n"), env, CliOverrides.NONE, dir);
+
+      assertThat(config.postgres().url()).isEqualTo("postgres://u:ceiba-secret@ceiba-db:5432/ceiba");
+      assertThat(config.redis().url()).isEqualTo("redis://ceiba-redis:6379");
+      assertThat(config.control().token()).isEqualTo("spec-token");
+      assertThat(log.list).extracting(ILoggingEvent::getFormattedMessage).containsExactlyInAnyOrder(
+          "both DATABASE_URL and CEIBA_POSTGRES_URL are set; CEIBA_POSTGRES_URL wins (postgres.url)",
+          "both REDIS_URL and CEIBA_REDIS_URL are set; CEIBA_REDIS_URL wins (redis.url)",
+          "both CEIBA_CONTROL_TOKEN and CEIBA_ADMIN_TOKEN are set; CEIBA_ADMIN_TOKEN wins (control.token)");
+    } finally {
+      logger.detachAppender(log);
+    }
+  }
+
+  @Test
+  void should_take_either_name_of_a_pair_alone() throws IOException {
+    NodeConfig config = NodeConfigLoader.load(write("node: { id: n1 }\n"),
+        Map.of("DATABASE_URL", "postgres://u@generic-db/ceiba", "CEIBA_REDIS_URL", "redis://ceiba-redis:6379",
+            "CEIBA_CONTROL_TOKEN", "alias-token"), CliOverrides.NONE, dir);
+    assertThat(config.postgres().url()).isEqualTo("postgres://u@generic-db/ceiba");
+    assertThat(config.redis().url()).isEqualTo("redis://ceiba-redis:6379");
+    assertThat(config.control().token()).isEqualTo("alias-token");
   }
 
   @Test
