@@ -13,7 +13,9 @@
 # Builds nothing: needs target/ceiba.jar (mvn -q -DskipTests package), java 17+ and curl.
 # Pid files and logs: data/local/<node>.pid and data/local/<node>.log (the previous log: <node>.log.1).
 # Node data (node1's embedded PostgreSQL, usage journals, last-known-good registry): data/node1..3.
-# Loopback only: edges 127.0.0.1:8081-8083, control 127.0.0.1:9091-9093, Hazelcast 5701-5703.
+# Loopback only: edges 127.0.0.1:8081-8083, control 127.0.0.1:9091-9093, cluster membership 5701-5703.
+# The cluster is authenticated and encrypted (mutual TLS): its credentials are made by the first node to start, in
+# data/cluster-credentials (cluster CA, one certificate per node, cluster.key); delete that folder to start afresh.
 #
 # Admin token (/v1/*) of the three nodes: CEIBA_ADMIN_TOKEN when set, else one generated at the first start
 # into data/local/admin-token (mode 600) and given to every node; the start prints where it is.

@@ -3,13 +3,18 @@
 --
 -- KEYS[1]  rate bucket (hash: t = tokens, ts = ms of last update); used when ARGV[3] > 0
 -- KEYS[2]  quota counter of the current period; used when ARGV[5] > 0
+-- KEYS[3]  generation of that quota counter: set anew whenever the counter is seeded, so that a lease taken from a
+--          counter Redis has since lost (and that was seeded again from the usage ledger) is never given back into
+--          the new one (give.lua)
 -- ARGV     want (0 = only look), live nodes, rate tokens per ms, burst, quota limit, quota ttl ms, quota seed
 --          (requests already used in the period, or -1: none known)
 --
 -- A lease never exceeds the caller's fair share (what is left / (2 x nodes), at least 1), so nodes
 -- leasing at the same time cannot take it all, and close to the limit every node asks for 1 at a time.
 -- Returns {granted, rate tokens left (-1: no rate limit), ms until the next token, quota left
--- (-1: no quota), ms until the bucket is full, refused by (0 none, 1 rate, 2 quota, 3 quota counter missing)}.
+-- (-1: no quota), ms until the bucket is full, refused by (0 none, 1 rate, 2 quota, 3 quota counter missing),
+-- generation of the quota counter ('' when it has none)}. What a node leased and did not use it gives back with
+-- give.lua when the lease lapses.
 --
 -- A missing quota counter is either a new period or a counter Redis lost (restart, eviction). Without a seed
 -- nothing is taken and the caller learns (3) that it must count what the period used so far (from the usage
@@ -24,10 +29,11 @@ local seed = tonumber(ARGV[7])
 if qlimit > 0 then
   if seed < 0 then
     if redis.call('EXISTS', KEYS[2]) == 0 then
-      return {0, -1, 0, -1, 0, 3}
+      return {0, -1, 0, -1, 0, 3, ''}
     end
-  else
-    redis.call('SET', KEYS[2], seed, 'PX', qttl, 'NX')
+  elseif redis.call('SET', KEYS[2], seed, 'PX', qttl, 'NX') then
+    local s = redis.call('TIME')
+    redis.call('SET', KEYS[3], s[1] .. '.' .. s[2], 'PX', qttl)
   end
 end
 local t = redis.call('TIME')
@@ -72,6 +78,7 @@ if grant > 0 then
   if qlimit > 0 then
     left = qlimit - redis.call('INCRBY', KEYS[2], grant)
     redis.call('PEXPIRE', KEYS[2], qttl)
+    redis.call('PEXPIRE', KEYS[3], qttl)
   end
   if rate > 0 then
     tokens = tokens - grant
@@ -87,4 +94,8 @@ if rate > 0 then
   end
   full = math.ceil((burst - tokens) / rate)
 end
-return {grant, math.floor(tokens), wait, left, full, refused}
+local generation = ''
+if qlimit > 0 then
+  generation = redis.call('GET', KEYS[3]) or ''
+end
+return {grant, math.floor(tokens), wait, left, full, refused, generation}

@@ -2,6 +2,7 @@ package io.ceiba;
 
 import io.ceiba.cli.BackupCommand;
 import io.ceiba.cli.RestoreCommand;
+import io.ceiba.cli.ClusterCommand;
 import io.ceiba.cli.ValidateCommand;
 import io.ceiba.cli.VersionInfo;
 import io.ceiba.config.CliOverrides;
@@ -25,19 +26,18 @@ import sun.misc.Signal;
 
 /**
  * {@code java -jar ceiba.jar [--config FILE] [--roles …] [--instances role=N,…] [--node-id ID] [--cluster|--no-cluster]}
- * starts a node; {@code validate} checks files; {@code --version} prints the version.
+ * starts a node; {@code validate} checks files; {@code cluster init} makes the cluster credentials; {@code --version}
+ * prints the version.
  */
 @Command(name = "ceiba", description = "Multi-node edge gateway and API access layer.",
-    mixinStandardHelpOptions = true, versionProvider = Main.Version.class, subcommands = {ValidateCommand.class, BackupCommand.class, RestoreCommand.class})
+    mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+    subcommands = {ValidateCommand.class, ClusterCommand.class, BackupCommand.class, RestoreCommand.class})
 public final class Main implements Callable<Integer> {
 
   static {
     // must run before the first logger is created: pick the JSON layout when asked for
     if ("json".equalsIgnoreCase(System.getenv("CEIBA_LOG_FORMAT")) && System.getProperty("logback.configurationFile") == null) {
       System.setProperty("logback.configurationFile", "logback-json.xml");
-    }
-    if (System.getProperty("hazelcast.logging.type") == null) {
-      System.setProperty("hazelcast.logging.type", "slf4j");
     }
   }
 

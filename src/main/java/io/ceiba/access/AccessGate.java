@@ -216,6 +216,14 @@ public final class AccessGate {
     return new Decision(limits.allowed() ? Reason.VALID_KEY : limits.refusal(), record, plan, limits, stale, slot.caller());
   }
 
+  /**
+   * Gives back to Redis what the limiter leased and did not use: for a node that stops, after its edge stopped
+   * admitting (else those requests would stay counted against their quotas until the period ends).
+   */
+  public Future<Void> giveBackLeases() {
+    return limiter.giveBackLeases();
+  }
+
   /** One lookup per key hash at a time, whichever edge instance asks; the answer is cached. */
   private Future<Cached> lookup(String hash) {
     var caller = vertx.getOrCreateContext();

@@ -76,6 +76,9 @@ public final class BackupWriter {
       Files.writeString(manifestFile, manifest.encodePrettily());
       sync(manifestFile);
       Path done = parent.resolve(name);
+      for (int n = 2; Files.exists(done); n++) {
+        done = parent.resolve(name + "-" + n); // two backups within one second
+      }
       Files.move(partial, done, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
       sync(parent);
       return done;

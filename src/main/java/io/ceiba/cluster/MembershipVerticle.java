@@ -1,9 +1,5 @@
 package io.ceiba.cluster;
 
-import com.hazelcast.cluster.Member;
-import com.hazelcast.cluster.MembershipEvent;
-import com.hazelcast.cluster.MembershipListener;
-import com.hazelcast.core.HazelcastInstanceNotActiveException;
 import io.ceiba.bus.Addresses;
 import io.ceiba.config.Role;
 import io.ceiba.node.NodeContext;
@@ -25,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
@@ -33,7 +28,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Keeps this node's view of the cluster: every node announces itself each second over the clustered
- * event bus; a peer is dropped when Hazelcast reports it gone, when it says it leaves, or after
+ * event bus; a peer is dropped when the cluster manager's view loses it, when it says it leaves, or after
  * {@link #PEER_TIMEOUT} of silence (whichever comes first). Unclustered, the view is this node alone.
  */
 public final class MembershipVerticle extends VerticleBase {
@@ -58,7 +53,7 @@ public final class MembershipVerticle extends VerticleBase {
   private final AtomicInteger nodesGauge = new AtomicInteger(1);
   private NodeInfo self;
   private long announceTimer = -1;
-  private UUID membershipListener;
+  private Object membershipListener;
   private boolean leaving;
 
   public MembershipVerticle(NodeContext node) {
@@ -88,7 +83,7 @@ public final class MembershipVerticle extends VerticleBase {
       announceConsumer = bus.consumer(Addresses.CLUSTER_ANNOUNCE, msg -> onAnnounce(msg.body()));
       consumers.add(announceConsumer);
       consumers.add(bus.<String>consumer(Addresses.CLUSTER_LEAVE, msg -> onLeave(msg.body())));
-      watchHazelcastMembers();
+      watchClusterView();
       recount();
     }
     node.readiness().register("cluster", 2000, promise -> promise.complete(Status.OK(new JsonObject()
@@ -116,8 +111,8 @@ public final class MembershipVerticle extends VerticleBase {
     leave();
     if (membershipListener != null) {
       try {
-        node.clusterManager().getHazelcastInstance().getCluster().removeMembershipListener(membershipListener);
-      } catch (HazelcastInstanceNotActiveException e) {
+        node.clusterManager().removeViewListener(membershipListener);
+      } catch (RuntimeException e) {
         // already out of the cluster: nothing to unregister from
       }
     }
@@ -208,7 +203,7 @@ public final class MembershipVerticle extends VerticleBase {
 
   /**
    * Another node sends us its announcements only if its event bus knows our consumer, and it learns of consumers from
-   * Hazelcast's entry events, which are best-effort: one lost while a node joins leaves that node deaf to us until
+   * the cluster manager's entry events, which are best-effort: one lost while a node joins leaves that node deaf to us until
    * some consumer of the address changes. So a member unheard for {@link #PEER_TIMEOUT} gets our consumer registered
    * afresh, which every node sees as a new registration (at most once per {@link #PEER_TIMEOUT}).
    */
@@ -239,33 +234,23 @@ public final class MembershipVerticle extends VerticleBase {
     announceConsumer.completion().onComplete(ar -> previous.unregister());
   }
 
-  /** Vert.x node ids of the current cluster members: a local read of Hazelcast's member list, no network call. */
+  /** Vert.x node ids of the current cluster members: a local read of the view, no network call. */
   private Set<String> clusterMemberIds() {
     try {
       return Set.copyOf(node.clusterManager().getNodes());
-    } catch (HazelcastInstanceNotActiveException e) {
+    } catch (RuntimeException e) {
       // this node was cut off or is shutting down: it has no peers
       return Set.of();
     }
   }
 
-  /** Hazelcast detects a dead member quickly (closed connection) and calls us on its own thread. */
-  private void watchHazelcastMembers() {
+  /** The view changes quickly when a member dies (its failure-detection socket closes); we hear of it on an Infinispan thread. */
+  private void watchClusterView() {
     Context context = this.context;
-    membershipListener = node.clusterManager().getHazelcastInstance().getCluster().addMembershipListener(new MembershipListener() {
-      @Override
-      public void memberAdded(MembershipEvent event) {
-        context.runOnContext(v -> recount());
-      }
-
-      @Override
-      public void memberRemoved(MembershipEvent event) {
-        context.runOnContext(v -> {
-          expireSilentPeers();
-          recount();
-        });
-      }
-    });
+    membershipListener = node.clusterManager().onViewChange(() -> context.runOnContext(v -> {
+      expireSilentPeers();
+      recount();
+    }));
   }
 
   private void reportUnreachableMembers() {
@@ -274,9 +259,8 @@ public final class MembershipVerticle extends VerticleBase {
     }
     Set<String> joined;
     try {
-      joined = node.clusterManager().getHazelcastInstance().getCluster().getMembers().stream()
-          .map(Member::getAddress).map(a -> a.getHost() + ":" + a.getPort()).collect(Collectors.toSet());
-    } catch (HazelcastInstanceNotActiveException e) {
+      joined = node.clusterManager().memberAddresses();
+    } catch (RuntimeException e) {
       return;
     }
     for (String member : node.config().cluster().members()) {

@@ -8,7 +8,7 @@ import java.util.List;
 /**
  * What a node announces about itself to its peers.
  *
- * @param clusterNodeId the cluster manager's id of the node (Hazelcast member UUID), used to drop it when it dies
+ * @param clusterNodeId the cluster manager's id of the node (its JGroups member name), used to drop it when it dies
  * @param edge          how peers reach its edge ({@code edge.advertise})
  * @param control       host:port of its control server
  */

@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -18,9 +19,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * The other edges of the cluster, and the trust between them. A backend that listens on its own node's loopback
  * address cannot be reached from another host; another node relays such requests through the backend's node's
  * edge (its {@code edge.advertise} URL), and that edge must tell a relayed request, already authorized and counted,
- * from a client's. It does so by a secret every member shares: made by the first node of the cluster and kept in
- * the cluster's own replicated map, so there is nothing to configure; a new one is made when the whole cluster
- * restarts. Thread-safe: edges and the health verticle read it, the membership verticle keeps it.
+ * from a client's. It does so by a token only members can make: derived from the cluster credentials' relay key
+ * ({@link RelayKeys}); every key of the credentials is accepted, so a new key can be rolled in without a cluster stop.
+ * An insecure cluster (no credentials) falls back to a random secret the first member puts in a cluster-wide map,
+ * which any process that joins can read. Thread-safe: edges and the health verticle read it, the membership
+ * verticle keeps it.
  */
 public final class Peers {
 
@@ -50,27 +53,34 @@ public final class Peers {
   private static final String SECRET_KEY = "peer-secret";
 
   private final String selfId;
-  private final byte[] secret;
+  /** the accepted tokens; null when not clustered */
+  private final List<byte[]> accepted;
   private final String secretText;
   private final Map<String, Edge> edges = new ConcurrentHashMap<>();
 
-  private Peers(String selfId, String secret) {
+  private Peers(String selfId, List<String> tokens) {
     this.selfId = selfId;
-    this.secretText = secret;
-    this.secret = secret == null ? null : secret.getBytes(StandardCharsets.US_ASCII);
+    this.secretText = tokens == null ? null : tokens.get(0);
+    this.accepted = tokens == null ? null : tokens.stream().map(t -> t.getBytes(StandardCharsets.US_ASCII)).toList();
   }
 
-  /** Peers of a node: the cluster's shared secret when clustered (made if this node is the first), else none. */
-  public static Future<Peers> join(Vertx vertx, NodeConfig config) {
+  /**
+   * Peers of a node: when clustered, the relay tokens of {@code credentials}, or (an insecure cluster) the secret the
+   * first member put in the cluster's map; else none.
+   */
+  public static Future<Peers> join(Vertx vertx, NodeConfig config, ClusterCredentials credentials) {
     if (!config.cluster().enabled()) {
       return Future.succeededFuture(new Peers(config.nodeId(), null));
+    }
+    if (credentials != null) {
+      return Future.succeededFuture(new Peers(config.nodeId(), credentials.relayTokens()));
     }
     byte[] random = new byte[32];
     new SecureRandom().nextBytes(random);
     String mine = Base64.getUrlEncoder().withoutPadding().encodeToString(random);
     return vertx.sharedData().<String, String>getClusterWideMap(MAP)
         .compose(map -> map.putIfAbsent(SECRET_KEY, mine))
-        .map(existing -> new Peers(config.nodeId(), existing == null ? mine : existing));
+        .map(existing -> new Peers(config.nodeId(), List.of(existing == null ? mine : existing)));
   }
 
   /** Marks a request this node relays to the edge of {@code backendUrl}'s node. */
@@ -82,13 +92,20 @@ public final class Peers {
 
   /** Whether a request was relayed by a member of the cluster (a lone node takes none, without a header lookup). */
   public boolean isRelay(MultiMap headers) {
-    return secret != null && trusted(headers.get(PEER_HEADER));
+    return accepted != null && trusted(headers.get(PEER_HEADER));
   }
 
-  /** Whether {@code presented} is the cluster's secret; constant time. */
+  /** Whether {@code presented} is one of the cluster's tokens; constant time for each. */
   private boolean trusted(String presented) {
-    return presented != null
-        && MessageDigest.isEqual(secret, presented.getBytes(StandardCharsets.US_ASCII));
+    if (presented == null) {
+      return false;
+    }
+    byte[] bytes = presented.getBytes(StandardCharsets.US_ASCII);
+    boolean match = false;
+    for (byte[] token : accepted) {
+      match |= MessageDigest.isEqual(token, bytes);
+    }
+    return match;
   }
 
   /**
@@ -96,7 +113,7 @@ public final class Peers {
    * address, which from here would be this host's own. Unclustered, every backend is reached directly.
    */
   public boolean relays(String backendNode, String backendHost) {
-    return secret != null && backendNode != null && !backendNode.equals(selfId) && isLoopback(backendHost);
+    return accepted != null && backendNode != null && !backendNode.equals(selfId) && isLoopback(backendHost);
   }
 
   static boolean isLoopback(String host) {

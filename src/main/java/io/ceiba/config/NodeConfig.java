@@ -13,6 +13,7 @@ import java.util.Set;
  * @param roles      roles this node plays
  * @param instances  verticle instances per role
  * @param configFile the file this was read from, or null for the built-in defaults
+ * @param backup     scheduled backups (off unless {@code backup.dir} is set)
  */
 public record NodeConfig(
     String nodeId,
@@ -27,7 +28,8 @@ public record NodeConfig(
     ShutdownConfig shutdown,
     UsageConfig usage,
     Path dataDir,
-    Path configFile) {
+    Path configFile,
+    BackupConfig backup) {
 
   public static final String DEFAULT_NODE_ID = "node1";
   public static final String DEFAULT_DATA_DIR = "data";

@@ -63,6 +63,7 @@ public final class NodeConfigLoader {
     m.put("CEIBA_EDGE_PORT", "edge.port");
     m.put("CEIBA_EDGE_ADVERTISE", "edge.advertise");
     m.put("CEIBA_EDGE_ACCESS_LOG", "edge.access_log");
+    m.put("CEIBA_EDGE_TRUSTED_PROXIES", "edge.trusted_proxies");
     m.put("CEIBA_CONTROL_HOST", "control.host");
     m.put("CEIBA_CONTROL_PORT", "control.port");
     m.put("CEIBA_METRICS_HOST", "control.metrics_host");
@@ -75,6 +76,8 @@ public final class NodeConfigLoader {
     m.put("CEIBA_CLUSTER_PUBLIC_HOST", "cluster.public_host");
     m.put("CEIBA_CLUSTER_PORT", "cluster.port");
     m.put("CEIBA_CLUSTER_MEMBERS", "cluster.members");
+    m.put("CEIBA_CLUSTER_CREDENTIALS", "cluster.credentials");
+    m.put("CEIBA_CLUSTER_INSECURE", "cluster.insecure");
     m.put("CEIBA_REGISTRY_FILE", "registry.file");
     m.put("CEIBA_DATA_DIR", "data_dir");
     m.put("DATABASE_URL", "postgres.url");
@@ -176,7 +179,7 @@ public final class NodeConfigLoader {
   /** Lists come as {@code a,b,c}; instances as {@code edge=4,auth=2}. */
   private static YamlNode overrideValue(String path, String value, String origin) {
     Source source = Source.override(origin);
-    if (path.equals("roles") || path.equals("cluster.members")) {
+    if (path.equals("roles") || path.equals("cluster.members") || path.equals("edge.trusted_proxies")) {
       List<YamlNode> items = new ArrayList<>();
       for (String part : value.split(",")) {
         if (!part.isBlank()) {
@@ -221,8 +224,13 @@ public final class NodeConfigLoader {
     }
     int maxHeaderSize = edgeMap.integer("max_header_size", EdgeConfig.DEFAULT_MAX_HEADER_SIZE, 1024, 1024 * 1024);
     var idleTimeout = edgeMap.duration("idle_timeout", EdgeConfig.DEFAULT_IDLE_TIMEOUT);
+    if (idleTimeout.toSeconds() < 1) {
+      edgeMap.problem("idle_timeout", "must be at least 1s: the edge counts it in whole seconds (less would mean none)");
+    }
+    ListenerLimits edgeListener = readListener(edgeMap, EdgeConfig.DEFAULT_LISTENER);
     boolean accessLog = edgeMap.bool("access_log", EdgeConfig.DEFAULT_ACCESS_LOG);
     TlsConfig tls = edgeMap.has("tls") ? readTls(edgeMap.mapping("tls"), baseDir) : null;
+    List<Cidr> trustedProxies = edgeMap.parsedList("trusted_proxies", Cidr::parse);
     edgeMap.finish();
 
     MappingReader controlMap = root.mapping("control");
@@ -231,13 +239,15 @@ public final class NodeConfigLoader {
         controlMap.port("port", ControlConfig.DEFAULT_PORT, true),
         controlMap.string("token", ""),
         controlMap.string("metrics_host", ""),
-        controlMap.port("metrics_port", ControlConfig.DEFAULT_METRICS_PORT, true));
+        controlMap.port("metrics_port", ControlConfig.DEFAULT_METRICS_PORT, true),
+        controlMap.duration("idle_timeout", ControlConfig.DEFAULT_IDLE_TIMEOUT),
+        readListener(controlMap, ControlConfig.DEFAULT_LISTENER));
     if (control.metricsPort() != 0 && control.metricsPort() == control.port()) {
       controlMap.problem("metrics_port", "must differ from control.port (" + control.port() + ")");
     }
     controlMap.finish();
 
-    ClusterConfig cluster = readCluster(root.mapping("cluster"));
+    ClusterConfig cluster = readCluster(root.mapping("cluster"), baseDir);
 
     MappingReader registryMap = root.mapping("registry");
     String registryFile = registryMap.string("file",
@@ -261,6 +271,14 @@ public final class NodeConfigLoader {
 
     UsageConfig usage = readUsage(root.mapping("usage"));
 
+    MappingReader backupMap = root.mapping("backup");
+    String backupDir = backupMap.string("dir", "").trim();
+    BackupConfig backup = new BackupConfig(backupDir.isEmpty() ? null : resolve(baseDir, backupDir, backupMap.sourceOf("dir")),
+        backupMap.duration("interval", BackupConfig.DEFAULT_INTERVAL),
+        backupMap.integer("keep", BackupConfig.DEFAULT_KEEP, 1, 10_000),
+        backupMap.bool("restore_check", BackupConfig.DEFAULT_RESTORE_CHECK));
+    backupMap.finish();
+
     Path dataDir = resolve(baseDir, root.string("data_dir", NodeConfig.DEFAULT_DATA_DIR), root.sourceOf("data_dir"));
     root.finish();
 
@@ -268,8 +286,9 @@ public final class NodeConfigLoader {
       String host = edgeHost.equals("0.0.0.0") || edgeHost.equals("::") ? "127.0.0.1" : edgeHost;
       advertise = "http://" + host + ":" + edgePort;
     }
-    return new NodeConfig(nodeId, roles, instances, new EdgeConfig(edgeHost, edgePort, advertise, maxHeaderSize, idleTimeout, accessLog, tls), control, cluster,
-        registry, postgres, new RedisConfig(redisUrl), shutdown, usage, dataDir, configFile);
+    return new NodeConfig(nodeId, roles, instances, new EdgeConfig(edgeHost, edgePort, advertise, maxHeaderSize, idleTimeout, edgeListener,
+        accessLog, tls, trustedProxies), control, cluster,
+        registry, postgres, new RedisConfig(redisUrl), shutdown, usage, dataDir, configFile, backup);
   }
 
   private static Set<Role> readRoles(MappingReader root) {
@@ -322,6 +341,12 @@ public final class NodeConfigLoader {
     return out;
   }
 
+  /** {@code header_timeout} and {@code max_connections} of a listener's section. */
+  private static ListenerLimits readListener(MappingReader map, ListenerLimits defaults) {
+    return new ListenerLimits(map.duration("header_timeout", defaults.headerTimeout()),
+        map.integer("max_connections", defaults.maxConnections(), 1, ListenerLimits.MAX_CONNECTIONS_LIMIT));
+  }
+
   /** {@code edge.tls: {port, certificates: [{cert, key}, ...]}}; every file must be readable. */
   private static TlsConfig readTls(MappingReader map, Path baseDir) {
     int port = map.port("port", 8443, true);
@@ -351,7 +376,7 @@ public final class NodeConfigLoader {
     return new TlsConfig(port, pairs);
   }
 
-  private static ClusterConfig readCluster(MappingReader map) {
+  private static ClusterConfig readCluster(MappingReader map, Path baseDir) {
     boolean enabled = map.bool("enabled", ClusterConfig.DEFAULT_ENABLED);
     String name = map.string("name", ClusterConfig.DEFAULT_NAME);
     String host = map.string("host", ClusterConfig.DEFAULT_HOST);
@@ -365,8 +390,11 @@ public final class NodeConfigLoader {
         map.problem("members", "expected host:port, got '" + member + "'");
       }
     }
+    String credentials = map.string("credentials", "");
+    boolean insecure = map.bool("insecure", ClusterConfig.DEFAULT_INSECURE);
     map.finish();
-    return new ClusterConfig(enabled, name, host, publicHost, port, busPort, members.stream().map(String::trim).toList());
+    return new ClusterConfig(enabled, name, host, publicHost, port, busPort, members.stream().map(String::trim).toList(),
+        credentials.isBlank() ? null : resolve(baseDir, credentials, map.sourceOf("credentials")), insecure);
   }
 
   private static PostgresConfig readPostgres(MappingReader map) {

@@ -1,9 +1,11 @@
 package io.ceiba.control;
 
 import io.ceiba.bus.Addresses;
+import io.ceiba.config.ControlConfig;
 import io.ceiba.config.Role;
 import io.ceiba.error.ErrorCode;
 import io.ceiba.error.ErrorResponses;
+import io.ceiba.listener.ListenerGuard;
 import io.ceiba.node.NodeContext;
 import io.ceiba.observability.MetricsListener;
 import io.vertx.core.Future;
@@ -17,12 +19,14 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.healthchecks.HealthCheckHandler;
 import io.vertx.micrometer.PrometheusScrapingHandler;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The control server of a node: {@code /health}, {@code /ready} and {@code /metrics} on every node, the
- * {@code /v1} admin API where the node has the {@code control} role. Runs on {@code control.host:port}.
+ * {@code /v1} admin API where the node has the {@code control} role. Runs on {@code control.host:port}, with the
+ * same idle timeout, request-head deadline and connection cap as the edge has (its own values, {@code control.*}).
  */
 public final class ControlVerticle extends VerticleBase {
 
@@ -65,13 +69,20 @@ public final class ControlVerticle extends VerticleBase {
       ErrorResponses.send(ctx.response(), ErrorCode.INTERNAL, "internal error", null);
     });
 
+    ControlConfig config = node.config().control();
     HttpServerOptions options = new HttpServerOptions()
-        .setHost(node.config().control().host())
-        .setPort(node.config().control().port())
-        .setMaxHeaderSize(16 * 1024);
-    return vertx.createHttpServer(options).requestHandler(router).listen().onSuccess(s -> {
+        .setHost(config.host())
+        .setPort(config.port())
+        .setMaxHeaderSize(16 * 1024)
+        .setIdleTimeout((int) Math.min(config.idleTimeout().toMillis(), Integer.MAX_VALUE))
+        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
+        // HTTP/1.1 only: with h2c on, Vert.x sees a connection only after its first bytes, so a silent one is neither
+        // counted against max_connections nor given the head deadline
+        .setHttp2ClearTextEnabled(false);
+    ListenerGuard guard = ListenerGuard.of(vertx, node.meters(), "control", config.listener());
+    return vertx.createHttpServer(options).connectionHandler(guard::admit).requestHandler(router).listen().onSuccess(s -> {
       server = s;
-      LOG.info("control server listening on {}:{}{}", node.config().control().host(), s.actualPort(),
+      LOG.info("control server listening on {}:{}{}", config.host(), s.actualPort(),
           node.config().has(Role.CONTROL) ? " (admin API /v1)" : "");
     }).compose(s -> MetricsListener.listen(vertx, node.config().control(), metrics, health, readiness::handle))
         .onSuccess(s -> metricsServer = s);

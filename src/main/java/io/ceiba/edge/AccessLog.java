@@ -36,10 +36,12 @@ final class AccessLog {
     List<Object> f = new ArrayList<>(20);
     f.add(kv("request_id", ex.requestId));
     f.add(kv("node", nodeId));
-    f.add(kv("client", ex.request.remoteAddress() == null ? "-" : ex.request.remoteAddress().hostAddress()));
+    // the client as the framing step found it (a trusted proxy's forwarded address); the peer for a refused head
+    f.add(kv("client", ex.head != null ? ex.head.forwarding().clientIp()
+        : ex.request.remoteAddress() == null ? "-" : ex.request.remoteAddress().hostAddress()));
     f.add(kv("method", ex.request.method().name()));
     f.add(kv("path", ex.request.path()));
-    f.add(kv("host", ex.request.authority() == null ? "-" : ex.request.authority().host()));
+    f.add(kv("host", ex.head == null ? "-" : ex.head.authority().host()));
     f.add(kv("service", service));
     f.add(kv("backend", ex.backend == null ? "-" : ex.backend.url()));
     f.add(kv("status", status));

@@ -41,7 +41,8 @@ final class AccessStep {
     String apiKey = headers.get(ProxyHeaders.X_API_KEY);
     String key = apiKey != null ? apiKey : bearer(headers);
     ex.keyInAuthorization = apiKey == null && key != null;
-    Future<Decision> decided = gate.authorize(service, key, ex.request.remoteAddress());
+    // the client as the framing step found it: a trusted proxy's forwarded address, else the connection's peer
+    Future<Decision> decided = gate.authorize(service, key, ex.head.forwarding().client());
     if (decided.isComplete()) {
       admit(ex, decided.succeeded() ? decided.result() : null, next);
     } else {

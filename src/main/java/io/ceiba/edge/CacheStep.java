@@ -11,7 +11,6 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import java.util.Locale;
 
 /**
  * The edge cache, after access and limits were decided: a fresh stored response answers the exchange here;
@@ -50,7 +49,9 @@ final class CacheStep {
     CachedResponse hit = null;
     EdgeCache.Result result = EdgeCache.Result.BYPASS;
     if (mode != CacheRules.RequestMode.PASS) {
-      ex.cacheKey = new EdgeCache.Key(scope, request.authority().host().toLowerCase(Locale.ROOT), request.uri(), project, null);
+      // everything that reaches the origin and may shape its answer: scheme, Host with port, X-Forwarded-Host, target
+      ex.cacheKey = EdgeCache.Key.of(scope, ex.head.forwarding().proto(), ex.head.hostHeader(), ex.head.forwarding().host(),
+          ex.head.target(), project);
       if (mode == CacheRules.RequestMode.LOOKUP) {
         hit = cache.lookup(ex.cacheKey, request.headers());
         result = hit == null ? EdgeCache.Result.MISS : EdgeCache.Result.HIT;

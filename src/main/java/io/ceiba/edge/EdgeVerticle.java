@@ -5,7 +5,10 @@ import io.ceiba.config.EdgeConfig;
 import io.ceiba.config.Role;
 import io.ceiba.config.TlsConfig;
 import io.ceiba.edge.cache.EdgeCache;
+import io.ceiba.edge.http.RequestHygiene;
+import io.ceiba.edge.http.TrustedProxies;
 import io.ceiba.edge.tcp.TcpProxy;
+import io.ceiba.listener.ListenerGuard;
 import io.ceiba.node.NodeContext;
 import io.ceiba.registry.Registry;
 import io.vertx.core.Future;
@@ -86,7 +89,7 @@ public final class EdgeVerticle extends VerticleBase {
     CacheStep cacheStep = new CacheStep(cache, end, limitHeaders);
     StreamStep stream = new StreamStep(end, cacheStep, limitHeaders);
     return new HttpPipeline(node.peers(),
-        new FramingStep(nodeId, config.maxHeaderSize(), end),
+        new FramingStep(nodeId, config.maxHeaderSize(), new RequestHygiene(new TrustedProxies(config.trustedProxies())), end),
         new RouteStep(nodeId, end),
         new MiddlewareStep(end),
         new AccessStep(node.access(), end),
@@ -113,10 +116,18 @@ public final class EdgeVerticle extends VerticleBase {
         .setHandle100ContinueAutomatically(false);
   }
 
-  /** WebSocket upgrades come to the request handler too: they take the same steps as any request. */
+  /**
+   * WebSocket upgrades come to the request handler too: they take the same steps as any request. Each connection
+   * passes the listener's guard (connection cap, request-head deadline) before any byte of it is read.
+   */
   private Future<HttpServer> listen(HttpServerOptions options) {
+    ListenerGuard guard = ListenerGuard.of(vertx, node.meters(), "edge", config.listener()); // plain and TLS share the cap
     return vertx.createHttpServer(options)
-        .connectionHandler(connection -> StrictFraming.install(connection, options))
+        .connectionHandler(connection -> {
+          if (guard.admit(connection)) {
+            StrictFraming.install(connection, options);
+          }
+        })
         .requestHandler(pipeline::handle)
         .invalidRequestHandler(pipeline::invalid)
         .listen()

@@ -3,6 +3,7 @@ package io.ceiba.edge;
 import io.ceiba.access.Decision;
 import io.ceiba.edge.cache.CacheFill;
 import io.ceiba.edge.cache.EdgeCache;
+import io.ceiba.edge.http.RequestHead;
 import io.ceiba.edge.lb.ServiceBalancer;
 import io.ceiba.registry.Backend;
 import io.ceiba.registry.HttpService;
@@ -30,6 +31,11 @@ final class Exchange implements Handler<Void> {
   String requestId;
   /** The request id was made here, not taken from the client. */
   boolean requestIdIsOurs;
+  /**
+   * What {@link io.ceiba.edge.http.RequestHygiene} made of the head (authority, origin-form target, the client's
+   * address, forwarding headers): what every later step uses. Null only for a head refused in {@link FramingStep}.
+   */
+  RequestHead head;
   /** The declared {@code Content-Length}, or -1 when none was sent. */
   long declaredLength = -1;
   boolean hasBody;

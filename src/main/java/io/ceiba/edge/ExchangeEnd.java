@@ -73,6 +73,26 @@ final class ExchangeEnd {
   }
 
   /**
+   * The client's request body broke off (its connection went, or a chunk did not parse) while it was sent
+   * upstream: the client's doing, not the backend's. Ended here first, so that the upstream reset that follows is
+   * not taken for a {@code 502}: {@code 499} once a response started or the client is gone, else {@code 400} and
+   * the connection closes (its remaining bytes cannot be read as a request).
+   */
+  void bodyBrokeOff(Exchange ex) {
+    if (!ex.done) {
+      if (ex.response.closed() || ex.response.headWritten()) {
+        finish(ex, CLIENT_CLOSED, "client request broke off");
+      } else {
+        ex.response.putHeader(HttpHeaders.CONNECTION, "close");
+        fail(ex, ErrorCode.BAD_REQUEST, "request body broke off");
+      }
+    }
+    if (ex.upstream != null) {
+      ex.upstream.reset();
+    }
+  }
+
+  /**
    * An access decision came for an exchange that had ended already (its client went while it was decided): an
    * admitted keyed request was counted against its quota, so it is recorded as usage like any other.
    */

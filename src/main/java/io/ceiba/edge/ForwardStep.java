@@ -69,7 +69,7 @@ final class ForwardStep {
     }
     RequestOptions options = aim(new RequestOptions(), backend, peer)
         .setMethod(request.method())
-        .setURI(request.uri())
+        .setURI(ex.head.target()) // origin-form, whatever form the client sent
         .setIdleTimeout(service.timeouts().upstream().toMillis());
     MultiMap headers = UpstreamHeaders.of(ex, options.getHeaders() == null ? MultiMap.caseInsensitiveMultiMap() : options.getHeaders(),
         peers, peer);
@@ -109,7 +109,7 @@ final class ForwardStep {
     HttpClientRequest upstream = ar.result();
     ex.upstream = upstream;
     if (h2c) {
-      upstream.authority(ex.request.authority());
+      upstream.authority(ex.head.authority());
     }
     send(ex, upstream);
   }
@@ -174,7 +174,7 @@ final class ForwardStep {
         upstream.end();
       }
     });
-    request.exceptionHandler(e -> upstream.reset());
+    request.exceptionHandler(e -> end.bodyBrokeOff(ex));
     request.resume();
   }
 

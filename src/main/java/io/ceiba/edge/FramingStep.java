@@ -1,5 +1,7 @@
 package io.ceiba.edge;
 
+import io.ceiba.edge.http.Refusal;
+import io.ceiba.edge.http.RequestHygiene;
 import io.ceiba.error.ErrorCode;
 import io.netty.handler.codec.TooLongFrameException;
 import io.vertx.core.MultiMap;
@@ -12,21 +14,24 @@ import java.util.Set;
 
 /**
  * The first step: what the bytes of a request say before it is routed. Opens the exchange (request id, the
- * headers every answer carries), refuses ambiguous or invalid framing (and never serves what is pipelined behind
- * it), holds the body until a backend takes it, and answers {@code Expect: 100-continue} once the request is
- * admitted. Also ends the requests the HTTP codec refused outright.
+ * headers every answer carries), has {@link RequestHygiene} inspect the head — framing, {@code Connection},
+ * {@code Host}, target, the client's address — and refuses what it refuses (never serving what is pipelined
+ * behind it), holds the body until a backend takes it, and answers {@code Expect: 100-continue} once the request
+ * is admitted. Also ends the requests the HTTP codec refused outright.
  */
 final class FramingStep {
 
   private final String nodeId;
   private final int maxHeaderSize;
+  private final RequestHygiene hygiene;
   private final ExchangeEnd end;
   /** Connections that sent a request with ambiguous framing: closing, and nothing after it is served. */
   private final Set<HttpConnection> doomed = new HashSet<>();
 
-  FramingStep(String nodeId, int maxHeaderSize, ExchangeEnd end) {
+  FramingStep(String nodeId, int maxHeaderSize, RequestHygiene hygiene, ExchangeEnd end) {
     this.nodeId = nodeId;
     this.maxHeaderSize = maxHeaderSize;
+    this.hygiene = hygiene;
     this.end = end;
   }
 
@@ -37,8 +42,8 @@ final class FramingStep {
       return null;
     }
     Exchange ex = new Exchange(request, System.nanoTime(), snapshot, end);
-    String requestId = request.getHeader(ProxyHeaders.X_REQUEST_ID);
-    if (requestId == null || requestId.isEmpty() || requestId.length() > 200) {
+    String requestId = RequestIds.fromClient(request.getHeader(ProxyHeaders.X_REQUEST_ID));
+    if (requestId == null) {
       requestId = RequestIds.next();
       ex.requestIdIsOurs = true;
     }
@@ -51,33 +56,38 @@ final class FramingStep {
   }
 
   /**
-   * Refuses ambiguous framing ({@code Content-Length} with {@code Transfer-Encoding}: request smuggling) and an
-   * invalid {@code Content-Length}, WebSocket upgrades included.
+   * Inspects the head before anything else, WebSocket upgrades included: what {@link RequestHygiene} refuses
+   * (ambiguous framing, {@code Connection} naming framing or routing headers, duplicate {@code Host}, targets the
+   * edge does not route, too many fields) ends here; what it accepts is the exchange's {@link Exchange#head}.
    *
    * @return false when the exchange was ended here
    */
   boolean check(Exchange ex) {
-    MultiMap headers = ex.request.headers();
-    String length = headers.get(HttpHeaders.CONTENT_LENGTH);
-    if (length != null && headers.contains(HttpHeaders.TRANSFER_ENCODING)) {
-      // refuse, and never use this connection again, not even for requests already pipelined behind it
-      HttpConnection connection = ex.request.connection();
-      doomed.add(connection);
-      connection.closeHandler(v -> doomed.remove(connection));
-      ex.response.putHeader(HttpHeaders.CONNECTION, "close");
-      end.fail(ex, ErrorCode.BAD_REQUEST, "both Content-Length and Transfer-Encoding");
-      connection.close();
+    HttpServerRequest request = ex.request;
+    RequestHygiene.Verdict verdict = hygiene.inspect(request.headers(), request.method(), request.uri(), request.version(),
+        request.remoteAddress(), request.isSSL());
+    if (verdict.refusal() != null) {
+      refuse(ex, verdict.refusal());
       return false;
     }
-    if (length != null) {
-      ex.declaredLength = ProxyHeaders.contentLength(length);
-      if (ex.declaredLength < 0) {
-        ex.response.putHeader(HttpHeaders.CONNECTION, "close");
-        end.fail(ex, ErrorCode.BAD_REQUEST, "invalid Content-Length");
-        return false;
-      }
-    }
+    ex.head = verdict.head();
+    // one Content-Length of plain digits at most, as the hygiene checked
+    String length = request.headers().get(HttpHeaders.CONTENT_LENGTH);
+    ex.declaredLength = length == null ? -1 : ProxyHeaders.contentLength(length);
     return true;
+  }
+
+  /**
+   * Refuses a head and never uses its connection again, not even for requests already pipelined behind it: after a
+   * head the edge would not forward, the bytes that follow cannot be trusted to start a request.
+   */
+  private void refuse(Exchange ex, Refusal refusal) {
+    HttpConnection connection = ex.request.connection();
+    doomed.add(connection);
+    connection.closeHandler(v -> doomed.remove(connection));
+    ex.response.putHeader(HttpHeaders.CONNECTION, "close");
+    end.fail(ex, refusal.code(), refusal.message());
+    connection.close();
   }
 
   /** Refuses a declared body larger than the service takes, before any of it is read. */

@@ -19,15 +19,16 @@ final class MiddlewareStep {
     if (service.middlewares().isEmpty()) {
       return true;
     }
-    String host = RouteTable.hostOnly(ex.request.authority().host());
+    String host = RouteTable.hostOnly(ex.head.authority().host());
+    String path = ex.head.target(); // origin-form: an absolute-form target's authority is not repeated
     boolean https = ex.request.isSSL();
     boolean stripWww = service.middlewares().contains(Middleware.STRIP_WWW) && host.startsWith("www.");
     String target = null;
     if (stripWww) {
-      target = (https ? "https://" : "http://") + host.substring(4) + ex.request.uri();
+      target = (https ? "https://" : "http://") + host.substring(4) + path;
     }
     if (service.middlewares().contains(Middleware.HTTPS_REDIRECT) && !https) {
-      target = "https://" + (stripWww ? host.substring(4) : host) + ex.request.uri();
+      target = "https://" + (stripWww ? host.substring(4) : host) + path;
     }
     if (target == null) {
       return true;

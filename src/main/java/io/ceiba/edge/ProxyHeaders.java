@@ -1,11 +1,13 @@
 package io.ceiba.edge;
 
 import io.ceiba.cluster.Peers;
+import io.ceiba.edge.http.ConnectionTokens;
+import io.ceiba.edge.http.HeaderNames;
+import io.ceiba.edge.http.RequestHead;
+import io.ceiba.edge.http.RequestHygiene;
 import io.netty.util.AsciiString;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
-import io.vertx.core.net.HostAndPort;
-import io.vertx.core.net.SocketAddress;
 
 /** Header rules of a reverse proxy: hop-by-hop headers stay on their hop (RFC 9110 7.6.1). */
 final class ProxyHeaders {
@@ -13,9 +15,6 @@ final class ProxyHeaders {
   static final CharSequence X_REQUEST_ID = HttpHeaders.createOptimized("x-request-id");
   static final CharSequence X_CEIBA_NODE = HttpHeaders.createOptimized("x-ceiba-node");
   static final CharSequence X_CEIBA_CACHE = HttpHeaders.createOptimized("x-ceiba-cache");
-  static final CharSequence X_FORWARDED_FOR = HttpHeaders.createOptimized("x-forwarded-for");
-  static final CharSequence X_FORWARDED_PROTO = HttpHeaders.createOptimized("x-forwarded-proto");
-  static final CharSequence X_FORWARDED_HOST = HttpHeaders.createOptimized("x-forwarded-host");
   static final CharSequence X_API_KEY = HttpHeaders.createOptimized("x-api-key");
   static final CharSequence X_CEIBA_PROJECT = HttpHeaders.createOptimized("x-ceiba-project");
   static final CharSequence X_CEIBA_PLAN = HttpHeaders.createOptimized("x-ceiba-plan");
@@ -86,17 +85,44 @@ final class ProxyHeaders {
 
   /** As {@link #copyEndToEnd(MultiMap, MultiMap)}, leaving out what {@code drop} names as well. */
   static void copyEndToEnd(MultiMap from, MultiMap to, Drop drop) {
-    String connection = from.get(HttpHeaders.CONNECTION);
-    if (connection != null && namesNoHeader(connection)) {
-      connection = null; // the usual "keep-alive" / "close": nothing beyond the hop-by-hop set to drop
-    }
+    // parsed once per message: a check per header is then a few comparisons, not a new split of Connection
+    ConnectionTokens connection = ConnectionTokens.of(from);
     for (var entry : from) {
       String name = entry.getKey();
-      if (isHopByHop(name) || isCeibaHeader(name) || drop.matches(name) || (connection != null && listed(connection, name))) {
+      if (isHopByHop(name) || isCeibaHeader(name) || drop.matches(name) || connection.names(name)) {
         continue;
       }
       to.add(name, entry.getValue());
     }
+  }
+
+  /**
+   * Copies a client's request headers for its origin: as {@link #copyEndToEnd}, with {@code Connection} as
+   * {@link RequestHygiene} parsed it, and also without the headers the edge sets itself — {@code Host},
+   * {@code X-Forwarded-*}, {@code X-Real-IP}, {@code Forwarded}, {@code X-Request-Id} — nor any underscore
+   * spelling of a header the edge owns ({@code X_Ceiba_Project}: CGI-style origins read it as
+   * {@code X-Ceiba-Project}). {@link #setForwarded} then adds the edge's own.
+   */
+  static void copyRequest(MultiMap from, MultiMap to, Drop drop, RequestHead head) {
+    ConnectionTokens connection = head.connection();
+    for (var entry : from) {
+      String name = entry.getKey();
+      if (isHopByHop(name) || isCeibaHeader(name) || drop.matches(name) || isSetByEdge(name)
+          || HeaderNames.isEdgeOwnedAlias(name) || connection.names(name)) {
+        continue;
+      }
+      to.add(name, entry.getValue());
+    }
+  }
+
+  /** Headers {@link #setForwarded} writes: a client's copies never pass as they are. */
+  private static boolean isSetByEdge(String name) {
+    return switch (name.length()) {
+      case 4 -> name.equalsIgnoreCase("host");
+      case 9 -> name.equalsIgnoreCase("x-real-ip") || name.equalsIgnoreCase("forwarded");
+      case 12 -> name.equalsIgnoreCase("x-request-id");
+      default -> name.length() > 12 && name.regionMatches(true, 0, "x-forwarded-", 0, 12);
+    };
   }
 
   /**
@@ -128,32 +154,18 @@ final class ProxyHeaders {
     }
   }
 
-  private static boolean namesNoHeader(String connection) {
-    return connection.equalsIgnoreCase("keep-alive") || connection.equalsIgnoreCase("close") || connection.equalsIgnoreCase("upgrade");
-  }
-
-  private static boolean listed(String connectionHeader, String name) {
-    for (String token : connectionHeader.split(",")) {
-      if (token.trim().equalsIgnoreCase(name)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /** Sets {@code X-Forwarded-For/Proto/Host} (appending to a client-sent For) and {@code X-Request-Id}. */
-  static void setForwarded(MultiMap headers, SocketAddress client, boolean ssl, HostAndPort authority, String requestId) {
-    String clientIp = client == null ? "" : client.hostAddress();
-    String priorFor = headers.get(X_FORWARDED_FOR);
-    headers.set(X_FORWARDED_FOR, priorFor == null ? clientIp : priorFor + ", " + clientIp);
-    headers.set(X_FORWARDED_PROTO, ssl ? "https" : "http");
-    headers.set(X_FORWARDED_HOST, authority.toString());
+  /**
+   * Sets what the edge says about a request: the one {@code Host} (the client's, or its absolute-form target's
+   * authority), the forwarding headers (see {@link Forwarding}) and {@code X-Request-Id}.
+   */
+  static void setForwarded(MultiMap headers, RequestHead head, String requestId) {
+    headers.set(HttpHeaders.HOST, head.hostHeader());
+    head.forwarding().writeTo(headers);
     headers.set(X_REQUEST_ID, requestId);
   }
 
   /** An HTTP/1.1 upgrade request, e.g. to WebSocket: {@code Connection: upgrade} plus {@code Upgrade}. */
   static boolean isUpgrade(MultiMap headers) {
-    String connection = headers.get(HttpHeaders.CONNECTION);
-    return connection != null && headers.contains(HttpHeaders.UPGRADE) && listed(connection, "upgrade");
+    return headers.contains(HttpHeaders.UPGRADE) && ConnectionTokens.of(headers).upgrade();
   }
 }

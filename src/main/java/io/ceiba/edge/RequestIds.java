@@ -3,10 +3,32 @@ package io.ceiba.edge;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 
-/** Request ids the edge makes when a request brings none. */
+/** Request ids: a client's, when it is a plain one; else one the edge makes. */
 final class RequestIds {
 
+  /** Longest client-sent id kept: a UUID is 36, a W3C trace id 32, a Zipkin/B3 pair 49. */
+  static final int MAX_LENGTH = 128;
+
   private RequestIds() {
+  }
+
+  /**
+   * The client's {@code X-Request-Id} when it is 1 to {@link #MAX_LENGTH} characters of {@code A-Z a-z 0-9 . _ : - + / =}
+   * (enough for UUIDs, trace ids and base64); else null, and the edge makes one. It goes into log lines, usage
+   * rows and upstream headers: no spaces, quotes, control characters or line breaks may ride along.
+   */
+  static String fromClient(String value) {
+    if (value == null || value.isEmpty() || value.length() > MAX_LENGTH) {
+      return null;
+    }
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      boolean plain = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "._:-+/=".indexOf(c) >= 0;
+      if (!plain) {
+        return null;
+      }
+    }
+    return value;
   }
 
   /**

@@ -4,10 +4,10 @@ import io.ceiba.cluster.Peers;
 import io.ceiba.error.ErrorCode;
 import io.ceiba.edge.lb.ServiceBalancer;
 import io.vertx.core.MultiMap;
-import io.vertx.core.net.HostAndPort;
 
 /**
- * Finds the exchange's service in its snapshot: by {@code Host}, or, for a request another node's edge relays to a
+ * Finds the exchange's service in its snapshot: by the authority the framing step settled (an absolute-form
+ * target's, else the one {@code Host}), or, for a request another node's edge relays to a
  * backend on this node, by the service and backend the relay names.
  */
 final class RouteStep {
@@ -20,14 +20,9 @@ final class RouteStep {
     this.end = end;
   }
 
-  /** @return false when the exchange was ended here (no Host, or no service for it) */
+  /** @return false when the exchange was ended here (no service for its host) */
   boolean byHost(Exchange ex) {
-    HostAndPort authority = ex.request.authority();
-    String host = authority == null ? null : authority.host();
-    if (host == null || host.isEmpty()) {
-      end.fail(ex, ErrorCode.BAD_REQUEST, "missing Host header");
-      return false;
-    }
+    String host = ex.head.authority().host(); // never empty: the framing step refused such a head
     EdgeSnapshot.ServiceRoute route = ex.snapshot.byHost(host);
     if (route == null) {
       end.fail(ex, ErrorCode.UNKNOWN_HOST, "no service for host " + RouteTable.hostOnly(host));

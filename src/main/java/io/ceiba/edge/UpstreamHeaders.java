@@ -10,7 +10,9 @@ import io.vertx.core.http.HttpServerRequest;
 
 /**
  * The headers an exchange carries upstream, the same for a request and a WebSocket upgrade: the client's end-to-end
- * headers without its key, the forwarding headers, who is calling (as the access step decided), and the relay's
+ * headers without its key, without the ones the edge sets itself and without underscore spellings of the edge's own
+ * ({@link ProxyHeaders#copyRequest}); exactly one {@code Host} and the forwarding headers as
+ * {@code edge.trusted_proxies} allows ({@link io.ceiba.edge.http.Forwarding}); who is calling (as the access step decided), and the relay's
  * own headers when it goes through a peer's edge.
  */
 final class UpstreamHeaders {
@@ -26,8 +28,8 @@ final class UpstreamHeaders {
     if (ex.relayed) {
       ProxyHeaders.copyRelayed(request.headers(), into);
     } else {
-      ProxyHeaders.copyEndToEnd(request.headers(), into, keyHeaders(ex.decision, ex.keyInAuthorization));
-      ProxyHeaders.setForwarded(into, request.remoteAddress(), request.isSSL(), request.authority(), ex.requestId);
+      ProxyHeaders.copyRequest(request.headers(), into, keyHeaders(ex.decision, ex.keyInAuthorization), ex.head);
+      ProxyHeaders.setForwarded(into, ex.head, ex.requestId);
       if (ex.decision != null) {
         passAccess(into, ex.decision);
       }
@@ -50,7 +52,7 @@ final class UpstreamHeaders {
 
   /**
    * Who is calling goes upstream, in headers the backend can trust. The headers were copied with
-   * {@link ProxyHeaders#copyEndToEnd}, which drops every {@code X-Ceiba-*} a client sent: ours are added, not set.
+   * {@link ProxyHeaders#copyRequest}, which drops every {@code X-Ceiba-*} a client sent: ours are added, not set.
    */
   private static void passAccess(MultiMap headers, Decision d) {
     CallerHeaders caller = d.caller();

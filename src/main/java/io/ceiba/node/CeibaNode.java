@@ -5,9 +5,10 @@ import io.ceiba.access.limit.Limiter;
 import io.ceiba.backup.RevocationLedger;
 import io.ceiba.bus.Addresses;
 import io.ceiba.bus.LocalObjectCodec;
+import io.ceiba.cluster.CeibaClusterManager;
+import io.ceiba.cluster.ClusterCredentials;
 import io.ceiba.cluster.CountingNodes;
 import io.ceiba.cluster.Peers;
-import io.ceiba.cluster.HazelcastConfigFactory;
 import io.ceiba.config.NodeConfig;
 import io.ceiba.config.Role;
 import io.ceiba.edge.cache.EdgeCache;
@@ -30,7 +31,6 @@ import io.vertx.micrometer.MetricsDomain;
 import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
-import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,9 +61,15 @@ public final class CeibaNode {
     Instant startedAt = Instant.now();
     PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     meters.config().commonTags(MetricNames.TAG_NODE, config.nodeId());
-    HazelcastClusterManager clusterManager = config.cluster().enabled()
-        ? new HazelcastClusterManager(HazelcastConfigFactory.create(config.cluster())) : null;
-    return buildVertx(config, meters, clusterManager).compose(vertx -> {
+    ClusterCredentials credentials;
+    CeibaClusterManager clusterManager;
+    try {
+      credentials = clusterCredentials(config);
+      clusterManager = config.cluster().enabled() ? CeibaClusterManager.create(config.cluster(), config.nodeId(), credentials) : null;
+    } catch (Exception e) {
+      return Future.failedFuture(new IllegalStateException("cluster set-up failed: " + e.getMessage(), e));
+    }
+    return buildVertx(config, meters, clusterManager, credentials).compose(vertx -> {
       ProcessMetrics.bindTo(meters, vertx);
       vertx.eventBus().registerDefaultCodec(Registry.class, new LocalObjectCodec<>(Registry.class));
       vertx.eventBus().registerDefaultCodec(UsageEvent.Batch.class, new LocalObjectCodec<>(UsageEvent.Batch.class));
@@ -71,7 +77,7 @@ public final class CeibaNode {
           ? PostgresService.start(vertx, config.postgres(), config.dataDir())
           : Future.succeededFuture(null);
       return postgres.compose(pg -> AdminToken.resolve(vertx, config)
-          .compose(token -> Peers.join(vertx, config).map(peers -> {
+          .compose(token -> Peers.join(vertx, config, credentials).map(peers -> {
             RedisService redis = RedisService.create(vertx, config.redis(), meters);
             CountingNodes countingNodes = new CountingNodes();
             Limiter limiter = new Limiter(vertx, redis, countingNodes, UsageLedger.forNode(vertx, config), meters);
@@ -112,7 +118,27 @@ public final class CeibaNode {
     return Future.failedFuture(failure);
   }
 
-  private static Future<Vertx> buildVertx(NodeConfig config, PrometheusMeterRegistry meters, HazelcastClusterManager clusterManager) {
+  /**
+   * The node's cluster credentials (made on first start when absent), or null when it runs alone or in an insecure
+   * cluster, which is said loudly.
+   */
+  private static ClusterCredentials clusterCredentials(NodeConfig config) {
+    if (!config.cluster().enabled()) {
+      return null;
+    }
+    if (config.cluster().insecure()) {
+      LOG.warn("cluster {} is INSECURE (cluster.insecure: true): no authentication, no encryption; any process that reaches"
+          + " {}:{} or the event bus can join, read and send every cluster message and relay past access checks",
+          config.cluster().name(), config.cluster().publicHost(), config.cluster().port());
+      return null;
+    }
+    ClusterCredentials credentials = ClusterCredentials.prepare(config.cluster(), config.nodeId(), config.dataDir());
+    LOG.info("cluster {}: mutual TLS with the credentials in {}", config.cluster().name(), credentials.describe());
+    return credentials;
+  }
+
+  private static Future<Vertx> buildVertx(NodeConfig config, PrometheusMeterRegistry meters, CeibaClusterManager clusterManager,
+      ClusterCredentials credentials) {
     VertxOptions options = new VertxOptions()
         .setPreferNativeTransport(true)
         .setMetricsOptions(new MicrometerMetricsOptions()
@@ -129,12 +155,15 @@ public final class CeibaNode {
       return Future.succeededFuture(builder.build());
     }
     options.getEventBusOptions().setHost(config.cluster().host()).setPort(config.cluster().busPort()).setClusterPublicHost(config.cluster().publicHost());
+    if (credentials != null) {
+      credentials.secure(options.getEventBusOptions());
+    }
     return builder.withClusterManager(clusterManager).buildClustered();
   }
 
   /**
-   * Stops in order: readiness turns 503, peers are told we leave, roles stop (edge first), Postgres
-   * closes, then Vert.x closes and leaves the cluster.
+   * Stops in order: readiness turns 503, peers are told we leave, roles stop (edge first), the limiter gives
+   * back its unused leases, Postgres closes, then Vert.x closes and leaves the cluster.
    */
   public Future<Void> stop() {
     LOG.info("node {} stopping", config.nodeId());
@@ -143,6 +172,7 @@ public final class CeibaNode {
           LOG.warn("node {}: stopping roles failed: {}", config.nodeId(), failure.getMessage());
           return Future.succeededFuture();
         })
+        .compose(v -> context.access().giveBackLeases()) // the edge admits nothing more: unused leases go back
         .compose(v -> context.postgres() == null ? Future.succeededFuture() : context.postgres().close())
         .eventually(() -> context.redis().close())
         .eventually(() -> vertx.close())

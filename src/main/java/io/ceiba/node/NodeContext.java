@@ -1,5 +1,6 @@
 package io.ceiba.node;
 
+import io.ceiba.cluster.CeibaClusterManager;
 import io.ceiba.cluster.CountingNodes;
 import io.ceiba.cluster.Peers;
 import io.ceiba.access.AccessGate;
@@ -9,7 +10,6 @@ import io.ceiba.store.pg.PostgresService;
 import io.ceiba.store.redis.RedisService;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.ext.healthchecks.HealthChecks;
-import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import java.time.Instant;
 
 /**
@@ -38,7 +38,7 @@ public record NodeContext(
     RedisService redis,
     AccessGate access,
     EdgeCache edgeCache,
-    HazelcastClusterManager clusterManager,
+    CeibaClusterManager clusterManager,
     CountingNodes countingNodes,
     Peers peers,
     String adminToken,

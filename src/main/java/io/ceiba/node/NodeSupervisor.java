@@ -1,6 +1,7 @@
 package io.ceiba.node;
 
 import io.ceiba.access.auth.AuthVerticle;
+import io.ceiba.backup.BackupVerticle;
 import io.ceiba.bus.Addresses;
 import io.ceiba.cluster.MembershipVerticle;
 import io.ceiba.config.Role;
@@ -73,6 +74,9 @@ final class NodeSupervisor {
     // the control server runs on every node (/health, /ready, /metrics); its /v1 API only with role control
     steps.add(new Step("control", () -> new ControlVerticle(node), 1));
     // role verticles: health before edge, so the edge starts with a health view; edge last (it takes traffic)
+    if (node.config().has(Role.CONTROL) && node.config().backup().enabled() && node.postgres() != null) {
+      steps.add(new Step("backup", () -> new BackupVerticle(node), 1));
+    }
     if (node.config().has(Role.HEALTH)) {
       // one checker per node: more instances would only check every backend more often
       steps.add(new Step("health", () -> new HealthVerticle(node), 1));

@@ -14,6 +14,14 @@ public final class MetricNames {
   /** {@code ceiba_edge_cache_bytes}: what the node's edge cache holds. */
   public static final String EDGE_CACHE_BYTES = "ceiba.edge.cache.bytes";
 
+  /** {@code ceiba_listener_connections{listener=edge|control}}: open client connections. */
+  public static final String LISTENER_CONNECTIONS = "ceiba.listener.connections";
+  /** {@code ceiba_listener_connections_refused_total{listener}}: closed on accept, the listener being at its cap. */
+  public static final String LISTENER_REFUSED = "ceiba.listener.connections.refused";
+  /** {@code ceiba_listener_header_timeouts_total{listener}}: closed, a request head not whole within header_timeout. */
+  public static final String LISTENER_HEADER_TIMEOUTS = "ceiba.listener.header.timeouts";
+
+
   /** {@code ceiba_ready}: 1 when {@code /ready} says this node can serve traffic. */
   public static final String READY = "ceiba.ready";
   /** {@code ceiba_dependency_up{dependency=postgres|redis|usage}}: 1 when it answers and is not degraded. */
@@ -22,7 +30,15 @@ public final class MetricNames {
   /** {@code ceiba_build_info{version}}: always 1; the label says which build runs. */
   public static final String BUILD_INFO = "ceiba.build.info";
 
+  /** {@code ceiba_backup_last_success_timestamp_seconds}: when this node last made a scheduled backup. */
+  public static final String BACKUP_LAST_SUCCESS = "ceiba.backup.last.success.timestamp.seconds";
+  /** {@code ceiba_restore_check_last_success_timestamp_seconds}: when this node last proved a backup restorable. */
+  public static final String RESTORE_CHECK_LAST_SUCCESS = "ceiba.restore.check.last.success.timestamp.seconds";
+  /** {@code ceiba_backup_failures_total}: scheduled backups or restore checks that failed. */
+  public static final String BACKUP_FAILURES = "ceiba.backup.failures";
+
   public static final String TAG_NODE = "node";
+  public static final String TAG_LISTENER = "listener";
   public static final String TAG_VERSION = "version";
   public static final String TAG_DEPENDENCY = "dependency";
   public static final String TAG_RESULT = "result";

@@ -198,6 +198,26 @@ public final class MappingReader {
     return List.copyOf(out);
   }
 
+  /**
+   * A list of strings each turned into a value by {@code parse}; an item it refuses (with an
+   * {@link IllegalArgumentException}) is recorded as a problem at that item's own line and left out.
+   */
+  public <T> List<T> parsedList(String key, java.util.function.Function<String, T> parse) {
+    List<String> texts = stringList(key, List.of());
+    YamlNode.Mapping.Entry e = node.entries().get(key);
+    List<YamlNode> items = e != null && e.value() instanceof YamlNode.Sequence seq ? seq.items() : List.of();
+    List<T> out = new ArrayList<>();
+    for (int i = 0; i < texts.size(); i++) {
+      try {
+        out.add(parse.apply(texts.get(i)));
+      } catch (IllegalArgumentException problem) {
+        Source where = i < items.size() ? items.get(i).source() : sourceOf(key);
+        problems.add(where, pathOf(key) + (items.isEmpty() ? "" : "[" + i + "]"), problem.getMessage());
+      }
+    }
+    return List.copyOf(out);
+  }
+
   /** The nested mapping at {@code key}; an absent key yields an empty mapping so defaults apply. */
   public MappingReader mapping(String key) {
     consumed.add(key);

@@ -7,6 +7,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.ceiba.node.CeibaNode;
 import io.ceiba.testkit.ControlClient;
+import io.ceiba.testkit.Eventually;
 import io.ceiba.testkit.Origin;
 import io.ceiba.testkit.Registries;
 import io.ceiba.testkit.TestNodes;
@@ -18,9 +19,16 @@ import io.vertx.ext.web.client.HttpResponse;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.HexFormat;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -50,15 +58,19 @@ class AccessApiIT {
     ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).addAppender(logs);
     origin = Origin.start(vertx, "origin");
     Path registry = Registries.write(dir.resolve("registry.yaml"), "version: 1\nhttp:\n  api:\n    hosts: [api.test]\n"
-        + "    backends: [{ url: \"" + origin.url() + "\" }]\n    access: { policy: plan, plans: [pro] }\n");
-    spec = TestNodes.write(dir, "node1", null, null, registry, "roles: [edge, auth, control]\n");
+        + "    backends: [{ url: \"" + origin.url() + "\" }]\n    access: { policy: plan, plans: [pro] }\n"
+        + "  metered:\n    hosts: [metered.test]\n"
+        + "    backends: [{ url: \"" + origin.url() + "\" }]\n    access: { policy: plan, plans: [daily] }\n");
+    // no Redis: limits and quotas are counted on the node; the usage role is the ledger they start from
+    spec = TestNodes.write(dir, "node1", null, null, registry, "roles: [edge, auth, usage, control]\n");
+    startNode();
+  }
+
+  private void startNode() throws Exception {
     node = TestNodes.start(spec);
     control = new ControlClient(vertx, spec.controlPort(), TestNodes.TOKEN);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (control.get("/ready").await(5, TimeUnit.SECONDS).statusCode() != 200) {
-      assertThat(System.nanoTime()).as("node ready").isLessThan(deadline);
-      Thread.sleep(200);
-    }
+    Eventually.until(vertx, Duration.ofSeconds(60), "node ready", () -> control.get("/ready").map(r -> r.statusCode() == 200))
+        .await(70, TimeUnit.SECONDS);
   }
 
   @AfterAll
@@ -169,9 +181,25 @@ class AccessApiIT {
       }
       assertThat(trail.toString()).contains("create project", "create subscription", "create api_key", "revoke api_key")
           .contains("admin from 127.0.0.1").doesNotContain(secret);
-      try (ResultSet hashes = s.executeQuery("select count(*) from api_keys where encode(hash, 'escape') like '%" + secret + "%'")) {
-        hashes.next();
-        assertThat(hashes.getInt(1)).isZero();
+      // what is stored for the key, read from the table: its SHA-256 and its public prefix, nothing else of it
+      try (ResultSet row = s.executeQuery("select * from api_keys where id = '" + key.getString("id") + "'")) {
+        assertThat(row.next()).isTrue();
+        byte[] stored = row.getBytes("hash");
+        assertThat(stored).isEqualTo(MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8)));
+        List<String> seen = new ArrayList<>(List.of(new String(stored, StandardCharsets.ISO_8859_1),
+            HexFormat.of().formatHex(stored), Base64.getEncoder().encodeToString(stored)));
+        for (int column = 1; column <= row.getMetaData().getColumnCount(); column++) {
+          String name = row.getMetaData().getColumnName(column);
+          if (name.equals("prefix")) {
+            assertThat(row.getString(column)).isEqualTo(secret.substring(0, 11));
+          } else if (row.getString(column) != null) {
+            seen.add(row.getString(column));
+          }
+        }
+        for (int at = 0; at + 8 <= secret.length(); at++) {
+          String piece = secret.substring(at, at + 8);
+          assertThat(seen).as("8 characters of the key from " + at).noneMatch(v -> v.contains(piece));
+        }
       }
     }
     // nothing logged anywhere, at any level, carries the secret or the admin token
@@ -190,5 +218,37 @@ class AccessApiIT {
     assertThat(refused.bodyAsString()).doesNotContain("not-the-token").doesNotContain(TestNodes.TOKEN);
     String huge = "{\"name\": \"" + "a".repeat(2 * 1024 * 1024) + "\"}";
     assertThat(send(HttpMethod.POST, "/v1/projects", huge).statusCode()).isEqualTo(413);
+  }
+
+  @Test
+  void should_remember_the_quota_a_project_used_across_a_restart_without_redis() throws Exception {
+    // issue 16 #12: 21 requests in the usage ledger, a restart, and /v1/verify said 1000 remaining again
+    assertThat(send(HttpMethod.POST, "/v1/plans", "{\"name\": \"daily\", \"quota\": {\"requests\": 1000, \"per\": \"day\"}}")
+        .statusCode()).isEqualTo(201);
+    String project = send(HttpMethod.POST, "/v1/projects", "{\"name\": \"restarted\"}").bodyAsJsonObject().getString("id");
+    assertThat(send(HttpMethod.POST, "/v1/projects/" + project + "/subscriptions", "{\"plan\": \"daily\"}").statusCode()).isEqualTo(201);
+    String secret = send(HttpMethod.POST, "/v1/projects/" + project + "/keys", "{\"name\": \"k\"}").bodyAsJsonObject().getString("key");
+    HttpClient http = HttpClient.newHttpClient();
+    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + spec.edgePort() + "/"))
+        .header("host", "metered.test").header("x-api-key", secret).build();
+    for (int i = 1; i <= 21; i++) {
+      var r = http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.headers().firstValue("ratelimit-remaining")).contains(String.valueOf(1000 - i));
+    }
+    Eventually.until(vertx, Duration.ofSeconds(20), "21 requests in the usage ledger",
+        () -> control.usageTotal(project).map(n -> n == 21)).await(30, TimeUnit.SECONDS);
+
+    TestNodes.stopQuietly(node);
+    control.close();
+    startNode();
+
+    String ask = "{\"key\": \"" + secret + "\", \"service\": \"metered\"}";
+    JsonObject verify = send(HttpMethod.POST, "/v1/verify", ask).bodyAsJsonObject();
+    assertThat(verify.getBoolean("allowed")).isTrue();
+    assertThat(verify.getLong("remaining")).as("1000 - 21 used before the restart").isEqualTo(979);
+    var next = http.send(request, java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertThat(next.statusCode()).isEqualTo(200);
+    assertThat(next.headers().firstValue("ratelimit-remaining")).contains("978");
   }
 }

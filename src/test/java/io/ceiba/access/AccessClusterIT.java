@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.ceiba.node.CeibaNode;
 import io.ceiba.testkit.ControlClient;
+import io.ceiba.testkit.Eventually;
 import io.ceiba.testkit.Origin;
 import io.ceiba.testkit.Ports;
 import io.ceiba.testkit.Registries;
@@ -53,16 +54,21 @@ class AccessClusterIT {
   private final List<TestNodes.Spec> specs = new ArrayList<>();
   private StoppablePostgres postgres;
   private TestRedis redis;
+  private io.vertx.redis.client.Redis redisReader;
   private Origin origin;
   private ControlClient control;
   private String acme;
   private String acmeKey;
   private String otherKey;
+  private String billed;
+  private String billedKey;
+  private String cappedKey;
 
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
     postgres = StoppablePostgres.start(dir.resolve("pg"));
     redis = TestRedis.start();
+    redisReader = io.vertx.redis.client.Redis.createClient(vertx, redis.url());
     origin = Origin.start(vertx, "origin");
     String backend = "    backends: [{ url: \"" + origin.url() + "\", node: node1 }]\n";
     String registry = "version: 1\nhttp:\n"
@@ -72,6 +78,8 @@ class AccessClusterIT {
         + "  slow:\n    hosts: [slow.test]\n" + backend + "    access: { policy: plan, plans: [slow] }\n"
         + "  tiny:\n    hosts: [tiny.test]\n" + backend + "    access: { policy: plan, plans: [tiny] }\n"
         + "  metered:\n    hosts: [metered.test]\n" + backend + "    access: { policy: plan, plans: [metered] }\n"
+        + "  daily:\n    hosts: [daily.test]\n" + backend + "    access: { policy: plan, plans: [daily] }\n"
+        + "  capped:\n    hosts: [capped.test]\n" + backend + "    access: { policy: plan, plans: [capped] }\n"
         + "  pub:\n    hosts: [pub.test]\n" + backend + "    rate_limit: { per_ip: \"4/1m\" }\n";
     String cluster = TestNodes.clusterName();
     List<Integer> ports = List.of(Ports.free(), Ports.free(), Ports.free());
@@ -93,6 +101,10 @@ class AccessClusterIT {
     post("/v1/plans", "{\"name\": \"slow\", \"rate_limit\": {\"requests\": 5, \"per\": \"1m\"}, \"services\": [\"slow\"]}", 201);
     post("/v1/plans", "{\"name\": \"metered\", \"quota\": {\"requests\": 20, \"per\": \"day\"}, \"services\": [\"metered\"]}", 201);
     post("/v1/plans", "{\"name\": \"tiny\", \"quota\": {\"requests\": 30, \"per\": \"day\"}, \"services\": [\"tiny\"]}", 201);
+    post("/v1/plans", "{\"name\": \"daily\", \"quota\": {\"requests\": 1000, \"per\": \"day\"}, \"services\": [\"daily\"]}", 201);
+    // 30 an hour: nothing worth counting refills while a test runs, so every admitted request shows
+    post("/v1/plans", "{\"name\": \"capped\", \"rate_limit\": {\"requests\": 30, \"per\": \"1h\", \"burst\": 30},"
+        + " \"services\": [\"capped\"]}", 201);
     acme = post("/v1/projects", "{\"name\": \"acme\"}", 201).getString("id");
     String other = post("/v1/projects", "{\"name\": \"other\"}", 201).getString("id");
     for (String plan : List.of("pro", "slow", "tiny")) {
@@ -100,6 +112,12 @@ class AccessClusterIT {
     }
     acmeKey = newKey(acme, null);
     otherKey = newKey(other, null);
+    billed = post("/v1/projects", "{\"name\": \"billed\"}", 201).getString("id");
+    post("/v1/projects/" + billed + "/subscriptions", "{\"plan\": \"daily\"}", 201);
+    billedKey = newKey(billed, null);
+    String capped = post("/v1/projects", "{\"name\": \"capped\"}", 201).getString("id");
+    post("/v1/projects/" + capped + "/subscriptions", "{\"plan\": \"capped\"}", 201);
+    cappedKey = newKey(capped, null);
     // a change is announced again a second later (dropping Redis entries once more): let that pass, so the
     // key records the first requests put in Redis stay there for the test that looks at them
     Thread.sleep(1100);
@@ -109,6 +127,7 @@ class AccessClusterIT {
   void stop() throws Exception {
     nodes.forEach(TestNodes::stopQuietly);
     origin.close();
+    redisReader.close();
     redis.close();
     postgres.close();
     vertx.close().await(10, TimeUnit.SECONDS);
@@ -150,6 +169,22 @@ class AccessClusterIT {
 
   private static String code(HttpResponse<String> r) {
     return r.statusCode() == 200 ? "ok" : new JsonObject(r.body()).getJsonObject("error").getString("code");
+  }
+
+  /** The Redis quota counter of {@code project} under {@code plan} for today, as Redis has it (0 when missing). */
+  private io.vertx.core.Future<Long> quotaCounter(String project, String plan) {
+    String key = "ceiba:q:" + project + ":" + plan + ":" + QuotaPeriod.DAY.start(Instant.now()).getEpochSecond();
+    return redisReader.send(io.vertx.redis.client.Request.cmd(io.vertx.redis.client.Command.GET).arg(key))
+        .map(r -> r == null ? 0L : r.toLong());
+  }
+
+  /** Polls Redis (on a Vert.x timer) until the quota counter reads {@code expected}: the leases were given back. */
+  private Duration untilQuotaCounterIs(String project, String plan, long expected) throws Exception {
+    return Eventually.until(vertx, Duration.ofSeconds(10), plan + " quota counter of " + project + " reads " + expected,
+            () -> quotaCounter(project, plan).map(n -> n == expected))
+        .recover(e -> quotaCounter(project, plan).transform(n -> io.vertx.core.Future.<Duration>failedFuture(
+            new AssertionError(e.getMessage() + "; it reads " + (n.succeeded() ? n.result() : n.cause())))))
+        .await(15, TimeUnit.SECONDS);
   }
 
   @Test
@@ -250,6 +285,19 @@ class AccessClusterIT {
     }
     System.out.println("quota of 30 over 3 nodes, 90 concurrent requests: " + allowed + " allowed");
     assertThat(allowed).isBetween(27, 30);
+    // what the nodes leased and did not admit is given back once their leases lapse (1 s): then the rest of the
+    // quota is admitted, one request at a time through every node, and not one more
+    untilQuotaCounterIs(acme, "tiny", allowed);
+    for (int i = 0; i < 9 && allowed < 30; i++) {
+      HttpResponse<String> r = call(1 + i % 3, "tiny.test", acmeKey);
+      if (r.statusCode() == 200) {
+        allowed++;
+        untilQuotaCounterIs(acme, "tiny", allowed);
+      } else {
+        assertThat(code(r)).isEqualTo("quota_exceeded");
+      }
+    }
+    assertThat(allowed).as("the whole quota over time").isEqualTo(30);
     JsonObject verify = post("/v1/verify", "{\"key\": \"" + acmeKey + "\", \"service\": \"tiny\"}", 200);
     assertThat(verify.getBoolean("allowed")).isFalse();
     assertThat(verify.getString("code")).isEqualTo("quota_exceeded");
@@ -331,6 +379,19 @@ class AccessClusterIT {
         assertThat(r.statusCode()).as("request " + i + " with redis down: " + r.body()).isEqualTo(200);
         assertThat(r.headers().firstValue("ratelimit-limit")).contains("1000");
       }
+      // a limit the requests hit: 30 an hour (burst 30) is 10 per node while each counts alone
+      int capped = 0;
+      for (int i = 0; i < 45; i++) {
+        HttpResponse<String> r = call(1 + i % 3, "capped.test", cappedKey);
+        if (r.statusCode() == 200) {
+          capped++;
+        } else {
+          assertThat(r.statusCode()).as("request " + i + ": " + r.body()).isEqualTo(429);
+          assertThat(code(r)).isEqualTo("rate_limited");
+          assertThat(r.headers().firstValue("retry-after")).isPresent();
+        }
+      }
+      assertThat(capped).as("a third of 30 on each of three nodes").isEqualTo(30);
       for (TestNodes.Spec spec : specs) {
         ControlClient c = new ControlClient(vertx, spec.controlPort(), TestNodes.TOKEN);
         var ready = c.get("/ready").await(5, TimeUnit.SECONDS);
@@ -389,5 +450,29 @@ class AccessClusterIT {
         + new ControlClient(vertx, specs.get(1).controlPort(), TestNodes.TOKEN).get("/metrics").await(5, TimeUnit.SECONDS).bodyAsString()
         + new ControlClient(vertx, specs.get(2).controlPort(), TestNodes.TOKEN).get("/metrics").await(5, TimeUnit.SECONDS).bodyAsString())
         .containsPattern("ceiba_quota_counters_rebuilt_total\\{node=\"node[123]\"\\} [1-9]");
+  }
+
+  @Test
+  @Order(8)
+  void should_charge_a_quota_exactly_the_requests_admitted_when_they_come_further_apart_than_a_lease_lives() throws Exception {
+    // issue 16 #11: a 1000/day plan, requests further apart than a lease lives (1 s), through all three nodes. Every
+    // lease lapsed with all but one of its requests unused and was never given back: remaining fell 999, 983, 967 ...
+    // and the counter read 16 times the requests the usage ledger had
+    List<String> remaining = new ArrayList<>();
+    List<Long> waitedMs = new ArrayList<>();
+    for (int i = 1; i <= 9; i++) {
+      HttpResponse<String> r = call(1 + i % 3, "daily.test", billedKey);
+      assertThat(r.statusCode()).as("request " + i + ": " + r.body()).isEqualTo(200);
+      remaining.add(r.headers().firstValue("ratelimit-remaining").orElse("none"));
+      assertThat(remaining.get(i - 1)).as("RateLimit-Remaining of request " + i + " (so far " + remaining + ")")
+          .isEqualTo(String.valueOf(1000 - i));
+      // the counter comes down to the requests admitted only once the lease lapsed and was given back: the next
+      // request comes after a gap longer than a lease lives
+      waitedMs.add(untilQuotaCounterIs(billed, "daily", i).toMillis());
+    }
+    Eventually.until(vertx, Duration.ofSeconds(20), "9 requests in the usage ledger",
+        () -> control.usageTotal(billed).map(n -> n == 9)).await(30, TimeUnit.SECONDS);
+    System.out.println("1000/day, 9 requests through 3 nodes with gaps: remaining " + remaining + "; Redis counter "
+        + quotaCounter(billed, "daily").await(5, TimeUnit.SECONDS) + ", usage ledger 9; ms until each lease was given back " + waitedMs);
   }
 }

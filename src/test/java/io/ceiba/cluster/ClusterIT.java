@@ -2,7 +2,6 @@ package io.ceiba.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.hazelcast.multimap.MultiMap;
 import io.ceiba.bus.Addresses;
 import io.ceiba.node.CeibaNode;
 import io.ceiba.testkit.ControlClient;
@@ -14,11 +13,13 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
-import io.vertx.spi.cluster.hazelcast.impl.HazelcastRegistrationInfo;
+import io.vertx.core.spi.cluster.RegistrationInfo;
+import io.vertx.ext.cluster.infinispan.impl.DataConverter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -29,8 +30,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
+import org.infinispan.manager.EmbeddedCacheManager;
+import org.infinispan.multimap.api.embedded.EmbeddedMultimapCacheManagerFactory;
+import org.infinispan.multimap.api.embedded.MultimapCache;
 
-/** Three real clustered nodes (Hazelcast on 127.0.0.1, TCP-IP members) in this JVM. */
+/** Three real clustered nodes (Infinispan/JGroups over mutual TLS on 127.0.0.1, TCP members) in this JVM. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ClusterIT {
@@ -112,13 +116,14 @@ class ClusterIT {
   @Test
   @Order(3)
   void should_hear_a_node_again_when_the_others_lost_its_announce_registration() throws Exception {
-    // what a lost Hazelcast entry event can leave behind, made on purpose: the others no longer know node3 listens
+    // what a lost entry event can leave behind, made on purpose: the others no longer know node3 listens
     String deaf = nodes.get(2).context().clusterManager().getNodeId();
-    MultiMap<String, HazelcastRegistrationInfo> subscriptions =
-        nodes.get(0).context().clusterManager().getHazelcastInstance().getMultiMap("__vertx.subs");
-    for (HazelcastRegistrationInfo registration : List.copyOf(subscriptions.get(Addresses.CLUSTER_ANNOUNCE))) {
-      if (registration.unwrap().nodeId().equals(deaf)) {
-        subscriptions.remove(Addresses.CLUSTER_ANNOUNCE, registration);
+    MultimapCache<String, byte[]> subscriptions = EmbeddedMultimapCacheManagerFactory
+        .<String, byte[]>from((EmbeddedCacheManager) nodes.get(0).context().clusterManager().getCacheContainer()).get("__vertx.subs");
+    Collection<byte[]> registrations = subscriptions.get(Addresses.CLUSTER_ANNOUNCE).get(10, TimeUnit.SECONDS);
+    for (byte[] registration : List.copyOf(registrations)) {
+      if (DataConverter.<RegistrationInfo>fromCachedObject(registration).nodeId().equals(deaf)) {
+        subscriptions.remove(Addresses.CLUSTER_ANNOUNCE, registration).get(10, TimeUnit.SECONDS);
       }
     }
     ControlClient node3 = controls.get(2);
@@ -132,8 +137,8 @@ class ClusterIT {
   @Order(4)
   void should_drop_a_node_within_10_seconds_when_it_dies() throws Exception {
     CeibaNode victim = nodes.get(2);
-    // crash, not a clean stop: Hazelcast goes away without a goodbye and announcements stop
-    victim.context().clusterManager().getHazelcastInstance().getLifecycleService().terminate();
+    // crash, not a clean stop: the member goes away without a goodbye and announcements stop
+    victim.context().clusterManager().crash();
     long start = System.nanoTime();
     for (ControlClient control : controls.subList(0, 2)) {
       Eventually.until(client, Duration.ofSeconds(10), "node on port " + control.port() + " drops node3",

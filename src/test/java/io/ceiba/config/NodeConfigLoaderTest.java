@@ -2,6 +2,7 @@ package io.ceiba.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -298,5 +299,38 @@ class NodeConfigLoaderTest {
         .isEqualTo(300);
     assertThat(NodeConfigLoader.load(write("usage: {}\n"), Map.of(), CliOverrides.NONE, dir).usage())
         .isEqualTo(UsageConfig.defaults());
+  }
+
+  @Test
+  void should_read_the_listener_deadlines_and_caps_of_edge_and_control_and_name_the_line_of_a_bad_one() throws IOException {
+    NodeConfig defaults = NodeConfigLoader.load(write(""), Map.of(), CliOverrides.NONE, dir);
+    assertThat(defaults.edge().listener()).isEqualTo(new ListenerLimits(Duration.ofSeconds(10), 10_000));
+    assertThat(defaults.control().listener()).isEqualTo(new ListenerLimits(Duration.ofSeconds(10), 256));
+    assertThat(defaults.control().idleTimeout()).isEqualTo(Duration.ofSeconds(60));
+
+    NodeConfig config = load("edge: { header_timeout: 2s, max_connections: 500 }\n"
+        + "control: { idle_timeout: 5s, header_timeout: 750ms, max_connections: 8 }\n");
+    assertThat(config.edge().listener()).isEqualTo(new ListenerLimits(Duration.ofSeconds(2), 500));
+    assertThat(config.control().listener()).isEqualTo(new ListenerLimits(Duration.ofMillis(750), 8));
+    assertThat(config.control().idleTimeout()).isEqualTo(Duration.ofSeconds(5));
+
+    Path file = write("""
+        edge:
+          max_connections: 0
+          header_timeout: soon
+          idle_timeout: 500ms
+        control:
+          idle_timeout: 0s
+          max_connections: lots
+        """);
+    List<Problem> problems = problemsOf(file, Map.of(), CliOverrides.NONE);
+    assertThat(problems).extracting(Problem::field, Problem::line).containsExactlyInAnyOrder(
+        tuple("edge.max_connections", 2), tuple("edge.header_timeout", 3), tuple("edge.idle_timeout", 4),
+        tuple("control.idle_timeout", 6), tuple("control.max_connections", 7));
+    // the edge's idle timeout counts whole seconds: 500ms would have meant none at all
+    assertThat(problems).filteredOn(p -> p.field().equals("edge.idle_timeout")).singleElement()
+        .satisfies(p -> assertThat(p.reason()).contains("at least 1s"));
+    assertThat(problems).filteredOn(p -> p.field().equals("edge.max_connections")).singleElement()
+        .satisfies(p -> assertThat(p.reason()).contains("between 1 and 1000000"));
   }
 }

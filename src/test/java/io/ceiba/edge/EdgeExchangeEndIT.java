@@ -127,10 +127,10 @@ class EdgeExchangeEndIT {
       client.write("POST /upload HTTP/1.1\r\nHost: api.test\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
           + "Expect: 100-continue\r\n\r\n");
       // the client waits for it before sending its body (curl gives up waiting after 1 s; this one does not)
-      RawHttp.Read interim = client.read("\r\n\r\n", 10_000);
+      RawHttp.Reply interim = client.read("\r\n\r\n", 10_000);
       assertThat(interim.text()).startsWith("HTTP/1.1 100 Continue\r\n");
       client.write("hello");
-      RawHttp.Read answer = client.read("}", 10_000);
+      RawHttp.Reply answer = client.read("}", 10_000);
       assertThat(answer.text()).startsWith("HTTP/1.1 200");
       JsonObject seen = new JsonObject(answer.text().substring(answer.text().indexOf("\r\n\r\n") + 4));
       assertThat(seen.getInteger("body_bytes")).isEqualTo(5);
@@ -140,10 +140,10 @@ class EdgeExchangeEndIT {
     try (RawHttp client = new RawHttp(edgePort)) {
       client.write("POST /upload HTTP/1.1\r\nHost: keyed.test\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
       // refused: the final status at once, never a 100, and the connection is not used again (the body may follow or not)
-      RawHttp.Read refused = client.read(null, 10_000);
+      RawHttp.Reply refused = client.read(null, 10_000);
       assertThat(refused.text()).startsWith("HTTP/1.1 401").doesNotContain("100 Continue").containsIgnoringCase("connection: close")
           .contains("missing_key");
-      assertThat(refused.closed()).isTrue();
+      assertThat(refused.closedByServer()).isTrue();
     }
     assertThat(echo.requests()).isEqualTo(1);
   }
@@ -153,15 +153,15 @@ class EdgeExchangeEndIT {
     try (RawHttp client = new RawHttp(edgePort)) {
       // HTTP/1.0 has no chunked coding: a body of unknown length ends where the connection does, keep-alive or not
       client.write("GET /sse HTTP/1.0\r\nHost: api.test\r\nConnection: keep-alive\r\n\r\n");
-      RawHttp.Read answer = client.read(null, 5000);
-      assertThat(answer.closed()).as("connection closed after the body: " + answer.text()).isTrue();
+      RawHttp.Reply answer = client.read(null, 5000);
+      assertThat(answer.closedByServer()).as("connection closed after the body: " + answer.text()).isTrue();
       assertThat(answer.text()).startsWith("HTTP/1.0 200").doesNotContainIgnoringCase("transfer-encoding")
           .endsWith("\r\n\r\ndata: event-0\n\ndata: event-1\n\ndata: event-2\n\n");
     }
     try (RawHttp client = new RawHttp(edgePort)) {
       // with a length it may stay open
       client.write("GET /x HTTP/1.0\r\nHost: api.test\r\nConnection: keep-alive\r\n\r\n");
-      RawHttp.Read answer = client.read("}", 5000);
+      RawHttp.Reply answer = client.read("}", 5000);
       assertThat(answer.text()).startsWith("HTTP/1.0 200").containsIgnoringCase("content-length:");
     }
   }

@@ -151,9 +151,9 @@ class WebSocketParityIT {
     try (RawHttp client = new RawHttp(edgePort)) {
       client.write("GET /ws HTTP/1.1\r\nHost: ws.test\r\nX-API-Key: " + project.key() + "\r\nContent-Length: 0\r\n"
           + "Transfer-Encoding: chunked\r\n" + UPGRADE + "\r\n0\r\n\r\n");
-      RawHttp.Read answer = client.read(null, 3000);
+      RawHttp.Reply answer = client.read(null, 3000);
       assertThat(answer.text()).startsWith("HTTP/1.1 400").contains("Transfer-Encoding");
-      assertThat(answer.closed()).isTrue();
+      assertThat(answer.closedByServer()).isTrue();
     }
     assertThat(handshakes).hasSize(before);
   }

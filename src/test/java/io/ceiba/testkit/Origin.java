@@ -13,7 +13,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * echoes what it received (method, path, protocol version, headers, body size) as JSON; it speaks HTTP/1.1
  * and HTTP/2 over cleartext with prior knowledge ({@link #h2cUrl()}); {@code /healthz} answers 200 or
  * 503 as the test decides and remembers the protocol of the last check; {@code n} in the echo numbers the
- * requests, {@code ?set-<header>=value} adds a response header and {@code ?bytes=N} answers N bytes instead; {@code /slow} never answers; {@code /delay} answers after 800 ms; {@code /sse} streams three events; WebSocket
+ * requests, {@code ?set-<header>=value} adds a response header and {@code ?bytes=N} answers N bytes instead; {@code /slow} never answers; {@code /delay} answers after 800 ms; {@code /sse} streams three events;
+ * {@code /sse-held} sends its first event and holds the other two until the test calls {@link #releaseHeldEvents()}
+ * (so a test can see the first event reach the client before the origin sent the last); WebSocket
  * upgrades echo every frame.
  */
 public final class Origin implements AutoCloseable {
@@ -23,6 +25,8 @@ public final class Origin implements AutoCloseable {
   private final HttpServer server;
   private final AtomicBoolean healthy = new AtomicBoolean(true);
   private final AtomicInteger requests = new AtomicInteger();
+  /** What each /sse-held stream does when released: send its last two events and end. */
+  private final java.util.Queue<Runnable> held = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private final java.util.concurrent.atomic.AtomicReference<io.vertx.core.http.HttpVersion> lastCheckVersion =
       new java.util.concurrent.atomic.AtomicReference<>();
 
@@ -67,6 +71,11 @@ public final class Origin implements AutoCloseable {
             response.end();
           }
         });
+      }
+      case "/sse-held" -> {
+        response.setChunked(true).putHeader("content-type", "text/event-stream").write("data: event-0\n\n");
+        io.vertx.core.Context context = vertx.getOrCreateContext();
+        held.add(() -> context.runOnContext(v -> response.write("data: event-1\n\n").onSuccess(w -> response.end("data: event-2\n\n"))));
       }
       default -> req.body().onSuccess(body -> {
         // ?set-cache-control=no-store sets a response header; ?bytes=N answers N zero bytes instead of the echo
@@ -114,6 +123,20 @@ public final class Origin implements AutoCloseable {
 
   public void healthy(boolean up) {
     healthy.set(up);
+  }
+
+  /** The /sse-held streams that have sent their first event and wait. */
+  public int heldStreams() {
+    return held.size();
+  }
+
+  /** Lets every waiting /sse-held stream send its last two events and end; returns how many there were. */
+  public int releaseHeldEvents() {
+    int released = 0;
+    for (Runnable rest; (rest = held.poll()) != null; released++) {
+      rest.run();
+    }
+    return released;
   }
 
   public int requests() {

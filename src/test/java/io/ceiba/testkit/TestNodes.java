@@ -16,7 +16,9 @@ import java.util.stream.Collectors;
 
 /**
  * Writes node configs the way an operator would and starts real {@link CeibaNode}s from them, each with
- * its own Vert.x (clustered over Hazelcast on 127.0.0.1 when asked) in this JVM.
+ * its own Vert.x (clustered on 127.0.0.1 when asked) in this JVM. The nodes written into one folder share one set
+ * of cluster credentials ({@code cluster-credentials} there): the first node to start makes the CA, each node its
+ * certificate, as a node's first start does for an operator.
  */
 public final class TestNodes {
 
@@ -38,7 +40,7 @@ public final class TestNodes {
    * Writes {@code dir/<nodeId>.yaml}. {@code extraYaml} is appended verbatim; without a postgres section
    * of its own, the node gets a fresh database of {@link TestPostgres}.
    *
-   * @param clusterPorts null for an unclustered node; else every member's Hazelcast port (this node's first)
+   * @param clusterPorts null for an unclustered node; else every member's cluster port (this node's first)
    */
   public static Spec write(Path dir, String nodeId, String clusterName, List<Integer> clusterPorts, Path registryFile, String extraYaml) {
     return write(dir, nodeId, clusterName, clusterPorts, registryFile, extraYaml, "");
@@ -47,6 +49,12 @@ public final class TestNodes {
   /** As above; {@code edgeExtra} is added inside the flow mapping of {@code edge}, e.g. {@code , tls: {...}}. */
   public static Spec write(Path dir, String nodeId, String clusterName, List<Integer> clusterPorts, Path registryFile, String extraYaml,
       String edgeExtra) {
+    return write(dir, nodeId, clusterName, clusterPorts, registryFile, extraYaml, edgeExtra, "");
+  }
+
+  /** As above; {@code controlExtra} is added inside the flow mapping of {@code control}, e.g. {@code , idle_timeout: 1s}. */
+  public static Spec write(Path dir, String nodeId, String clusterName, List<Integer> clusterPorts, Path registryFile, String extraYaml,
+      String edgeExtra, String controlExtra) {
     int control = Ports.free();
     int edge = Ports.free();
     int clusterPort = clusterPorts == null ? 0 : clusterPorts.get(0);
@@ -54,12 +62,13 @@ public final class TestNodes {
         .append("node: { id: ").append(nodeId).append(" }\n")
         .append(extraYaml != null && extraYaml.contains("roles:") ? "" : "roles: [control]\n")
         .append("edge: { host: 127.0.0.1, port: ").append(edge).append(edgeExtra.contains("access_log") ? "" : ", access_log: false").append(edgeExtra).append(" }\n")
-        .append("control: { host: 127.0.0.1, port: ").append(control).append(", token: ").append(TOKEN).append(" }\n")
+        .append("control: { host: 127.0.0.1, port: ").append(control).append(", token: ").append(TOKEN).append(controlExtra).append(" }\n")
         .append("registry: { file: ").append(registryFile.toAbsolutePath()).append(", watch_interval: 100ms }\n")
         .append("data_dir: data-").append(nodeId).append('\n');
     if (clusterPorts != null) {
       yaml.append("cluster:\n  enabled: true\n  name: ").append(clusterName).append("\n  host: 127.0.0.1\n  port: ").append(clusterPort)
-          .append("\n  members: [").append(clusterPorts.stream().map(p -> "\"127.0.0.1:" + p + "\"").collect(Collectors.joining(", "))).append("]\n");
+          .append("\n  members: [").append(clusterPorts.stream().map(p -> "\"127.0.0.1:" + p + "\"").collect(Collectors.joining(", "))).append("]\n")
+          .append("  credentials: ").append(credentialsOf(dir)).append('\n');
     }
     if (extraYaml != null) {
       yaml.append(extraYaml);
@@ -75,6 +84,11 @@ public final class TestNodes {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** The cluster credentials folder the nodes written into {@code dir} share. */
+  public static Path credentialsOf(Path dir) {
+    return dir.toAbsolutePath().resolve("cluster-credentials");
   }
 
   public static NodeConfig load(Spec spec) {

@@ -5,40 +5,37 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import io.ceiba.access.Plan;
 import io.ceiba.access.QuotaPeriod;
 import io.ceiba.access.Reason;
-import io.ceiba.access.WallClock;
+import io.ceiba.bus.Contexts;
 import io.ceiba.store.redis.RedisService;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.ceiba.bus.Contexts;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.redis.client.Command;
-import io.vertx.redis.client.Request;
-import io.vertx.redis.client.Response;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HexFormat;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Rate limits and quotas for the whole node, shared by its edge instances (thread-safe: buckets live in
- * a Caffeine cache and each is guarded by its own monitor, held for a few field updates only).
+ * a Caffeine cache and each is guarded by its own monitor, held for a few field updates only; no Redis or
+ * ledger call is started while a monitor is held).
  *
- * <p>With Redis available, counters are cluster-wide: a node takes a <em>lease</em> of several requests
- * at once from Redis ({@code redis/take.lua}, atomic) and serves them from memory, asking for the next
+ * <p>With Redis available, counters are cluster-wide: a node takes a <em>lease</em> of several requests at
+ * once from Redis ({@code redis/take.lua}, atomic) and serves them from memory, asking for the next
  * lease before this one runs out. A lease is at most a fair share of what is left (left / (2 x nodes)),
- * so near a limit every node asks for one request at a time; the cluster never admits more than the
- * limit, and admits less only by leases left unused when their node's traffic stops (they lapse after
- * {@link #LEASE_TTL}). A refusal is remembered until the next token is due, so a client hammering a
- * spent limit costs no Redis round trip.
+ * so near a limit every node asks for one request at a time, and the cluster never admits more than the
+ * limit. A lease serves for {@link #LEASE_TTL} after it was last topped up (and a quota lease only within
+ * its period); what is left of it then is given back ({@code redis/give.lua}): a timer per bucket that
+ * holds a lease sees it lapse even when no request comes again. So the quota consumed is the requests
+ * admitted, and a rate bucket gets back the tokens that were not used. A refusal is remembered until the
+ * next token is due, so a client hammering a spent limit costs no Redis round trip.
  *
  * <p>Redis is not the source of truth for quotas: when a quota counter is missing (a new period, or Redis lost
  * it to a restart or an eviction) the limiter counts what the period has used so far from the {@link QuotaLedger}
@@ -46,22 +43,29 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Without Redis, or while its breaker is open, each node counts alone and enforces its share of the
  * limit: rate, burst and quota divided by the number of edge nodes in the cluster ({@code countingNodes}).
+ * A per-node quota counter starts from the ledger too (its share of what the period used so far), so a
+ * restart does not hand out the quota again.
  */
 public final class Limiter {
 
+  /** How long a lease serves after it was last topped up before what is left of it is given back. */
   static final Duration LEASE_TTL = Duration.ofSeconds(1);
   static final int MIN_LEASE = 1;
   static final int MAX_LEASE = 1000;
+  /** After the ledger did not answer for a per-node quota counter, it is asked again no sooner than this. */
+  static final Duration LEDGER_RETRY = Duration.ofSeconds(5);
   /** take.lua's "refused by" when the period's quota counter is missing and no seed was given. */
   private static final int COUNTER_MISSING = 3;
   private static final Logger LOG = LoggerFactory.getLogger(Limiter.class);
-  private static final String SCRIPT = loadScript();
-  private static final String SCRIPT_SHA = sha1(SCRIPT);
+  private static final LuaScript TAKE = LuaScript.load("/redis/take.lua");
+  private static final LuaScript GIVE = LuaScript.load("/redis/give.lua");
 
   private final Vertx vertx;
   private final RedisService redis;
   private final IntSupplier countingNodes;
   private final QuotaLedger ledger;
+  private final long leaseNanos;
+  private final LongSupplier wallMillis;
   /**
    * Read on every counted request. Caffeine's upkeep (draining its read buffers, evicting) runs on the thread that
    * triggers it, not in the common ForkJoinPool: handing it over there woke a pool thread every few dozen requests,
@@ -73,18 +77,35 @@ public final class Limiter {
   private final Counter redisDecisions;
   private final Counter localDecisions;
   private final Counter rebuilt;
+  private final Counter unusedReturned;
+  private final Counter unusedLost;
 
   public Limiter(Vertx vertx, RedisService redis, IntSupplier countingNodes, QuotaLedger ledger, MeterRegistry meters) {
+    this(vertx, redis, countingNodes, ledger, meters, LEASE_TTL, System::currentTimeMillis);
+  }
+
+  /**
+   * @param leaseLifetime how long a lease serves after it was last topped up ({@link #LEASE_TTL}; tests shorten it)
+   * @param wallMillis    the wall clock that quota periods are read from (tests move it across midnight)
+   */
+  Limiter(Vertx vertx, RedisService redis, IntSupplier countingNodes, QuotaLedger ledger, MeterRegistry meters,
+      Duration leaseLifetime, LongSupplier wallMillis) {
     this.vertx = vertx;
     this.redis = redis;
     this.countingNodes = countingNodes;
     this.ledger = ledger;
+    this.leaseNanos = leaseLifetime.toNanos();
+    this.wallMillis = wallMillis;
     this.rebuilt = Counter.builder("ceiba.quota.counters.rebuilt")
         .description("quota counters missing in Redis mid-period and seeded again from the usage ledger").register(meters);
     this.redisDecisions = Counter.builder("ceiba.ratelimit.decisions").tag("counting", "cluster")
         .description("limit decisions by where they were counted").register(meters);
     this.localDecisions = Counter.builder("ceiba.ratelimit.decisions").tag("counting", "node")
         .description("limit decisions by where they were counted").register(meters);
+    this.unusedReturned = Counter.builder("ceiba.ratelimit.leases.unused").tag("outcome", "returned")
+        .description("requests leased from Redis that lapsed unused, by whether they were given back").register(meters);
+    this.unusedLost = Counter.builder("ceiba.ratelimit.leases.unused").tag("outcome", "lost")
+        .description("requests leased from Redis that lapsed unused, by whether they were given back").register(meters);
   }
 
   /**
@@ -109,41 +130,55 @@ public final class Limiter {
 
   /** Takes one request from {@code bucket}; at least one of {@code rate} and {@code quota} is set. */
   public Future<LimitResult> acquire(Bucket bucket, Plan.RateLimit rate, Plan.Quota quota) {
-    String bucketKey = bucket.key;
     if (!redis.available()) {
-      return Future.succeededFuture(local(bucket, rate, quota, true));
+      return local(bucket, rate, quota, true);
     }
+    long now = System.nanoTime();
+    long wallMs = wallMillis.getAsLong();
+    UnusedLease lapsed;
     LimitResult served;
-    Future<Void> refill;
+    Refill refill = null;
+    Future<Void> leaseComing = null;
     synchronized (bucket) {
-      served = bucket.serve(rate, quota, System.nanoTime());
+      lapsed = bucket.lapse(now, wallMs);
+      served = bucket.serve(rate, quota, now, wallMs);
       if (served != null) {
         if (bucket.leased <= bucket.want / 4 && bucket.pending == null) {
           // running low: ask for the next lease now, so requests rarely wait for Redis
           bucket.want = Math.min(MAX_LEASE, bucket.want * 2);
-          refill(bucketKey, bucket, rate, quota);
+          refill = bucket.startRefill();
         }
-        redisDecisions.increment();
-        return Future.succeededFuture(served);
-      }
-      // nothing leased: wait for the lease in flight, or ask for one sized for everyone waiting
-      bucket.waiting++;
-      if (bucket.pending != null) {
-        refill = bucket.pending;
       } else {
-        if (bucket.refusal == null) {
-          // the lease ran dry with requests waiting: it was too small for this traffic (without this, concurrent
-          // requests kept the lease at the size of one wave and every wave waited for Redis)
-          bucket.want = Math.min(MAX_LEASE, bucket.want * 2);
+        // nothing leased: wait for the lease in flight, or ask for one sized for everyone waiting
+        bucket.waiting++;
+        if (bucket.pending != null) {
+          leaseComing = bucket.pending;
+        } else {
+          if (bucket.refusal == null) {
+            // the lease ran dry with requests waiting: it was too small for this traffic (without this, concurrent
+            // requests kept the lease at the size of one wave and every wave waited for Redis)
+            bucket.want = Math.min(MAX_LEASE, bucket.want * 2);
+          }
+          refill = bucket.startRefill();
+          leaseComing = refill.done().future();
         }
-        refill = refill(bucketKey, bucket, rate, quota);
       }
     }
-    return Contexts.onContext(vertx.getOrCreateContext(), refill).transform(ar -> {
+    if (lapsed != null) {
+      give(lapsed);
+    }
+    if (refill != null) {
+      refill(bucket, rate, quota, refill);
+    }
+    if (served != null) {
+      redisDecisions.increment();
+      return Future.succeededFuture(served);
+    }
+    return Contexts.onContext(vertx.getOrCreateContext(), leaseComing).transform(ar -> {
       synchronized (bucket) {
         bucket.waiting--;
         if (ar.succeeded()) {
-          LimitResult result = bucket.serve(rate, quota, System.nanoTime());
+          LimitResult result = bucket.serve(rate, quota, System.nanoTime(), wallMillis.getAsLong());
           if (result != null) {
             redisDecisions.increment();
             return Future.succeededFuture(result);
@@ -151,29 +186,102 @@ public final class Limiter {
         }
       }
       // the lease went to others before us: ask again (or count locally if Redis just failed)
-      return ar.succeeded() ? acquire(bucket, rate, quota) : Future.succeededFuture(local(bucket, rate, quota, true));
+      return ar.succeeded() ? acquire(bucket, rate, quota) : local(bucket, rate, quota, true);
     });
   }
 
-  /** Starts a lease request for {@code bucket}; the caller holds its monitor. */
-  private Future<Void> refill(String bucketKey, Bucket bucket, Plan.RateLimit rate, Plan.Quota quota) {
-    long want = Math.max(bucket.want, bucket.waiting);
-    Future<Void> pending = take(bucketKey, bucket, rate, quota, Math.min(MAX_LEASE, want), -1).map(granted -> {
-      synchronized (bucket) {
-        if (granted > 0) {
-          bucket.leased += granted;
-          bucket.leaseExpires = System.nanoTime() + LEASE_TTL.toNanos();
-        }
-      }
-      return (Void) null;
-    }).andThen(ar -> {
+  /** A lease request decided under the bucket's monitor and sent after it is released. */
+  private record Refill(Promise<Void> done, long want) {
+  }
+
+  /** Runs the lease request {@code refill} started (no monitor held) and adds what Redis granted to the lease. */
+  private void refill(Bucket bucket, Plan.RateLimit rate, Plan.Quota quota, Refill refill) {
+    take(bucket, rate, quota, refill.want(), -1).onComplete(ar -> {
+      UnusedLease replaced = null;
+      boolean watch = false;
       synchronized (bucket) {
         bucket.pending = null;
+        if (ar.succeeded() && ar.result().granted() > 0) {
+          replaced = bucket.addLease(ar.result(), rate, System.nanoTime() + leaseNanos);
+          watch = bucket.startWatching();
+        }
+      }
+      if (replaced != null) {
+        give(replaced);
+      }
+      if (watch) {
+        watchLapse(bucket, leaseNanos);
+      }
+      if (ar.succeeded()) {
+        refill.done().complete();
+      } else {
+        refill.done().fail(ar.cause());
       }
     });
-    // a lease request that failed at once has already cleared itself and must not stay pending
-    bucket.pending = pending.isComplete() ? null : pending;
-    return pending;
+  }
+
+  /** Looks at {@code bucket}'s lease once it may have lapsed, however long the traffic stays away. */
+  private void watchLapse(Bucket bucket, long delayNanos) {
+    vertx.setTimer(Math.max(1, delayNanos / 1_000_000 + 1), id -> {
+      long now = System.nanoTime();
+      UnusedLease lapsed;
+      long again = -1;
+      synchronized (bucket) {
+        lapsed = bucket.lapse(now, wallMillis.getAsLong());
+        if (bucket.leased > 0) {
+          again = Math.max(0, bucket.leaseExpires - now); // topped up since: look again when that lapses
+        } else {
+          bucket.watched = false;
+        }
+      }
+      if (lapsed != null) {
+        give(lapsed);
+      }
+      if (again >= 0) {
+        watchLapse(bucket, again);
+      }
+    });
+  }
+
+  /** Gives {@code unused} back to Redis; never fails (what cannot be given back is counted as lost). */
+  private Future<Void> give(UnusedLease unused) {
+    if (!redis.available()) {
+      unusedLost.increment(unused.requests());
+      return Future.succeededFuture();
+    }
+    String quotaKey = unused.quotaKey() == null ? quotaKey(unused.bucketKey(), null) : unused.quotaKey();
+    Plan.RateLimit rate = unused.rate();
+    return GIVE.run(redis, 3, "ceiba:rl:" + unused.bucketKey(), quotaKey, generationKey(quotaKey), unused.requests(),
+            rate == null ? 0 : rate.perMilli(), rate == null ? 0 : rate.burst(), unused.generation() == null ? "-" : unused.generation())
+        .<Void>transform(ar -> {
+          if (ar.succeeded()) {
+            unusedReturned.increment(unused.requests());
+          } else {
+            unusedLost.increment(unused.requests());
+            LOG.debug("could not give back {} unused leased requests of {}: {}", unused.requests(), unused.bucketKey(),
+                ar.cause().getMessage());
+          }
+          return Future.succeededFuture();
+        });
+  }
+
+  /**
+   * Gives back every lease this node holds, at once (a node that stops: its edge no longer admits anything). A lease
+   * request still in flight is not waited for; what it grants lapses and is given back by its timer while Redis is
+   * still open, or is lost.
+   */
+  public Future<Void> giveBackLeases() {
+    List<Future<Void>> gives = new ArrayList<>();
+    for (Bucket bucket : buckets.asMap().values()) {
+      UnusedLease unused;
+      synchronized (bucket) {
+        unused = bucket.surrender();
+      }
+      if (unused != null) {
+        gives.add(give(unused));
+      }
+    }
+    return Future.join(gives).mapEmpty();
   }
 
   /** What {@link #acquire} would answer now, without taking anything ({@code POST /v1/verify}). */
@@ -183,56 +291,68 @@ public final class Limiter {
 
   /** What {@link #acquire(Bucket, Plan.RateLimit, Plan.Quota)} would answer now, without taking anything. */
   public Future<LimitResult> peek(Bucket bucket, Plan.RateLimit rate, Plan.Quota quota) {
-    String bucketKey = bucket.key;
     if (!redis.available()) {
-      return Future.succeededFuture(local(bucket, rate, quota, false));
+      return local(bucket, rate, quota, false);
     }
-    return take(bucketKey, bucket, rate, quota, 0, -1).map(none -> {
+    return take(bucket, rate, quota, 0, -1).map(none -> {
+      long wallMs = wallMillis.getAsLong();
       synchronized (bucket) {
-        boolean leaseLeft = bucket.leased > 0 && System.nanoTime() - bucket.leaseExpires < 0;
-        return bucket.refusal != null && !leaseLeft ? bucket.refused(rate, quota) : bucket.fromLease(rate, quota);
+        boolean leaseLeft = bucket.serving(System.nanoTime(), wallMs);
+        return bucket.refusal != null && !leaseLeft ? bucket.refused(rate, quota, wallMs) : bucket.fromLease(rate, quota, wallMs);
       }
-    }).recover(e -> Future.succeededFuture(local(bucket, rate, quota, false)));
+    }).recover(e -> local(bucket, rate, quota, false));
+  }
+
+  /** What take.lua granted, and where from: the lease is given back there. */
+  private record Grant(long granted, String quotaKey, String generation, long periodEndMs) {
+  }
+
+  private static String quotaKey(String bucketKey, Instant periodStart) {
+    return "ceiba:q:" + bucketKey + (periodStart == null ? "" : ":" + periodStart.getEpochSecond());
+  }
+
+  private static String generationKey(String quotaKey) {
+    return quotaKey + ":g";
   }
 
   /**
-   * Runs the lease script; records what Redis said in the bucket and returns the number granted.
+   * Runs the lease script; records what Redis said in the bucket and returns what it granted.
    *
    * @param seed what the quota period has used so far when Redis lost its counter, else -1
    */
-  private Future<Long> take(String bucketKey, Bucket bucket, Plan.RateLimit rate, Plan.Quota quota, long want, long seed) {
-    Instant now = Instant.now();
+  private Future<Grant> take(Bucket bucket, Plan.RateLimit rate, Plan.Quota quota, long want, long seed) {
+    Instant now = Instant.ofEpochMilli(wallMillis.getAsLong());
     Instant periodStart = quota == null ? null : quota.per().start(now);
-    String quotaKey = "ceiba:q:" + bucketKey + (quota == null ? "" : ":" + periodStart.getEpochSecond());
-    long quotaTtl = quota == null ? 0 : Duration.between(now, quota.per().end(now)).toMillis() + 3_600_000;
-    Object[] args = {2, "ceiba:rl:" + bucketKey, quotaKey, want, countingNodes.getAsInt(),
-        rate == null ? 0 : rate.perMilli(), rate == null ? 0 : rate.burst(), quota == null ? 0 : quota.requests(), quotaTtl, seed};
-    return redis.send(command(Command.EVALSHA, SCRIPT_SHA, args))
-        .recover(e -> String.valueOf(e.getMessage()).startsWith("NOSCRIPT")
-            ? redis.send(command(Command.EVAL, SCRIPT, args)) : Future.failedFuture(e))
+    Instant periodEnd = quota == null ? null : quota.per().end(now);
+    String quotaKey = quotaKey(bucket.key, periodStart);
+    long quotaTtl = quota == null ? 0 : Duration.between(now, periodEnd).toMillis() + 3_600_000;
+    return TAKE.run(redis, 3, "ceiba:rl:" + bucket.key, quotaKey, generationKey(quotaKey), want, countingNodes.getAsInt(),
+            rate == null ? 0 : rate.perMilli(), rate == null ? 0 : rate.burst(), quota == null ? 0 : quota.requests(), quotaTtl, seed)
         .compose(reply -> {
           if (reply.get(5).toInteger() == COUNTER_MISSING) {
             return seed >= 0 ? Future.failedFuture(new IllegalStateException("quota counter not seeded"))
-                : usedSoFar(bucket, quota, periodStart).compose(used -> take(bucketKey, bucket, rate, quota, want, used));
+                : usedSoFar(bucket, quota, periodStart).compose(used -> take(bucket, rate, quota, want, used));
           }
           long granted = reply.get(0).toLong();
           synchronized (bucket) {
             bucket.rateLeft = reply.get(1).toLong();
             bucket.quotaLeft = reply.get(3).toLong();
             bucket.quotaPeriod = periodStart;
+            bucket.quotaPeriodEnd = periodEnd;
             bucket.rateFullMs = reply.get(4).toLong();
             int refusedBy = reply.get(5).toInteger();
             if (refusedBy == 0) {
               bucket.refusal = null;
             } else {
               bucket.refusal = refusedBy == 1 ? Reason.RATE_LIMITED : Reason.QUOTA_EXCEEDED;
-              long waitMs = refusedBy == 1 ? reply.get(2).toLong() : Duration.between(now, quota.per().end(now)).toMillis();
+              long waitMs = refusedBy == 1 ? reply.get(2).toLong() : Duration.between(now, periodEnd).toMillis();
               // remembered at most a second: a quota raised by the operator takes effect soon
               bucket.refusedUntil = System.nanoTime() + Math.min(Math.max(waitMs, 1), 1000) * 1_000_000L;
               bucket.retryAfterMs = Math.max(waitMs, 1);
             }
           }
-          return Future.succeededFuture(granted);
+          return Future.succeededFuture(quota == null ? new Grant(granted, null, null, Long.MAX_VALUE)
+              : new Grant(granted, quotaKey, reply.get(6).toString(), periodEnd.toEpochMilli()));
         });
   }
 
@@ -261,58 +381,88 @@ public final class Limiter {
     });
   }
 
-  private static Request command(Command command, String script, Object[] args) {
-    Request request = Request.cmd(command).arg(script);
-    for (Object a : args) {
-      request.arg(String.valueOf(a));
-    }
-    return request;
-  }
-
-  /** Per-node counting: this node enforces its share of the limit. */
-  private LimitResult local(Bucket bucket, Plan.RateLimit rate, Plan.Quota quota, boolean take) {
+  /**
+   * Per-node counting: this node enforces its share of the limit. A quota's per-node counter first learns from the
+   * ledger what the period has used so far (once per period; the bucket's requests wait for that one answer).
+   */
+  private Future<LimitResult> local(Bucket bucket, Plan.RateLimit rate, Plan.Quota quota, boolean take) {
     localDecisions.increment();
     int nodes = Math.max(1, countingNodes.getAsInt());
-    Instant now = WallClock.now();
+    Instant wallNow = Instant.ofEpochMilli(wallMillis.getAsLong());
+    Future<Void> seeding;
+    Promise<Void> seed = null;
+    Instant periodEnd = null;
     synchronized (bucket) {
-      return bucket.local(rate, quota, nodes, now, System.nanoTime(), take);
-    }
-  }
-
-  private static String loadScript() {
-    try (InputStream in = Limiter.class.getResourceAsStream("/redis/take.lua")) {
-      if (in == null) {
-        throw new IllegalStateException("redis/take.lua missing from the jar");
+      seeding = bucket.ledgerAsked;
+      if (seeding == null && quota != null) {
+        periodEnd = bucket.periodEnd(quota.per(), wallNow);
+        if (!periodEnd.equals(bucket.ledgerSeeded) && System.nanoTime() - bucket.ledgerRetryAt >= 0) {
+          seed = Promise.promise();
+          seeding = bucket.ledgerAsked = seed.future();
+        }
       }
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      if (seeding == null) {
+        return Future.succeededFuture(bucket.local(rate, quota, nodes, wallNow, System.nanoTime(), take));
+      }
     }
+    if (seed != null) {
+      seedFromLedger(bucket, quota.per().start(wallNow), periodEnd, nodes, seed);
+    }
+    return Contexts.onContext(vertx.getOrCreateContext(), seeding).map(v -> {
+      Instant at = Instant.ofEpochMilli(wallMillis.getAsLong());
+      synchronized (bucket) {
+        return bucket.local(rate, quota, nodes, at, System.nanoTime(), take);
+      }
+    });
   }
 
-  private static String sha1(String text) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+  /** Asks the ledger what the period used so far and starts the bucket's per-node quota counter from its share. */
+  private void seedFromLedger(Bucket bucket, Instant periodStart, Instant periodEnd, int nodes, Promise<Void> done) {
+    Future<Long> counted = bucket.owner == null ? Future.succeededFuture(0L) : ledger.used(bucket.owner, periodStart);
+    counted.onComplete(ar -> {
+      synchronized (bucket) {
+        bucket.ledgerAsked = null;
+        if (ar.succeeded()) {
+          bucket.ledgerSeeded = periodEnd;
+          bucket.countFromLedger(periodEnd, ar.result(), nodes);
+        } else {
+          bucket.ledgerRetryAt = System.nanoTime() + LEDGER_RETRY.toNanos();
+        }
+      }
+      if (ar.failed()) {
+        LOG.warn("counting {} per node: the usage ledger did not answer ({}); counting from what this node knows, asking "
+            + "again in {} s", bucket.owner, ar.cause().getMessage(), LEDGER_RETRY.toSeconds());
+      } else if (ar.result() > 0) {
+        LOG.info("counting {} per node from usage: {} used since {}, this node's share {}", bucket.owner, ar.result(),
+            periodStart, (ar.result() + nodes - 1) / nodes);
+      }
+      done.complete();
+    });
   }
 
   /** One plan-and-project (or client IP) counter on this node; every field guarded by the bucket's monitor. */
   public static final class Bucket {
     final String key;
     final QuotaOwner owner;
-    // cluster-wide counting
+    // cluster-wide counting: the lease, what it was taken from, and when it stops serving
     long leased;
     long leaseExpires;
+    /** Wall-clock ms when the quota period of the lease ends (a lease serves only in its own period). */
+    long leasePeriodEndMs = Long.MAX_VALUE;
+    String leaseQuotaKey;
+    String leaseGeneration;
+    Plan.RateLimit leaseRate;
+    /** Whether a timer looks at the lease when it may have lapsed. */
+    boolean watched;
     long want = 8;
     /** The lease request in flight, shared by every request that waits for it. */
     Future<Void> pending;
     int waiting;
     long rateLeft = -1;
     long quotaLeft = -1;
-    /** Start of the quota period {@link #quotaLeft} belongs to. */
+    /** Start and end of the quota period {@link #quotaLeft} belongs to. */
     Instant quotaPeriod;
+    Instant quotaPeriodEnd;
     long rateFullMs;
     Reason refusal;
     long refusedUntil;
@@ -323,6 +473,10 @@ public final class Limiter {
     /** End of the quota period {@link #quotaUsed} counts in. */
     Instant countedUntil;
     long quotaUsed;
+    /** End of the quota period whose usage the ledger was asked for; the question in flight; when to ask again. */
+    Instant ledgerSeeded;
+    Future<Void> ledgerAsked;
+    long ledgerRetryAt = System.nanoTime();
     // the current quota period's end, worked out once per period rather than once per request
     private QuotaPeriod periodOf;
     private Instant periodEnd;
@@ -340,33 +494,115 @@ public final class Limiter {
       return periodEnd;
     }
 
+    /** Whether the lease may still admit requests. */
+    boolean serving(long now, long wallMs) {
+      return leased > 0 && now - leaseExpires < 0 && wallMs < leasePeriodEndMs;
+    }
+
     /** One request from the lease, a remembered refusal, or null when Redis must be asked. */
-    LimitResult serve(Plan.RateLimit rate, Plan.Quota quota, long now) {
-      if (leased > 0 && now - leaseExpires < 0) {
+    LimitResult serve(Plan.RateLimit rate, Plan.Quota quota, long now, long wallMs) {
+      if (serving(now, wallMs)) {
         leased--;
-        return fromLease(rate, quota);
-      }
-      if (leased > 0) {
-        // a lease that lapsed unused: this node asked for too much
-        leased = 0;
-        want = Math.max(MIN_LEASE, want / 2);
+        return fromLease(rate, quota, wallMs);
       }
       if (refusal != null && now - refusedUntil < 0) {
-        return refused(rate, quota);
+        return refused(rate, quota, wallMs);
       }
       return null;
     }
 
-    LimitResult fromLease(Plan.RateLimit rate, Plan.Quota quota) {
-      long rateRemaining = rateLeft < 0 ? Long.MAX_VALUE : rateLeft + leased;
-      long quotaRemaining = quotaLeft < 0 ? Long.MAX_VALUE : quotaLeft + leased;
-      return report(rate, quota, rateRemaining, quotaRemaining, rateFullMs, null, 0, true);
+    /** The lease if it lapsed with requests left (it stops serving: they are to be given back), else null. */
+    UnusedLease lapse(long now, long wallMs) {
+      if (leased <= 0 || serving(now, wallMs)) {
+        return null;
+      }
+      want = Math.max(MIN_LEASE, want / 2); // this node asked for too much
+      return surrender();
     }
 
-    LimitResult refused(Plan.RateLimit rate, Plan.Quota quota) {
+    /** The lease's requests left, which stop serving here; null when there are none. */
+    UnusedLease surrender() {
+      if (leased <= 0) {
+        return null;
+      }
+      UnusedLease unused = new UnusedLease(key, leaseQuotaKey, leaseGeneration, leaseRate, leased);
+      leased = 0;
+      return unused;
+    }
+
+    /**
+     * Adds a grant to the lease, which serves for another lifetime from now. What is left of a lease from another
+     * counter (the period turned, or Redis seeded the counter again) is returned, to be given back there.
+     */
+    UnusedLease addLease(Grant grant, Plan.RateLimit rate, long expires) {
+      UnusedLease replaced = Objects.equals(grant.quotaKey(), leaseQuotaKey) && Objects.equals(grant.generation(), leaseGeneration)
+          ? null : surrender();
+      leased += grant.granted();
+      leaseExpires = expires;
+      leasePeriodEndMs = grant.periodEndMs();
+      leaseQuotaKey = grant.quotaKey();
+      leaseGeneration = grant.generation();
+      leaseRate = rate;
+      return replaced;
+    }
+
+    /** True when the caller is to start the timer that watches the lease (none runs yet). */
+    boolean startWatching() {
+      if (watched) {
+        return false;
+      }
+      watched = true;
+      return true;
+    }
+
+    /** Decides a lease request: it is in flight from now on, and the caller sends it once the monitor is released. */
+    Refill startRefill() {
+      Promise<Void> done = Promise.promise();
+      pending = done.future();
+      return new Refill(done, Math.min(MAX_LEASE, Math.max(want, waiting)));
+    }
+
+    LimitResult fromLease(Plan.RateLimit rate, Plan.Quota quota, long wallMs) {
+      long rateRemaining = rateLeft < 0 ? Long.MAX_VALUE : rateLeft + leased;
+      long quotaRemaining = quotaLeft < 0 ? Long.MAX_VALUE : quotaLeft + leased;
+      return report(rate, quota, rateRemaining, quotaRemaining, rateFullMs, null, 0, true, wallMs);
+    }
+
+    LimitResult refused(Plan.RateLimit rate, Plan.Quota quota, long wallMs) {
       long rateRemaining = refusal == Reason.RATE_LIMITED ? 0 : Math.max(rateLeft, 0);
       long quotaRemaining = refusal == Reason.QUOTA_EXCEEDED ? 0 : Math.max(quotaLeft, 0);
-      return report(rate, quota, rateRemaining, quotaRemaining, rateFullMs, refusal, retryAfterMs, true);
+      return report(rate, quota, rateRemaining, quotaRemaining, rateFullMs, refusal, retryAfterMs, true, wallMs);
+    }
+
+    /**
+     * Counts in the quota period ending {@code end} on this node, at least this node's share of what Redis last said
+     * the period used: losing Redis (again) does not hand out what the cluster admitted meanwhile.
+     */
+    private void countIn(Instant end, Plan.Quota quota, int nodes) {
+      if (!end.equals(countedUntil)) {
+        countedUntil = end;
+        quotaUsed = 0;
+      }
+      if (quotaLeft >= 0 && end.equals(quotaPeriodEnd)) {
+        quotaUsed = Math.max(quotaUsed, share(quota.requests() - quotaLeft, nodes));
+      }
+    }
+
+    /** Raises this node's count of the period ending {@code end} to its share of what the ledger says was used. */
+    void countFromLedger(Instant end, long used, int nodes) {
+      if (countedUntil != null && countedUntil.isAfter(end)) {
+        return; // the answer came after midnight: this node counts in the next period already
+      }
+      if (!end.equals(countedUntil)) {
+        countedUntil = end;
+        quotaUsed = 0;
+      }
+      quotaUsed = Math.max(quotaUsed, share(used, nodes));
+    }
+
+    /** One node's share of {@code requests}, rounded up (so the shares never add up to less). */
+    private static long share(long requests, int nodes) {
+      return (Math.max(0, requests) + nodes - 1) / nodes;
     }
 
     LimitResult local(Plan.RateLimit rate, Plan.Quota quota, int nodes, Instant wallNow, long now, boolean take) {
@@ -380,22 +616,18 @@ public final class Limiter {
       }
       long quotaShare = 0;
       if (quota != null) {
-        quotaShare = Math.max(1, (quota.requests() + nodes - 1) / nodes);
-        Instant end = periodEnd(quota.per(), wallNow);
-        if (!end.equals(countedUntil)) {
-          countedUntil = end;
-          // carry over what Redis last said was used, so losing Redis does not hand out a fresh quota
-          quotaUsed = quotaLeft >= 0 ? (quota.requests() - quotaLeft) / nodes : 0;
-        }
+        quotaShare = Math.max(1, share(quota.requests(), nodes));
+        countIn(periodEnd(quota.per(), wallNow), quota, nodes);
       }
       Reason refusedBy = null;
       long retryMs = 0;
+      long wallMs = wallNow.toEpochMilli();
       if (rate != null && tokens < 1) {
         refusedBy = Reason.RATE_LIMITED;
         retryMs = (long) Math.ceil((1 - tokens) / perNano / 1_000_000.0);
       } else if (quota != null && quotaUsed >= quotaShare) {
         refusedBy = Reason.QUOTA_EXCEEDED;
-        retryMs = Duration.between(wallNow, periodEnd(quota.per(), wallNow)).toMillis();
+        retryMs = periodEnd(quota.per(), wallNow).toEpochMilli() - wallMs;
       } else if (take) {
         if (rate != null) {
           tokens -= 1;
@@ -404,20 +636,20 @@ public final class Limiter {
       }
       long fullMs = rate == null ? 0 : (long) Math.ceil((capacity - tokens) / perNano / 1_000_000.0);
       return report(rate, quota, rate == null ? Long.MAX_VALUE : (long) Math.floor(tokens),
-          quota == null ? Long.MAX_VALUE : Math.max(0, quotaShare - quotaUsed), fullMs, refusedBy, retryMs, false);
+          quota == null ? Long.MAX_VALUE : Math.max(0, quotaShare - quotaUsed), fullMs, refusedBy, retryMs, false, wallMs);
     }
 
     private LimitResult report(Plan.RateLimit rate, Plan.Quota quota, long rateRemaining, long quotaRemaining,
-        long rateFullMs, Reason refusal, long retryAfterMs, boolean clusterWide) {
+        long rateFullMs, Reason refusal, long retryAfterMs, boolean clusterWide, long wallMs) {
       long retryAfter = refusal == null ? 0 : Math.max(1, (retryAfterMs + 999) / 1000);
       boolean reportQuota = quota != null && (rate == null || refusal == Reason.QUOTA_EXCEEDED
           || (refusal == null && quotaRemaining < rateRemaining));
       if (reportQuota) {
         return new LimitResult(refusal, quota.requests(), Math.min(quotaRemaining, quota.requests()),
-            periodEnd(quota.per(), WallClock.now()), retryAfter, clusterWide);
+            periodEnd(quota.per(), Instant.ofEpochMilli(wallMs)), retryAfter, clusterWide);
       }
       return new LimitResult(refusal, rate.requests(), Math.max(0, Math.min(rateRemaining, rate.burst())),
-          WallClock.inMillis(Math.max(0, rateFullMs)), retryAfter, clusterWide);
+          Instant.ofEpochMilli(wallMs + Math.max(0, rateFullMs)), retryAfter, clusterWide);
     }
   }
 }

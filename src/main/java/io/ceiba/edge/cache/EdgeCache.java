@@ -14,6 +14,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ForkJoinPool;
@@ -66,14 +67,33 @@ public final class EdgeCache {
   }
 
   /**
+   * @param origin  what names the origin's view of the request: the scheme and host (with port) an origin gets in
+   *                {@code X-Forwarded-Proto}, {@code Host} and {@code X-Forwarded-Host}. An origin may build links
+   *                from any of them, so requests that differ in any one never share an entry
+   * @param uri     the target in origin-form, as the origin gets it
+   * @param project the caller's project for services that are not public, so one project never gets another's response
    * @param variant null for the primary key; else the request's values of the headers the response's
    *                {@code Vary} lists. Only GET-class requests (GET, and HEAD answered from a GET) are cached,
    *                so the method class is implied.
-   * @param project the caller's project for services that are not public, so one project never gets another's response
    */
-  public record Key(Scope scope, String host, String uri, String project, String variant) {
+  public record Key(Scope scope, String origin, String uri, String project, String variant) {
+
+    /**
+     * The key of a request whose origin gets {@code scheme} as {@code X-Forwarded-Proto}, {@code host} as
+     * {@code Host} and {@code forwardedHost} as {@code X-Forwarded-Host} (the same text unless a trusted proxy
+     * set it). Host names compare without case; ports are kept: {@code a.test:6666} is not {@code a.test}.
+     */
+    public static Key of(Scope scope, String scheme, String host, String forwardedHost, String uri, String project) {
+      String h = host.toLowerCase(Locale.ROOT);
+      String origin = scheme + "://" + h;
+      if (!forwardedHost.equalsIgnoreCase(host)) {
+        origin = origin + " " + forwardedHost.toLowerCase(Locale.ROOT);
+      }
+      return new Key(scope, origin, uri, project, null);
+    }
+
     Key withVariant(String values) {
-      return new Key(scope, host, uri, project, values);
+      return new Key(scope, origin, uri, project, values);
     }
   }
 

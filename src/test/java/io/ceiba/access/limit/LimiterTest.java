@@ -7,15 +7,21 @@ import io.ceiba.access.QuotaPeriod;
 import io.ceiba.access.Reason;
 import io.ceiba.config.RedisConfig;
 import io.ceiba.store.redis.RedisService;
+import io.ceiba.testkit.Eventually;
 import io.ceiba.testkit.TestRedis;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.redis.client.Command;
+import io.vertx.redis.client.Redis;
+import io.vertx.redis.client.Request;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -26,28 +32,57 @@ import org.junit.jupiter.api.TestInstance;
 class LimiterTest {
 
   private static final QuotaOwner OWNER = new QuotaOwner("p1", "basic");
+  /** Shorter than the nodes' 1 s, so that scenarios with gaps longer than a lease lives take seconds, not minutes. */
+  private static final Duration LEASE = Duration.ofMillis(200);
   private final Vertx vertx = Vertx.vertx();
   private TestRedis redis;
+  /** Reads what the limiters wrote, as an operator would. */
+  private Redis reader;
 
   @BeforeAll
   void start() {
     redis = TestRedis.start();
+    reader = Redis.createClient(vertx, redis.url());
   }
 
   @AfterAll
   void stop() throws Exception {
+    reader.close();
     redis.close();
     vertx.close().await(10, TimeUnit.SECONDS);
   }
 
   private RedisService connected(String url) throws Exception {
     RedisService service = RedisService.create(vertx, new RedisConfig(url), new SimpleMeterRegistry());
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (url.isEmpty() ? false : !service.available()) {
-      assertThat(System.nanoTime()).isLessThan(deadline);
-      Thread.sleep(20);
+    if (!url.isEmpty()) {
+      Eventually.until(vertx, Duration.ofSeconds(10), "redis " + url + " available",
+          () -> Future.succeededFuture(service.available())).await(15, TimeUnit.SECONDS);
     }
     return service;
+  }
+
+  /** {@code count} limiters sharing the test's Redis, as {@code count} nodes would, with leases living {@link #LEASE}. */
+  private List<Limiter> nodes(int count, java.util.function.LongSupplier wallMillis) throws Exception {
+    List<Limiter> nodes = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      nodes.add(new Limiter(vertx, connected(redis.url()), () -> count, QuotaLedger.NONE, new SimpleMeterRegistry(), LEASE, wallMillis));
+    }
+    return nodes;
+  }
+
+  /** The quota counter of {@code bucket} for the period holding {@code at}, as Redis has it (0 when missing). */
+  private Future<Long> quotaCounter(String bucket, QuotaPeriod per, Instant at) {
+    return reader.send(Request.cmd(Command.GET).arg("ceiba:q:" + bucket + ":" + per.start(at).getEpochSecond()))
+        .map(r -> r == null ? 0L : r.toLong());
+  }
+
+  /** Waits (on a Vert.x timer, polling Redis) until {@code bucket}'s quota counter reads {@code expected}. */
+  private Duration untilQuotaCounterIs(String bucket, QuotaPeriod per, Instant at, long expected) throws Exception {
+    return Eventually.until(vertx, Duration.ofSeconds(5), "quota counter of " + bucket + " reads " + expected,
+            () -> quotaCounter(bucket, per, at).map(n -> n == expected))
+        .recover(e -> quotaCounter(bucket, per, at).transform(n -> Future.<Duration>failedFuture(
+            new AssertionError(e.getMessage() + "; it reads " + (n.succeeded() ? n.result() : n.cause())))))
+        .await(10, TimeUnit.SECONDS);
   }
 
   private static int allowed(List<Future<LimitResult>> results) throws Exception {
@@ -198,5 +233,122 @@ class LimiterTest {
     } finally {
       own.close();
     }
+  }
+
+  @Test
+  void should_charge_a_quota_exactly_the_requests_admitted_on_three_nodes_when_they_come_further_apart_than_a_lease_lives()
+      throws Exception {
+    // issue 16 #11: a 1000/day plan, one request at a time with gaps longer than a lease lives; every lease lapsed with
+    // all but one of its requests unused and was never given back (remaining 999, 983, 967 ..., counter 16 x admitted)
+    List<Limiter> nodes = nodes(3, System::currentTimeMillis);
+    Plan.Quota quota = new Plan.Quota(1000, QuotaPeriod.DAY);
+    String bucket = "gaps-" + UUID.randomUUID();
+    for (int i = 1; i <= 12; i++) {
+      long asked = System.nanoTime();
+      LimitResult r = nodes.get(i % 3).acquire(bucket, null, quota, OWNER).await(5, TimeUnit.SECONDS);
+      assertThat(r.allowed()).isTrue();
+      assertThat(r.clusterWide()).isTrue();
+      assertThat(r.remaining()).as("RateLimit-Remaining of request " + i).isEqualTo(1000 - i);
+      // the counter comes down to what was admitted only when the lease lapsed: the next request comes after a gap
+      // longer than a lease lives, and finds every lease of every node given back
+      untilQuotaCounterIs(bucket, QuotaPeriod.DAY, Instant.now(), i);
+      assertThat(Duration.ofNanos(System.nanoTime() - asked)).isGreaterThanOrEqualTo(LEASE);
+    }
+  }
+
+  @Test
+  void should_admit_exactly_a_quota_over_bursts_with_gaps_on_three_nodes_and_never_more() throws Exception {
+    List<Limiter> nodes = nodes(3, System::currentTimeMillis);
+    Plan.Quota quota = new Plan.Quota(60, QuotaPeriod.DAY);
+    String bucket = "bursts-" + UUID.randomUUID();
+    int admitted = 0;
+    List<Integer> rounds = new ArrayList<>();
+    for (int round = 0; round < 10 && admitted < 60; round++) {
+      List<Future<LimitResult>> burst = new ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        burst.add(nodes.get(i % 3).acquire(bucket, null, quota, OWNER));
+      }
+      int now = allowed(burst);
+      rounds.add(now);
+      admitted += now;
+      assertThat(admitted).as("admitted so far, rounds " + rounds).isLessThanOrEqualTo(60);
+      untilQuotaCounterIs(bucket, QuotaPeriod.DAY, Instant.now(), admitted); // the leases lapse and are given back
+    }
+    System.out.println("quota 60 over 3 limiters, bursts of 20 with gaps: admitted per round " + rounds);
+    assertThat(admitted).as("rounds " + rounds).isEqualTo(60);
+    List<Future<LimitResult>> after = new ArrayList<>();
+    for (int i = 0; i < 9; i++) {
+      after.add(nodes.get(i % 3).acquire(bucket, null, quota, OWNER));
+    }
+    assertThat(allowed(after)).isZero();
+    assertThat(after.get(8).result().refusal()).isEqualTo(Reason.QUOTA_EXCEEDED);
+  }
+
+  @Test
+  void should_give_back_the_tokens_of_a_lapsed_lease_to_a_rate_limit() throws Exception {
+    // 30 an hour (burst 30): nothing worth counting refills during the test, so every token matters
+    List<Limiter> nodes = nodes(3, System::currentTimeMillis);
+    Plan.RateLimit rate = new Plan.RateLimit(30, Duration.ofHours(1), 30);
+    String bucket = "rate-gaps-" + UUID.randomUUID();
+    for (int i = 1; i <= 5; i++) {
+      assertThat(nodes.get(i % 3).acquire(bucket, rate, null, null).await(5, TimeUnit.SECONDS).allowed()).isTrue();
+      int used = i;
+      Eventually.until(vertx, Duration.ofSeconds(5), "the rate bucket holds 30 - " + i + " tokens",
+          () -> reader.send(Request.cmd(Command.HGET).arg("ceiba:rl:" + bucket).arg("t"))
+              .map(t -> t != null && (long) Math.floor(Double.parseDouble(t.toString())) == 30 - used))
+          .await(10, TimeUnit.SECONDS);
+    }
+    List<Future<LimitResult>> burst = new ArrayList<>();
+    for (int i = 0; i < 45; i++) {
+      burst.add(nodes.get(i % 3).acquire(bucket, rate, null, null));
+    }
+    assertThat(allowed(burst)).as("30 - 5 used one at a time with gaps").isEqualTo(25);
+  }
+
+  @Test
+  void should_not_serve_a_lease_past_its_period_nor_give_it_back_into_the_next_one() throws Exception {
+    Instant beforeMidnight = Instant.parse("2030-01-01T23:59:59.500Z");
+    AtomicLong wall = new AtomicLong(beforeMidnight.toEpochMilli());
+    // leases that live long: only the end of the period stops this one
+    Limiter limiter = new Limiter(vertx, connected(redis.url()), () -> 1, QuotaLedger.NONE, new SimpleMeterRegistry(),
+        Duration.ofMinutes(1), wall::get);
+    Plan.Quota quota = new Plan.Quota(1000, QuotaPeriod.DAY);
+    String bucket = "midnight-" + UUID.randomUUID();
+    assertThat(limiter.acquire(bucket, null, quota, OWNER).await(5, TimeUnit.SECONDS).remaining()).isEqualTo(999);
+    assertThat(quotaCounter(bucket, QuotaPeriod.DAY, beforeMidnight).await(5, TimeUnit.SECONDS)).as("a lease of several").isGreaterThan(1);
+
+    Instant afterMidnight = Instant.parse("2030-01-02T00:00:00.500Z");
+    wall.set(afterMidnight.toEpochMilli());
+    LimitResult first = limiter.acquire(bucket, null, quota, OWNER).await(5, TimeUnit.SECONDS);
+    assertThat(first.remaining()).as("the new day's first request").isEqualTo(999);
+    assertThat(first.resetAt()).isEqualTo(Instant.parse("2030-01-03T00:00:00Z"));
+    untilQuotaCounterIs(bucket, QuotaPeriod.DAY, beforeMidnight, 1); // yesterday's lease went back to yesterday
+    limiter.giveBackLeases().await(5, TimeUnit.SECONDS);
+    untilQuotaCounterIs(bucket, QuotaPeriod.DAY, afterMidnight, 1);
+  }
+
+  @Test
+  void should_count_a_per_node_quota_from_the_ledger_without_redis_so_a_restart_forgets_nothing() throws Exception {
+    // issue 16 #12: 21 requests in the usage ledger, a restart (a new limiter), and verify said 1000 remaining again
+    Plan.Quota quota = new Plan.Quota(1000, QuotaPeriod.DAY);
+    AtomicLong asked = new AtomicLong();
+    QuotaLedger ledger = (owner, start) -> {
+      asked.incrementAndGet();
+      assertThat(owner).isEqualTo(OWNER);
+      assertThat(start).isEqualTo(QuotaPeriod.DAY.start(Instant.now()));
+      return Future.succeededFuture(21L);
+    };
+    Limiter restarted = new Limiter(vertx, connected(""), () -> 1, ledger, new SimpleMeterRegistry());
+    LimitResult verify = restarted.peek("restart", null, quota, OWNER).await(5, TimeUnit.SECONDS);
+    assertThat(verify.remaining()).isEqualTo(979);
+    assertThat(verify.clusterWide()).isFalse();
+    for (int i = 1; i <= 5; i++) {
+      assertThat(restarted.acquire("restart", null, quota, OWNER).await(5, TimeUnit.SECONDS).remaining()).isEqualTo(979 - i);
+    }
+    assertThat(asked).as("once per period").hasValue(1);
+
+    // one of two nodes: its share of 1000 is 500, of 21 used 11
+    Limiter oneOfTwo = new Limiter(vertx, connected(""), () -> 2, ledger, new SimpleMeterRegistry());
+    assertThat(oneOfTwo.peek("restart", null, quota, OWNER).await(5, TimeUnit.SECONDS).remaining()).isEqualTo(489);
   }
 }

@@ -1,0 +1,57 @@
+package io.ceiba.testkit;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import java.util.List;
+import org.slf4j.LoggerFactory;
+
+/** Collects what a logger (the root, by default) logs during a test, to fail on errors and exceptions. */
+public final class LogWatch implements AutoCloseable {
+
+  private final Logger logger;
+  private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
+
+  private LogWatch(String name) {
+    this.logger = (Logger) LoggerFactory.getLogger(name);
+    appender.setContext(logger.getLoggerContext());
+    appender.start();
+    logger.addAppender(appender);
+  }
+
+  public static LogWatch root() {
+    return new LogWatch(org.slf4j.Logger.ROOT_LOGGER_NAME);
+  }
+
+  public static LogWatch of(String logger) {
+    return new LogWatch(logger);
+  }
+
+  public List<ILoggingEvent> events() {
+    synchronized (appender) {
+      return List.copyOf(appender.list);
+    }
+  }
+
+  /** Events at ERROR, and events of any level that carry an exception, as readable lines. */
+  public List<String> problems() {
+    return events().stream()
+        .filter(e -> e.getLevel().isGreaterOrEqual(Level.ERROR) || e.getThrowableProxy() != null)
+        .map(e -> e.getLevel() + " " + e.getLoggerName() + ": " + e.getFormattedMessage()
+            + (e.getThrowableProxy() == null ? "" : " / " + e.getThrowableProxy().getClassName() + ": " + e.getThrowableProxy().getMessage()))
+        .toList();
+  }
+
+  public void clear() {
+    synchronized (appender) {
+      appender.list.clear();
+    }
+  }
+
+  @Override
+  public void close() {
+    logger.detachAppender(appender);
+    appender.stop();
+  }
+}
