@@ -96,9 +96,10 @@ final class ForwardStep {
 
   private void connected(Exchange ex, AsyncResult<HttpClientRequest> ar, boolean h2c) {
     if (ex.done) {
-      // the client went while this connected: nothing was sent, the request is dropped
+      // the client went while this connected: nothing was sent, the request is dropped (its reset is expected:
+      // without a handler Vert.x would log it as an error)
       if (ar.succeeded()) {
-        ar.result().reset();
+        ar.result().exceptionHandler(e -> { }).reset();
       }
       return;
     }
