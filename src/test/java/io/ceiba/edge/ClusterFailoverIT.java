@@ -7,14 +7,13 @@ import io.ceiba.testkit.ControlClient;
 import io.ceiba.testkit.Eventually;
 import io.ceiba.testkit.Origin;
 import io.ceiba.testkit.Ports;
+import io.ceiba.testkit.RawHttp;
 import io.ceiba.testkit.Registries;
 import io.ceiba.testkit.TestNodes;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
-import java.io.InputStream;
-import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -220,40 +219,16 @@ class ClusterFailoverIT {
   void should_stream_websockets_and_server_sent_events_through_another_nodes_edge() throws Exception {
     String handshake = "GET /ws HTTP/1.1\r\nHost: limits.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    byte[] payload = "hello across nodes".getBytes(StandardCharsets.UTF_8);
-    byte[] mask = {5, 6, 7, 8};
-    byte[] frame = new byte[6 + payload.length];
-    frame[0] = (byte) 0x81;
-    frame[1] = (byte) (0x80 | payload.length);
-    System.arraycopy(mask, 0, frame, 2, 4);
-    for (int i = 0; i < payload.length; i++) {
-      frame[6 + i] = (byte) (payload[i] ^ mask[i % 4]);
-    }
     String exchange;
-    try (Socket socket = new Socket("127.0.0.1", specs.get(2).edgePort())) {
-      socket.setSoTimeout(5000);
-      socket.getOutputStream().write(handshake.getBytes(StandardCharsets.ISO_8859_1));
-      String head = readUntil(socket.getInputStream(), "\r\n\r\n");
-      socket.getOutputStream().write(frame);
-      exchange = head + readUntil(socket.getInputStream(), "hello across nodes");
+    try (RawHttp client = new RawHttp(specs.get(2).edgePort())) {
+      String head = client.write(handshake).read("\r\n\r\n", 5000).text();
+      exchange = head + client.write(RawHttp.maskedTextFrame("hello across nodes")).read("hello across nodes", 5000).text();
     }
     assertThat(exchange).startsWith("HTTP/1.1 101").containsIgnoringCase("sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
         .contains("hello across nodes");
 
     // server-sent events stream through both edges: the first event reaches the client while the origin holds the last
     io.ceiba.testkit.HeldEvents.assertStreamed(vertx, specs.get(2).edgePort(), "stream.test", origins.get("s"));
-  }
-
-  private static String readUntil(InputStream in, String marker) throws Exception {
-    StringBuilder seen = new StringBuilder();
-    while (seen.indexOf(marker) < 0) {
-      int c = in.read();
-      if (c < 0) {
-        break;
-      }
-      seen.append((char) c);
-    }
-    return seen.toString();
   }
 
   @Test

@@ -43,6 +43,15 @@ public final class LogWatch implements AutoCloseable {
         .toList();
   }
 
+  /** The events so far, and forgets them, at once: nothing logged in between is lost. */
+  public List<ILoggingEvent> drain() {
+    synchronized (appender) {
+      List<ILoggingEvent> events = List.copyOf(appender.list);
+      appender.list.clear();
+      return events;
+    }
+  }
+
   public void clear() {
     synchronized (appender) {
       appender.list.clear();

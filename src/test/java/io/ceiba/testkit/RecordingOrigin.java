@@ -87,6 +87,9 @@ public final class RecordingOrigin implements AutoCloseable {
 
   private void serve(NetSocket socket) {
     Buffer[] pending = {Buffer.buffer()};
+    // an edge resets an upstream connection to cancel a request whose client went (issue 16 defect 8): a reset
+    // is an edge's way to say "never mind", not an error of this origin's to log
+    socket.exceptionHandler(e -> { });
     socket.handler(data -> {
       pending[0].appendBuffer(data);
       while (true) {

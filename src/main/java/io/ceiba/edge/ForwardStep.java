@@ -1,0 +1,213 @@
+package io.ceiba.edge;
+
+import io.ceiba.cluster.Peers;
+import io.ceiba.error.ErrorCode;
+import io.ceiba.registry.Backend;
+import io.ceiba.registry.HttpService;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.RequestOptions;
+import java.net.ConnectException;
+import java.util.Set;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Sends an admitted request to a backend of its snapshot's balancer (directly, or through the edge of the backend's
+ * node), streams the body up, and hands the response head to {@link StreamStep}. Nothing reached the backend when a
+ * connection is refused: the backend is taken out and an idempotent request is tried once on another.
+ */
+final class ForwardStep {
+
+  private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
+      HttpMethod.PUT, HttpMethod.DELETE);
+
+  private final Peers peers;
+  private final HealthView health;
+  private final ExchangeEnd end;
+  private final StreamStep stream;
+
+  ForwardStep(Peers peers, HealthView health, ExchangeEnd end, StreamStep stream) {
+    this.peers = peers;
+    this.health = health;
+    this.end = end;
+    this.stream = stream;
+  }
+
+  /** Picks a healthy backend and sends the request there. */
+  void start(Exchange ex) {
+    ex.balancer = ex.route.balancer();
+    int index = ex.balancer.select(health, -1);
+    if (index < 0) {
+      end.fail(ex, ErrorCode.NO_HEALTHY_BACKEND, "no healthy backend for " + ex.service.name());
+      return;
+    }
+    to(ex, index);
+  }
+
+  /** Sends the request to the backend at {@code index} of the exchange's balancer. */
+  void to(Exchange ex, int index) {
+    Backend backend = ex.balancer.backend(index);
+    ex.backendIndex = index;
+    ex.backend = backend;
+    ex.balancer.acquire(index);
+    HttpServerRequest request = ex.request;
+    HttpService service = ex.service;
+    Peers.Edge peer = null;
+    ex.viaPeer = !ex.relayed && peers.relays(backend.node(), backend.host());
+    if (ex.viaPeer) {
+      peer = peers.edgeOf(backend.node());
+      if (peer == null) {
+        connectFailed(ex, new ConnectException("node " + backend.node() + " is not in the cluster view"));
+        return;
+      }
+    }
+    RequestOptions options = aim(new RequestOptions(), backend, peer)
+        .setMethod(request.method())
+        .setURI(ex.head.target()) // origin-form, whatever form the client sent
+        .setIdleTimeout(service.timeouts().upstream().toMillis());
+    MultiMap headers = UpstreamHeaders.of(ex, options.getHeaders() == null ? MultiMap.caseInsensitiveMultiMap() : options.getHeaders(),
+        peers, peer);
+    // to a peer's edge it is HTTP/1.1, whatever the backend behind it speaks
+    boolean h2c = peer == null && backend.h2c();
+    if (h2c) {
+      // HTTP/2 names the target in :authority; a Host header beside it is redundant (RFC 9113 8.3.1)
+      headers.remove(HttpHeaders.HOST);
+    }
+    ex.upstreamStart = System.nanoTime();
+    options.setHeaders(headers);
+    HttpClient client = ex.route.clients().of(h2c);
+    client.request(options).onComplete(ar -> connected(ex, ar, h2c));
+  }
+
+  /** Points a request at the backend itself, or at the edge of its node when {@code peer} relays it. */
+  static <T extends RequestOptions> T aim(T options, Backend backend, Peers.Edge peer) {
+    if (peer != null) {
+      return peer.aim(options);
+    }
+    options.setHost(backend.host()).setPort(backend.port()).setSsl(backend.tls());
+    return options;
+  }
+
+  private void connected(Exchange ex, AsyncResult<HttpClientRequest> ar, boolean h2c) {
+    if (ex.done) {
+      // the client went while this connected: nothing was sent, the request is dropped (its reset is expected:
+      // without a handler Vert.x would log it as an error)
+      if (ar.succeeded()) {
+        ar.result().exceptionHandler(e -> { }).reset();
+      }
+      return;
+    }
+    if (ar.failed()) {
+      connectFailed(ex, ar.cause());
+      return;
+    }
+    HttpClientRequest upstream = ar.result();
+    ex.upstream = upstream;
+    if (h2c) {
+      upstream.authority(ex.head.authority());
+    }
+    send(ex, upstream);
+  }
+
+  /** Nothing reached the backend: eject it and, for idempotent methods, try another one once. */
+  void connectFailed(Exchange ex, Throwable cause) {
+    if (ex.done) {
+      return;
+    }
+    ex.balancer.release(ex.backendIndex);
+    Backend failed = ex.backend;
+    int failedIndex = ex.backendIndex;
+    ex.backend = null;
+    ex.backendIndex = -1;
+    ex.upstream = null;
+    String reason = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+    health.suspect(ex.service.name(), failed.url(), reason);
+    if (ex.attempt == 0 && IDEMPOTENT.contains(ex.request.method())) {
+      int next = ex.balancer.select(health, failedIndex);
+      if (next >= 0) {
+        ex.attempt++;
+        to(ex, next);
+        return;
+      }
+    }
+    if (ex.relayed) {
+      // nothing reached the backend: the relaying edge may try another one
+      ex.response.putHeader(ProxyHeaders.X_CEIBA_RELAY_FAILED, "connect");
+    }
+    end.fail(ex, ErrorCode.BAD_GATEWAY, "cannot connect to a backend of " + ex.service.name());
+  }
+
+  private void send(Exchange ex, HttpClientRequest upstream) {
+    HttpServerRequest request = ex.request;
+    upstream.response().onComplete(ar -> headReceived(ex, ar));
+    upstream.exceptionHandler(e -> { }); // reported through response()
+    if (!ex.hasBody) {
+      upstream.end();
+      return;
+    }
+    if (ex.declaredLength < 0) {
+      upstream.setChunked(true);
+    }
+    long max = ex.service.maxBodyBytes();
+    request.handler(chunk -> {
+      ex.bytesIn += chunk.length();
+      if (ex.bytesIn > max) {
+        request.handler(null);
+        ex.response.putHeader(HttpHeaders.CONNECTION, "close");
+        end.fail(ex, ErrorCode.BODY_TOO_LARGE, "request body larger than " + max + " bytes");
+        upstream.reset();
+        return;
+      }
+      upstream.write(chunk);
+      if (upstream.writeQueueFull()) {
+        request.pause();
+        upstream.drainHandler(v -> request.resume());
+      }
+    });
+    request.endHandler(v -> {
+      if (!ex.done) {
+        upstream.end();
+      }
+    });
+    request.exceptionHandler(e -> end.bodyBrokeOff(ex));
+    request.resume();
+  }
+
+  private void headReceived(Exchange ex, AsyncResult<HttpClientResponse> ar) {
+    if (ex.done) {
+      if (ar.succeeded()) {
+        ar.result().request().reset();
+      }
+      return;
+    }
+    if (ar.failed()) {
+      upstreamFailed(ex, ar.cause());
+      return;
+    }
+    HttpClientResponse upstream = ar.result();
+    if (ex.viaPeer && upstream.statusCode() == 502 && upstream.headers().contains(ProxyHeaders.X_CEIBA_RELAY_FAILED)) {
+      // the backend's node could not connect to it: the same as failing to connect here
+      upstream.body();
+      connectFailed(ex, new ConnectException("relayed through " + ex.backend.node() + ": backend refused the connection"));
+      return;
+    }
+    stream.respond(ex, upstream);
+  }
+
+  private void upstreamFailed(Exchange ex, Throwable cause) {
+    if (cause instanceof TimeoutException || (cause.getMessage() != null && cause.getMessage().contains("timeout"))) {
+      end.fail(ex, ErrorCode.UPSTREAM_TIMEOUT, ex.service.name() + " did not answer within "
+          + ex.service.timeouts().upstream().toMillis() + " ms");
+    } else if (cause instanceof ConnectException) {
+      connectFailed(ex, cause);
+    } else {
+      end.fail(ex, ErrorCode.BAD_GATEWAY, "backend of " + ex.service.name() + " failed: " + cause.getMessage());
+    }
+  }
+}

@@ -1,0 +1,79 @@
+package io.ceiba.edge;
+
+import io.ceiba.cluster.Peers;
+import io.vertx.core.http.HttpServerRequest;
+
+/**
+ * The order of the steps every request goes through, WebSocket upgrades included: framing, route, middlewares,
+ * access, then cache and forward (or the WebSocket relay); every step that answers ends the exchange in
+ * {@link ExchangeEnd}. Plain method calls: only the access decision (a key lookup) and upstream I/O are waited for.
+ */
+final class HttpPipeline implements AccessStep.Next {
+
+  /** The registry version new exchanges start on; an exchange keeps its own to its end. */
+  private EdgeSnapshot snapshot = EdgeSnapshot.EMPTY;
+  private final Peers peers;
+  private final FramingStep framing;
+  private final RouteStep route;
+  private final MiddlewareStep middlewares;
+  private final AccessStep access;
+  private final CacheStep cache;
+  private final ForwardStep forward;
+  private final WebSocketStep webSocket;
+
+  HttpPipeline(Peers peers, FramingStep framing, RouteStep route, MiddlewareStep middlewares,
+      AccessStep access, CacheStep cache, ForwardStep forward, WebSocketStep webSocket) {
+    this.peers = peers;
+    this.framing = framing;
+    this.route = route;
+    this.middlewares = middlewares;
+    this.access = access;
+    this.cache = cache;
+    this.forward = forward;
+    this.webSocket = webSocket;
+  }
+
+  /** A registry version was applied: exchanges from now on start on it. */
+  void use(EdgeSnapshot next) {
+    snapshot = next;
+  }
+
+  /** The listeners' request handler. */
+  void handle(HttpServerRequest request) {
+    Exchange ex = framing.open(request, snapshot);
+    if (ex == null || !framing.check(ex)) {
+      return;
+    }
+    if (peers.isRelay(request.headers())) {
+      if (route.relayed(ex)) {
+        framing.holdBody(ex);
+        if (ex.upgrade) {
+          webSocket.start(ex);
+        } else {
+          forward.to(ex, ex.backendIndex);
+        }
+      }
+      return;
+    }
+    if (!route.byHost(ex) || !framing.fits(ex) || !middlewares.apply(ex)) {
+      return;
+    }
+    framing.holdBody(ex);
+    access.decide(ex, this);
+  }
+
+  /** The listeners' handler of requests the HTTP codec refused. */
+  void invalid(HttpServerRequest request) {
+    framing.invalid(request, snapshot);
+  }
+
+  @Override
+  public void admitted(Exchange ex) {
+    framing.admitted(ex);
+    if (ex.upgrade) {
+      webSocket.start(ex);
+    } else if (!cache.served(ex)) {
+      forward.start(ex);
+    }
+  }
+}
