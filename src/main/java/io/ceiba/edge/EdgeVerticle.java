@@ -23,6 +23,7 @@ import io.ceiba.error.ErrorResponses;
 import io.ceiba.node.NodeContext;
 import io.ceiba.registry.AccessSpec;
 import io.ceiba.usage.UsageEvent;
+import io.ceiba.usage.UsageSpool;
 import io.ceiba.registry.Backend;
 import io.ceiba.registry.HttpService;
 import io.ceiba.registry.Middleware;
@@ -80,18 +81,6 @@ public final class EdgeVerticle extends VerticleBase {
       HttpMethod.PUT, HttpMethod.DELETE);
   /** A backend that refused a connection is skipped this long by every edge instance of the node (passive check). */
   static final long LOCAL_EJECTION_NANOS = 10_000_000_000L;
-  /**
-   * Events per hand-off at most: to this node's usage verticle (by reference), and to another node's (as JSON, so a
-   * cluster message stays small).
-   */
-  static final int USAGE_BATCH_LOCAL = 2048;
-  static final int USAGE_BATCH_REMOTE = 256;
-  /**
-   * Each hand-off wakes the usage verticle's event loop, which on this VM costs tens of µs: at 20 ms the edge's share
-   * of usage recording was a fifth of it (perf, access-bench PROFILE=1); at 100 ms and 256 events the send was still
-   * 0.25 µs per keyed request at 9 300 req/s. 250 ms holds a quarter of the usage buffer's own default interval.
-   */
-  static final long USAGE_FLUSH_MS = 250;
 
   private final NodeContext node;
   private final EdgeConfig config;
@@ -124,12 +113,8 @@ public final class EdgeVerticle extends VerticleBase {
   private EdgeCache cache;
   /** The cache scope of each cached service of the applied registry. */
   private Map<String, EdgeCache.Scope> cacheScopes = Map.of();
-  /** Usage events stay on the node when it runs the usage role. */
-  private DeliveryOptions usageDelivery;
-  private boolean usageLocal;
-  private boolean usageRecorded;
-  /** Usage events not yet handed over; shipped every {@link #USAGE_FLUSH_MS} or at the batch limit. */
-  private List<UsageEvent> usageBatch = new ArrayList<>();
+  /** The node's usage spool (crash-safe until a usage role stored the event); null when nobody records usage. */
+  private UsageSpool usage;
   private long lastLimit = -1;
   private String lastLimitText;
 
@@ -145,11 +130,7 @@ public final class EdgeVerticle extends VerticleBase {
     access = node.access();
     peers = node.peers();
     cache = node.edgeCache();
-    usageLocal = node.config().has(io.ceiba.config.Role.USAGE);
-    usageDelivery = new DeliveryOptions().setLocalOnly(usageLocal);
-    // no usage role here and no cluster to find one in: nobody could record usage, so none is made
-    usageRecorded = usageLocal || node.config().cluster().enabled();
-    vertx.setPeriodic(USAGE_FLUSH_MS, t -> flushUsage());
+    usage = node.usageSpool();
 
     tcp = new TcpProxy(vertx, config.host(), nodeId, this::isUp, this::suspect);
     webSockets = vertx.createWebSocketClient(new WebSocketClientOptions().setTrustAll(true).setVerifyHost(false)
@@ -214,10 +195,12 @@ public final class EdgeVerticle extends VerticleBase {
     Future<Void> closing = Future.join(
         server == null ? Future.succeededFuture() : server.shutdown(grace, java.util.concurrent.TimeUnit.MILLISECONDS),
         tlsServer == null ? Future.succeededFuture() : tlsServer.shutdown(grace, java.util.concurrent.TimeUnit.MILLISECONDS)).mapEmpty();
-    // the usage verticle stops after the edge: what the last requests recorded reaches it
+    // the usage verticle stops after the edge: what the last requests recorded reaches it (else it waits in the spool)
     List<HttpClient> all = new ArrayList<>(clients.values());
     all.addAll(h2cClients.values());
-    return closing.eventually(() -> flushUsage(true)).eventually(() -> Future.join(all.stream().map(HttpClient::close).toList())
+    Future<Void> flushed = closing.eventually(() -> usage == null ? Future.succeededFuture()
+        : usage.flush().timeout(grace, java.util.concurrent.TimeUnit.MILLISECONDS));
+    return flushed.eventually(() -> Future.join(all.stream().map(HttpClient::close).toList())
         .compose(v -> Future.all(webSockets.close(), tcp.close())));
   }
 
@@ -1049,7 +1032,7 @@ public final class EdgeVerticle extends VerticleBase {
     if (!ex.probe) {
       metrics.request(service, status);
     }
-    if (usageRecorded && ex.decision != null && ex.decision.key() != null) {
+    if (usage != null && ex.decision != null && ex.decision.key() != null) {
       recordUsage(ex, status);
     }
     if (config.accessLog()) {
@@ -1122,41 +1105,7 @@ public final class EdgeVerticle extends VerticleBase {
     UsageEvent event = new UsageEvent(ex.requestIdIsOurs ? ex.requestId : RequestIds.next(), WallClock.now(),
         d.key().projectId(), d.key().keyId(), countedUnder, ex.service.name(), status,
         (System.nanoTime() - ex.startNanos) / 1_000_000, ex.bytesIn, ex.bytesOut, nodeId);
-    usageBatch.add(event);
-    if (usageBatch.size() >= (usageLocal ? USAGE_BATCH_LOCAL : USAGE_BATCH_REMOTE)) {
-      flushUsage();
-    }
-  }
-
-  private void flushUsage() {
-    flushUsage(false);
-  }
-
-  /**
-   * Ships the collected events: to this node's usage verticle by reference, to another node's as JSON.
-   * {@code acknowledged}: wait until the usage verticle has them (at stop, before it stops too).
-   */
-  private Future<Void> flushUsage(boolean acknowledged) {
-    if (usageBatch.isEmpty()) {
-      return Future.succeededFuture();
-    }
-    List<UsageEvent> events = usageBatch;
-    usageBatch = new ArrayList<>();
-    Object body;
-    if (usageLocal) {
-      body = new UsageEvent.Batch(events);
-    } else {
-      JsonArray array = new JsonArray();
-      events.forEach(e -> array.add(e.toJson()));
-      body = array;
-    }
-    if (!acknowledged) {
-      vertx.eventBus().send(Addresses.USAGE_RECORD, body, usageDelivery);
-      return Future.succeededFuture();
-    }
-    return vertx.eventBus().request(Addresses.USAGE_RECORD, body, new DeliveryOptions(usageDelivery).setSendTimeout(2000))
-        .onFailure(e -> LOG.warn("{} usage events not handed over at stop: {}", events.size(), e.getMessage()))
-        .mapEmpty();
+    usage.record(event);
   }
 
   /** One request on its way through the edge; touched only on this verticle's event loop. */

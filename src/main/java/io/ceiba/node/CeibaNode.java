@@ -16,6 +16,7 @@ import io.ceiba.store.pg.PostgresService;
 import io.ceiba.store.redis.RedisService;
 import io.ceiba.usage.UsageEvent;
 import io.ceiba.usage.UsageLedger;
+import io.ceiba.usage.UsageSpool;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
@@ -68,7 +69,7 @@ public final class CeibaNode {
           ? PostgresService.start(vertx, config.postgres(), config.dataDir())
           : Future.succeededFuture(null);
       return postgres.compose(pg -> AdminToken.resolve(vertx, config)
-          .compose(token -> Peers.join(vertx, config).map(peers -> {
+          .compose(token -> UsageSpool.start(vertx, config, meters).compose(spool -> Peers.join(vertx, config).map(peers -> {
             RedisService redis = RedisService.create(vertx, config.redis(), meters);
             CountingNodes countingNodes = new CountingNodes();
             Limiter limiter = new Limiter(vertx, redis, countingNodes, UsageLedger.forNode(vertx, config), meters);
@@ -76,17 +77,18 @@ public final class CeibaNode {
             // every node drops the cached key records a change touched (revocation within milliseconds)
             vertx.eventBus().<JsonObject>consumer(Addresses.ACCESS_CHANGED, msg -> access.invalidate(msg.body()));
             NodeContext context = new NodeContext(config, meters, HealthChecks.create(vertx), HealthChecks.create(vertx),
-                pg, redis, access, config.has(Role.EDGE) ? new EdgeCache(meters) : null, clusterManager, countingNodes, peers,
-                token, startedAt);
+                pg, redis, access, config.has(Role.EDGE) ? new EdgeCache(meters) : null, spool, clusterManager, countingNodes,
+                peers, token, startedAt);
             if (pg != null) {
               pg.registerReadiness(context.readiness());
             }
             redis.registerReadiness(context.readiness());
             return context;
-          }))
+          })))
           .compose(context -> {
             NodeSupervisor supervisor = new NodeSupervisor(vertx, context);
-            return supervisor.start().map(v -> new CeibaNode(config, vertx, context, supervisor));
+            return supervisor.start().map(v -> new CeibaNode(config, vertx, context, supervisor))
+                .recover(failure -> closeSpool(vertx, context).transform(ignored -> Future.failedFuture(failure)));
           })
           .recover(failure -> (pg == null ? Future.<Void>succeededFuture() : pg.close()).transform(ignored -> Future.failedFuture(failure))))
           .recover(failure -> closeAndFail(vertx, failure));
@@ -136,10 +138,19 @@ public final class CeibaNode {
           LOG.warn("node {}: stopping roles failed: {}", config.nodeId(), failure.getMessage());
           return Future.succeededFuture();
         })
+        // after the roles: the edge flushed the spool, what is unacknowledged waits on disk for the next start
+        .compose(v -> closeSpool(vertx, context).otherwiseEmpty())
         .compose(v -> context.postgres() == null ? Future.succeededFuture() : context.postgres().close())
         .eventually(() -> context.redis().close())
         .eventually(() -> vertx.close())
         .onComplete(ar -> LOG.info("node {} stopped", config.nodeId()));
+  }
+
+  private static Future<Void> closeSpool(Vertx vertx, NodeContext context) {
+    return context.usageSpool() == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {
+      context.usageSpool().close();
+      return null;
+    });
   }
 
   public Vertx vertx() {
