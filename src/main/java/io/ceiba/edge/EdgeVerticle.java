@@ -1017,6 +1017,10 @@ public final class EdgeVerticle extends VerticleBase {
       return;
     }
     ex.done = true;
+    // first: the response is out, and a crash from here on must find its event in the spool
+    if (usage != null && ex.decision != null && ex.decision.key() != null) {
+      recordUsage(ex, status);
+    }
     if (ex.hasBody && !ex.request.isEnded()) {
       // a paused request would stall its keep-alive connection: let the rest of it flow (and be dropped)
       ex.request.handler(null);
@@ -1031,9 +1035,6 @@ public final class EdgeVerticle extends VerticleBase {
     String service = ex.service == null ? "-" : ex.service.name();
     if (!ex.probe) {
       metrics.request(service, status);
-    }
-    if (usage != null && ex.decision != null && ex.decision.key() != null) {
-      recordUsage(ex, status);
     }
     if (config.accessLog()) {
       logAccess(ex, service, status, error);

@@ -13,12 +13,12 @@ import java.nio.file.StandardOpenOption;
 /**
  * Two counters in a memory-mapped file, so that they survive the process (the page cache keeps what was stored, even
  * after {@code kill -9}): how many events the edges handed to the spool ({@link #recorded}, an atomic add per event,
- * no system call) and how many of them the spool's writer has handed to the journal ({@link #appended}, stored just
- * before each group's {@code write}). After a crash their difference is the number of events that were still in
+ * no system call) and how many of them the spool's writer has handed to the journal ({@link #appended}). After a crash their difference is the number of events that were still in
  * memory, in the last group-commit window: lost, but counted and reported instead of silently missing.
  *
- * <p>The writer stores {@code appended} before its {@code write}: a crash in between (a few microseconds) makes the
- * group's events count as appended although the journal may lack them, so the count can miss at most that one group.
+ * <p>The writer stores {@code appended} right after each group's {@code write}: a crash in between (microseconds)
+ * counts that group as lost although the journal has it and replays it. The count is an upper bound: at most one
+ * group more than what was really lost, never less.
  */
 final class SpoolCounters implements AutoCloseable {
 
@@ -62,7 +62,7 @@ final class SpoolCounters implements AutoCloseable {
     LONGS.getAndAdd(map, RECORDED, 1L);
   }
 
-  /** The writer's running total, stored before the group's write. */
+  /** The writer's running total, stored after the group's write. */
   void appended(long total) {
     LONGS.setRelease(map, APPENDED, total);
   }

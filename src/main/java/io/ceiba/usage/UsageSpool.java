@@ -66,7 +66,8 @@ public final class UsageSpool implements AutoCloseable {
   static final long COMMIT_INTERVAL_MS = 200;
   /** A batch not answered by then is sent again (a late answer is harmless: stored ids are skipped). */
   static final long ACK_TIMEOUT_MS = 30_000;
-  static final long MAX_RETRY_MS = 5_000;
+  /** Retries back off up to this: at a start the node's own usage verticle deploys after the spool opens. */
+  static final long MAX_RETRY_MS = 1_000;
   /** Batches in flight at once: a usage verticle writes four at a time. */
   static final int MAX_FLIGHTS = 8;
   /** Events per batch to another node's usage verticle: a cluster message stays small. */
@@ -352,11 +353,12 @@ public final class UsageSpool implements AutoCloseable {
       payloads.add(event.journalText().getBytes(StandardCharsets.UTF_8));
     }
     appendedTotal += group.size();
-    counters.appended(appendedTotal);
     Position end;
     try {
       end = journal.append(payloads);
+      counters.appended(appendedTotal);
     } catch (RuntimeException e) {
+      counters.appended(appendedTotal); // not lost: in memory, and on their way
       // not crash-safe now, but still on its way: a full or failing disk must not lose what memory can carry
       unjournaled.increment(group.size());
       LOG.warn("usage spool: {} events could not be written to {} and go on without crash safety: {}", group.size(), dir,
