@@ -86,7 +86,7 @@ public final class UsageSpool implements AutoCloseable {
     static Settings of(UsageConfig usage, boolean localUsage) {
       int batch = localUsage ? usage.batchSize() : Math.min(usage.batchSize(), REMOTE_BATCH);
       return new Settings(usage.spoolInterval().toNanos(), usage.flushInterval().toNanos(), batch,
-          Math.max(usage.bufferSize(), 2 * batch), localUsage);
+          Math.max(usage.bufferSize(), (MAX_FLIGHTS + 1) * batch), localUsage);
     }
   }
 
