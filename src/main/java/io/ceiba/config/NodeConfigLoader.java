@@ -423,7 +423,14 @@ public final class NodeConfigLoader {
         map.integer("batch_size", Math.min(UsageConfig.DEFAULT_BATCH_SIZE, bufferSize), 1, UsageConfig.MAX_BATCH_SIZE),
         bufferSize,
         map.duration("retention", UsageConfig.DEFAULT_RETENTION),
-        io.ceiba.usage.journal.FsyncPolicy.values()[fsyncNames.indexOf(fsync)]);
+        io.ceiba.usage.journal.FsyncPolicy.values()[fsyncNames.indexOf(fsync)],
+        map.duration("spool_interval", UsageConfig.DEFAULT_SPOOL_INTERVAL),
+        io.ceiba.usage.journal.FsyncPolicy.values()[fsyncNames.indexOf(
+            map.oneOf("spool_fsync", UsageConfig.fsyncName(UsageConfig.DEFAULT_SPOOL_FSYNC), fsyncNames))]);
+    if (config.spoolInterval().isZero() || config.spoolInterval().compareTo(UsageConfig.MAX_SPOOL_INTERVAL) > 0) {
+      map.problem("spool_interval", "must be between 1ms and " + UsageConfig.MAX_SPOOL_INTERVAL.toMillis() + "ms, got "
+          + config.spoolInterval().toMillis() + "ms");
+    }
     if (config.bufferSize() < config.batchSize()) {
       map.problem("buffer_size", "must be at least batch_size (" + config.batchSize() + "), got " + config.bufferSize());
     }

@@ -11,8 +11,12 @@ import java.time.Duration;
  * @param bufferSize    events held in memory at most; beyond that they go to the on-disk journal
  * @param retention     raw events older than this are deleted once rolled up into hourly rows
  * @param journalFsync  when the journal forces appended events to disk
+ * @param spoolInterval how long an edge's event waits in memory at most before the node's spool writes it to disk
+ *                      (the group-commit window: what a crash of the JVM can lose)
+ * @param spoolFsync    whether the spool also forces each group to the device (power loss), see docs/usage.md
  */
-public record UsageConfig(Duration flushInterval, int batchSize, int bufferSize, Duration retention, FsyncPolicy journalFsync) {
+public record UsageConfig(Duration flushInterval, int batchSize, int bufferSize, Duration retention, FsyncPolicy journalFsync,
+    Duration spoolInterval, FsyncPolicy spoolFsync) {
 
   public static final Duration DEFAULT_FLUSH_INTERVAL = Duration.ofSeconds(1);
   /**
@@ -23,12 +27,17 @@ public record UsageConfig(Duration flushInterval, int batchSize, int bufferSize,
   public static final int DEFAULT_BUFFER_SIZE = 10_000;
   public static final Duration DEFAULT_RETENTION = Duration.ofDays(7);
   public static final FsyncPolicy DEFAULT_JOURNAL_FSYNC = FsyncPolicy.EVERY_BATCH;
+  public static final Duration DEFAULT_SPOOL_INTERVAL = Duration.ofMillis(2);
+  public static final Duration MAX_SPOOL_INTERVAL = Duration.ofMillis(10);
+  /** Page cache only: survives a crash of the JVM (kill -9, OOM kill), not of the machine. */
+  public static final FsyncPolicy DEFAULT_SPOOL_FSYNC = FsyncPolicy.NONE;
   /** Bounds of {@code batch_size}; one insert carries the batch as 11 array parameters, whatever its size. */
   public static final int MAX_BATCH_SIZE = 10_000;
   public static final int MAX_BUFFER_SIZE = 1_000_000;
 
   public static UsageConfig defaults() {
-    return new UsageConfig(DEFAULT_FLUSH_INTERVAL, DEFAULT_BATCH_SIZE, DEFAULT_BUFFER_SIZE, DEFAULT_RETENTION, DEFAULT_JOURNAL_FSYNC);
+    return new UsageConfig(DEFAULT_FLUSH_INTERVAL, DEFAULT_BATCH_SIZE, DEFAULT_BUFFER_SIZE, DEFAULT_RETENTION, DEFAULT_JOURNAL_FSYNC,
+        DEFAULT_SPOOL_INTERVAL, DEFAULT_SPOOL_FSYNC);
   }
 
   /** The wire form of a fsync policy in the node config: {@code every-batch} or {@code none}. */

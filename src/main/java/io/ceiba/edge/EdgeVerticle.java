@@ -58,7 +58,7 @@ public final class EdgeVerticle extends VerticleBase {
     cache = node.edgeCache();
     health = new HealthView(bus);
     upstreams = new UpstreamClients(vertx);
-    usage = new UsageRecorder(vertx, nodeId, node.config().has(Role.USAGE), node.config().cluster().enabled());
+    usage = new UsageRecorder(vertx, nodeId, node.config().has(Role.USAGE), node.config().cluster().enabled(), node.usageSpool());
     usage.start();
     pipeline = wire();
     tcp = new TcpProxy(vertx, config.host(), nodeId, health, health::suspect);
@@ -158,6 +158,7 @@ public final class EdgeVerticle extends VerticleBase {
         server == null ? Future.succeededFuture() : server.shutdown(grace, TimeUnit.MILLISECONDS),
         tlsServer == null ? Future.succeededFuture() : tlsServer.shutdown(grace, TimeUnit.MILLISECONDS)).mapEmpty();
     // the usage verticle stops after the edge: what the last requests recorded reaches it
-    return closing.eventually(() -> usage.flush(true)).eventually(() -> Future.join(upstreams.close(), tcp.close()));
+    // what the spool does not get acknowledged within the grace waits on disk for the next start
+    return closing.eventually(() -> usage.flush(true).timeout(grace, java.util.concurrent.TimeUnit.MILLISECONDS)).eventually(() -> Future.join(upstreams.close(), tcp.close()));
   }
 }

@@ -109,12 +109,14 @@ final class ExchangeEnd {
       return;
     }
     ex.done = true;
+    long now = System.nanoTime();
+    // first: the response is out, and a crash from here on must find its event in the spool
+    usage.record(ex, ex.decision, status, now);
     if (ex.held && !ex.request.isEnded()) {
       // a paused request would stall its keep-alive connection: let the rest of it flow (and be dropped)
       ex.request.handler(null);
       ex.request.resume();
     }
-    long now = System.nanoTime();
     String service = ex.service == null ? "-" : ex.service.name();
     if (ex.backend != null) {
       ex.balancer.release(ex.backendIndex);
@@ -125,7 +127,6 @@ final class ExchangeEnd {
     if (!ex.probe) {
       metrics.request(service, status);
     }
-    usage.record(ex, ex.decision, status, now);
     if (accessLog != null) {
       accessLog.write(ex, service, status, error, now);
     }

@@ -4,6 +4,7 @@ import io.ceiba.access.Decision;
 import io.ceiba.access.WallClock;
 import io.ceiba.bus.Addresses;
 import io.ceiba.usage.UsageEvent;
+import io.ceiba.usage.UsageSpool;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -14,8 +15,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One usage event per keyed exchange, collected on the edge instance's event loop and handed to the usage role in
- * batches, without waiting for anything: to this node's usage verticle by reference, to another node's as JSON.
+ * One usage event per keyed exchange, made on the edge instance's event loop and handed over without waiting for
+ * anything: to the node's crash-safe {@link UsageSpool} when there is one (written to disk within the group-commit
+ * window, then sent on to a usage role until acknowledged), else collected and sent in batches to this node's usage
+ * verticle by reference or to another node's as JSON.
  */
 final class UsageRecorder {
 
@@ -39,19 +42,24 @@ final class UsageRecorder {
   /** No usage role here and no cluster to find one in: nobody could record usage, so none is made. */
   private final boolean recorded;
   private final DeliveryOptions delivery;
+  /** The node's spool, or null: then events are batched here. */
+  private final UsageSpool spool;
   private List<UsageEvent> batch = new ArrayList<>();
 
-  UsageRecorder(Vertx vertx, String nodeId, boolean local, boolean clustered) {
+  UsageRecorder(Vertx vertx, String nodeId, boolean local, boolean clustered, UsageSpool spool) {
     this.vertx = vertx;
     this.nodeId = nodeId;
     this.local = local;
     this.recorded = local || clustered;
     this.delivery = new DeliveryOptions().setLocalOnly(local);
+    this.spool = spool;
   }
 
-  /** Ships what was collected every {@link #FLUSH_MS}. */
+  /** Ships what was collected every {@link #FLUSH_MS} (without a spool). */
   void start() {
-    vertx.setPeriodic(FLUSH_MS, t -> flush(false));
+    if (spool == null) {
+      vertx.setPeriodic(FLUSH_MS, t -> flush(false));
+    }
   }
 
   /**
@@ -64,9 +72,14 @@ final class UsageRecorder {
       return;
     }
     String countedUnder = d.allowed() && d.plan() != null ? d.plan().name() : null;
-    batch.add(new UsageEvent(ex.requestIdIsOurs ? ex.requestId : RequestIds.next(), WallClock.now(),
+    UsageEvent event = new UsageEvent(ex.requestIdIsOurs ? ex.requestId : RequestIds.next(), WallClock.now(),
         d.key().projectId(), d.key().keyId(), countedUnder, ex.service.name(), status,
-        (nowNanos - ex.startNanos) / 1_000_000, ex.bytesIn, ex.bytesOut, nodeId));
+        (nowNanos - ex.startNanos) / 1_000_000, ex.bytesIn, ex.bytesOut, nodeId);
+    if (spool != null) {
+      spool.record(event);
+      return;
+    }
+    batch.add(event);
     if (batch.size() >= (local ? BATCH_LOCAL : BATCH_REMOTE)) {
       flush(false);
     }
@@ -77,6 +90,9 @@ final class UsageRecorder {
    * stops too).
    */
   Future<Void> flush(boolean acknowledged) {
+    if (spool != null) {
+      return acknowledged ? spool.flush() : Future.succeededFuture();
+    }
     if (batch.isEmpty()) {
       return Future.succeededFuture();
     }

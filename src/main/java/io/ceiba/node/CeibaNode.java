@@ -19,6 +19,7 @@ import io.ceiba.store.pg.PostgresService;
 import io.ceiba.store.redis.RedisService;
 import io.ceiba.usage.UsageEvent;
 import io.ceiba.usage.UsageLedger;
+import io.ceiba.usage.UsageSpool;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
@@ -77,7 +78,7 @@ public final class CeibaNode {
           ? PostgresService.start(vertx, config.postgres(), config.dataDir())
           : Future.succeededFuture(null);
       return postgres.compose(pg -> AdminToken.resolve(vertx, config)
-          .compose(token -> Peers.join(vertx, config, credentials).map(peers -> {
+          .compose(token -> UsageSpool.start(vertx, config, meters).compose(spool -> Peers.join(vertx, config, credentials).map(peers -> {
             RedisService redis = RedisService.create(vertx, config.redis(), meters);
             CountingNodes countingNodes = new CountingNodes();
             Limiter limiter = new Limiter(vertx, redis, countingNodes, UsageLedger.forNode(vertx, config), meters);
@@ -89,17 +90,18 @@ public final class CeibaNode {
               revocations.record(msg.body());
             });
             NodeContext context = new NodeContext(config, meters, HealthChecks.create(vertx), HealthChecks.create(vertx),
-                pg, redis, access, config.has(Role.EDGE) ? new EdgeCache(meters) : null, clusterManager, countingNodes, peers,
-                token, startedAt);
+                pg, redis, access, config.has(Role.EDGE) ? new EdgeCache(meters) : null, spool, clusterManager, countingNodes,
+                peers, token, startedAt);
             if (pg != null) {
               pg.registerReadiness(context.readiness());
             }
             redis.registerReadiness(context.readiness());
             return context;
-          }))
+          })))
           .compose(context -> {
             NodeSupervisor supervisor = new NodeSupervisor(vertx, context);
-            return supervisor.start().map(v -> new CeibaNode(config, vertx, context, supervisor));
+            return supervisor.start().map(v -> new CeibaNode(config, vertx, context, supervisor))
+                .recover(failure -> closeSpool(vertx, context).transform(ignored -> Future.failedFuture(failure)));
           })
           .recover(failure -> (pg == null ? Future.<Void>succeededFuture() : pg.close()).transform(ignored -> Future.failedFuture(failure))))
           .recover(failure -> closeAndFail(vertx, failure));
@@ -173,10 +175,19 @@ public final class CeibaNode {
           return Future.succeededFuture();
         })
         .compose(v -> context.access().giveBackLeases()) // the edge admits nothing more: unused leases go back
+        // after the roles: the edge flushed the spool, what is unacknowledged waits on disk for the next start
+        .compose(v -> closeSpool(vertx, context).otherwiseEmpty())
         .compose(v -> context.postgres() == null ? Future.succeededFuture() : context.postgres().close())
         .eventually(() -> context.redis().close())
         .eventually(() -> vertx.close())
         .onComplete(ar -> LOG.info("node {} stopped", config.nodeId()));
+  }
+
+  private static Future<Void> closeSpool(Vertx vertx, NodeContext context) {
+    return context.usageSpool() == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {
+      context.usageSpool().close();
+      return null;
+    });
   }
 
   public Vertx vertx() {

@@ -8,6 +8,7 @@ import io.ceiba.config.NodeConfig;
 import io.ceiba.edge.cache.EdgeCache;
 import io.ceiba.store.pg.PostgresService;
 import io.ceiba.store.redis.RedisService;
+import io.ceiba.usage.UsageSpool;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.ext.healthchecks.HealthChecks;
 import java.time.Instant;
@@ -24,6 +25,8 @@ import java.time.Instant;
  * @param access         the edge's access gate (key cache and limiter), shared by the node's edge instances and
  *                       {@code /v1/verify}
  * @param edgeCache      the node's cache of GET/HEAD responses, shared by its edge instances
+ * @param usageSpool     where the edge instances record usage events (crash-safe until a usage role stored them);
+ *                       null when this node's edge records no usage
  * @param clusterManager null when the node is not clustered
  * @param countingNodes  the cluster's edge nodes, kept by the membership view; what per-node limits divide by
  * @param peers          the other edges of the cluster and the secret relayed requests carry
@@ -38,6 +41,7 @@ public record NodeContext(
     RedisService redis,
     AccessGate access,
     EdgeCache edgeCache,
+    UsageSpool usageSpool,
     CeibaClusterManager clusterManager,
     CountingNodes countingNodes,
     Peers peers,

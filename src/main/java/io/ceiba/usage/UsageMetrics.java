@@ -11,6 +11,12 @@ public final class UsageMetrics {
   public static final String EVENTS_DROPPED = "ceiba.usage.events.dropped";
   public static final String DEAD_LETTERS = "ceiba.usage.dead.letters";
   public static final String JOURNAL_CORRUPT = "ceiba.usage.journal.corrupt";
+  public static final String SPOOL_PENDING = "ceiba.usage.spool.pending";
+  public static final String SPOOL_REPLAYED = "ceiba.usage.spool.replayed";
+  public static final String SPOOL_LOST = "ceiba.usage.spool.lost";
+  public static final String SPOOL_UNJOURNALED = "ceiba.usage.spool.unjournaled";
+  public static final String SPOOL_CORRUPT = "ceiba.usage.spool.corrupt";
+  public static final String SPOOL_ACKNOWLEDGED = "ceiba.usage.spool.acknowledged";
   /** A timer: {@code ceiba_usage_flush_seconds_count}, {@code _sum}, {@code _max}. */
   public static final String FLUSH = "ceiba.usage.flush";
 

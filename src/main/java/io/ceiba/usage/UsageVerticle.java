@@ -81,6 +81,8 @@ public final class UsageVerticle extends VerticleBase {
   private UsageJournal journal;
 
   private final ArrayDeque<UsageRecord> buffer = new ArrayDeque<>();
+  /** Spool batches waiting for a write slot; each is answered once stored (see {@link #store}). */
+  private final ArrayDeque<Message<Object>> toStore = new ArrayDeque<>();
   /** Mirrors for the meters, which are read from the scrape thread. */
   private volatile int bufferDepth;
   private volatile long journalPending;
@@ -186,6 +188,11 @@ public final class UsageVerticle extends VerticleBase {
   // --- intake ------------------------------------------------------------------------------------
 
   private void receive(Message<Object> message) {
+    if (UsageSpool.ACK_STORED.equals(message.headers().get(UsageSpool.ACK_HEADER))) {
+      toStore.addLast(message);
+      kick(false);
+      return;
+    }
     for (UsageRecord record : UsageRecord.allFromBus(message.body(), node.nodeId())) {
       buffer.addLast(record);
     }
@@ -226,6 +233,10 @@ public final class UsageVerticle extends VerticleBase {
     if (stopping) {
       return;
     }
+    // spool batches first: their senders keep them until answered
+    while (!toStore.isEmpty() && (writesFailing || writesInFlight < maxWritesInFlight)) {
+      store(toStore.pollFirst());
+    }
     if ((writesFailing || journalPending > 0) && !journalStepRunning) {
       journalStepRunning = true;
       journalStep = journalStep().transform(ar -> {
@@ -256,6 +267,32 @@ public final class UsageVerticle extends VerticleBase {
     });
     directWrites.add(done);
     done.onComplete(ar -> directWrites.remove(done));
+  }
+
+  /**
+   * A batch from a node's {@link UsageSpool}, already grouped there: written as it is, straight to Postgres (or to
+   * the journal when Postgres fails), and answered only then, so the spool keeps the events until they are stored.
+   * If even the journal fails, the answer is a failure and the spool sends them again later.
+   */
+  private void store(Message<Object> message) {
+    List<UsageRecord> records = UsageRecord.allFromBus(message.body(), node.nodeId());
+    writesInFlight++;
+    Future<Void> stored = writesFailing ? journalAppend(records) : write(records).recover(e -> {
+      writeFailed(e);
+      return journalAppend(records);
+    });
+    Future<Void> answered = stored.transform(ar -> {
+      writesInFlight--;
+      if (ar.succeeded()) {
+        message.reply(null);
+      } else {
+        message.fail(503, "usage: neither Postgres nor the journal took the events: " + ar.cause().getMessage());
+      }
+      kick(false);
+      return Future.<Void>succeededFuture();
+    });
+    directWrites.add(answered);
+    answered.onComplete(ar -> directWrites.remove(answered));
   }
 
   /**
@@ -373,6 +410,15 @@ public final class UsageVerticle extends VerticleBase {
    * counted and logged, since holding them in memory would break the buffer bound.
    */
   private Future<Void> appendToJournal(List<UsageRecord> records) {
+    return journalAppend(records).recover(e -> {
+      dropped.increment(records.size());
+      LOG.error("usage: {} events lost: Postgres did not take them and the journal failed: {}", records.size(), e.getMessage());
+      return Future.succeededFuture();
+    });
+  }
+
+  /** Appends to the journal; fails when the journal does. */
+  private Future<Void> journalAppend(List<UsageRecord> records) {
     if (records.isEmpty()) {
       return Future.succeededFuture();
     }
@@ -383,12 +429,7 @@ public final class UsageVerticle extends VerticleBase {
     return this.<Void>onJournal(j -> {
       j.append(payloads);
       return null;
-    }).onSuccess(v -> journaled.increment(records.size()))
-        .recover(e -> {
-          dropped.increment(records.size());
-          LOG.error("usage: {} events lost: Postgres did not take them and the journal failed: {}", records.size(), e.getMessage());
-          return Future.succeededFuture();
-        });
+    }).onSuccess(v -> journaled.increment(records.size()));
   }
 
   // --- rollups, readiness, stop -------------------------------------------------------------------
@@ -429,12 +470,28 @@ public final class UsageVerticle extends VerticleBase {
         .eventually(() -> rollupConsumer.unregister())
         .eventually(() -> quotaConsumer.unregister())
         .eventually(() -> Future.join(new ArrayList<>(directWrites)).transform(ar -> journalStep))
+        .transform(ar -> drainStored())
         .transform(ar -> drain())
         .eventually(() -> onJournal(j -> {
           j.close();
           return null;
         }))
         .onComplete(ar -> LOG.info("usage stopped: {} events wait in the journal", journalPending));
+  }
+
+  /** Spool batches that came in while stopping: to the journal (quick, no Postgres), then answered. */
+  private Future<Void> drainStored() {
+    List<Message<Object>> messages = new ArrayList<>(toStore);
+    toStore.clear();
+    List<UsageRecord> records = new ArrayList<>();
+    messages.forEach(m -> records.addAll(UsageRecord.allFromBus(m.body(), node.nodeId())));
+    return journalAppend(records).andThen(ar -> messages.forEach(m -> {
+      if (ar.succeeded()) {
+        m.reply(null);
+      } else {
+        m.fail(503, "usage: stopping, and the journal failed: " + ar.cause().getMessage());
+      }
+    })).otherwiseEmpty();
   }
 
   /** The last write: the buffer to Postgres, or to the journal when Postgres fails or a backlog is there already. */

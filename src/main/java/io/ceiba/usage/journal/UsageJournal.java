@@ -155,10 +155,13 @@ public final class UsageJournal implements AutoCloseable {
   }
 
   /**
-   * Appends the payloads as records, rotating segments as needed, then applies the {@link FsyncPolicy}. If it throws,
-   * a prefix of the payloads may have been appended.
+   * Appends the payloads as records, rotating segments as needed, then applies the {@link FsyncPolicy}. The records
+   * of one call go to each segment in one gathering {@code write}: a caller that groups events makes one system call
+   * per group, not per event. If it throws, a prefix of the payloads may have been appended.
+   *
+   * @return the position just after the last appended record (for an empty list, the end of what was appended before)
    */
-  public void append(List<byte[]> payloads) {
+  public Position append(List<byte[]> payloads) {
     ensureOpen();
     for (byte[] payload : payloads) {
       if (payload.length > MAX_PAYLOAD_BYTES) {
@@ -166,28 +169,37 @@ public final class UsageJournal implements AutoCloseable {
       }
     }
     if (payloads.isEmpty()) {
-      return;
+      return active == null ? committed : new Position(active.sequence, active.size);
     }
     try {
       if (active == null) {
         startSegment();
       }
+      List<ByteBuffer> toWrite = new ArrayList<>(payloads.size());
+      long records = 0;
+      long bytes = 0;
       for (byte[] payload : payloads) {
         long recordBytes = HEADER_BYTES + payload.length;
-        if (active.size > 0 && active.size + recordBytes > maxSegmentBytes) {
+        if (active.size + bytes > 0 && active.size + bytes + recordBytes > maxSegmentBytes) {
+          writeAll(toWrite, records, bytes);
+          toWrite.clear();
+          records = 0;
+          bytes = 0;
           if (fsync == FsyncPolicy.EVERY_BATCH) {
             writer.force(false);
           }
           closeWriter();
           startSegment();
         }
-        writeRecord(payload);
-        active.size += recordBytes;
-        active.records++;
+        toWrite.add(record(payload));
+        records++;
+        bytes += recordBytes;
       }
+      writeAll(toWrite, records, bytes);
       if (fsync == FsyncPolicy.EVERY_BATCH) {
         writer.force(false);
       }
+      return new Position(active.sequence, active.size);
     } catch (IOException e) {
       // the segment may now end in a torn record: never write after it, the next append starts a new segment
       try {
@@ -199,14 +211,22 @@ public final class UsageJournal implements AutoCloseable {
     }
   }
 
-  private void writeRecord(byte[] payload) throws IOException {
+  private static ByteBuffer record(byte[] payload) {
     CRC32C crc = new CRC32C();
     crc.update(payload);
-    ByteBuffer record = ByteBuffer.allocate(HEADER_BYTES + payload.length)
+    return ByteBuffer.allocate(HEADER_BYTES + payload.length)
         .putInt(MAGIC).putInt(payload.length).putInt((int) crc.getValue()).put(payload).flip();
-    while (record.hasRemaining()) {
-      writer.write(record);
+  }
+
+  /** Writes the records to the active segment (gathering writes until all is out) and counts them in. */
+  private void writeAll(List<ByteBuffer> records, long count, long bytes) throws IOException {
+    ByteBuffer[] buffers = records.toArray(ByteBuffer[]::new);
+    long left = bytes;
+    while (left > 0) {
+      left -= writer.write(buffers);
     }
+    active.size += bytes;
+    active.records += count;
   }
 
   /** Records appended but not yet committed, including those already returned by {@link #readBatch}. */
