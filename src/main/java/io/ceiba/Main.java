@@ -1,6 +1,7 @@
 package io.ceiba;
 
 import io.ceiba.cli.BackupCommand;
+import io.ceiba.cli.RegistryCommand;
 import io.ceiba.cli.RestoreCommand;
 import io.ceiba.cli.ClusterCommand;
 import io.ceiba.cli.ValidateCommand;
@@ -31,7 +32,7 @@ import sun.misc.Signal;
  */
 @Command(name = "ceiba", description = "Multi-node edge gateway and API access layer.",
     mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-    subcommands = {ValidateCommand.class, ClusterCommand.class, BackupCommand.class, RestoreCommand.class})
+    subcommands = {ValidateCommand.class, ClusterCommand.class, BackupCommand.class, RestoreCommand.class, RegistryCommand.class})
 public final class Main implements Callable<Integer> {
 
   static {

@@ -53,6 +53,7 @@ final class AdminApi {
     router.get("/cluster").handler(ctx -> respond(ctx, cluster()));
     router.get("/registry").handler(ctx -> respond(ctx, currentRegistry().map(AdminApi::registryJson)));
     router.put("/registry").handler(ctx -> respond(ctx, parse(ctx).compose(this::distribute)));
+    router.post("/registry/rollback").handler(ctx -> respond(ctx, rollback(ctx.get(BODY))));
     router.post("/registry/validate").handler(ctx -> respond(ctx, parse(ctx).map(r -> new JsonObject()
         .put("valid", true).put("version", r.version()).put("summary", RegistrySummary.describe(r)))));
     new AccessApi(vertx, node).mount(router, ctx -> ctx.get(BODY));
@@ -192,6 +193,42 @@ final class AdminApi {
           LOG.warn("registry version {} not recorded: {}", registry.version(), e.getMessage());
           return false;
         });
+  }
+
+  /**
+   * Distributes an earlier registry from {@code registry_history} as a new version (current + 1), so every node takes
+   * it like any newer registry. Body: nothing for the newest recorded version below the current one, or
+   * {@code {"to": VERSION}}.
+   */
+  private Future<JsonObject> rollback(String body) {
+    if (node.postgres() == null) {
+      return Future.failedFuture(new CeibaException(ErrorCode.NOT_FOUND, "this node keeps no registry history (no database)"));
+    }
+    Long to;
+    try {
+      to = body == null || body.isBlank() ? null : RegistryRollback.target(body);
+    } catch (IllegalArgumentException e) {
+      return Future.failedFuture(new CeibaException(ErrorCode.BAD_REQUEST, e.getMessage()));
+    }
+    return currentRegistry().compose(current -> {
+      String query = to != null ? "select version, body from registry_history where version = $1"
+          : "select version, body from registry_history where version < $1 order by version desc limit 1";
+      return node.postgres().pool().preparedQuery(query).execute(io.vertx.sqlclient.Tuple.of(to != null ? to : current.version()))
+          .compose(rows -> {
+            if (!rows.iterator().hasNext()) {
+              return Future.failedFuture(new CeibaException(ErrorCode.NOT_FOUND, to != null
+                  ? "registry version " + to + " is not in registry_history (only versions distributed with PUT /v1/registry are)"
+                  : "no registry below version " + current.version() + " in registry_history"));
+            }
+            var row = rows.iterator().next();
+            long from = row.getLong("version");
+            long next = current.version() + 1;
+            return vertx.executeBlocking(() -> RegistryParser.parse("registry_history version " + from,
+                    RegistryRollback.withVersion(row.getString("body"), next)))
+                .compose(this::distribute)
+                .map(result -> result.put("rolled_back_to", from));
+          });
+    });
   }
 
   /** Sends the registry to every node in the view and reports each node's outcome. */
