@@ -2,6 +2,7 @@ package io.ceiba.access;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import io.ceiba.access.limit.Bucket;
 import io.ceiba.access.limit.LimitResult;
 import io.ceiba.access.limit.Limiter;
 import io.ceiba.access.limit.QuotaOwner;
@@ -104,7 +105,7 @@ public final class AccessGate {
    * A project's limit counter under one plan (held here, so a request does not look it up by name) and the identity
    * headers of requests admitted under it.
    */
-  private record PlanSlot(Limiter.Bucket bucket, CallerHeaders caller) {
+  private record PlanSlot(Bucket bucket, CallerHeaders caller) {
   }
 
   /** Thrown (stackless) when no auth verticle answered. */

@@ -4,14 +4,23 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.LoggerFactory;
 
 /** Collects what a logger (the root, by default) logs during a test, to fail on errors and exceptions. */
 public final class LogWatch implements AutoCloseable {
 
   private final Logger logger;
-  private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
+  /** Wakes {@link #awaitMore} on each event (logback calls {@code append} holding the appender's monitor). */
+  private final ListAppender<ILoggingEvent> appender = new ListAppender<>() {
+    @Override
+    protected void append(ILoggingEvent event) {
+      super.append(event);
+      notifyAll();
+    }
+  };
 
   private LogWatch(String name) {
     this.logger = (Logger) LoggerFactory.getLogger(name);
@@ -49,6 +58,17 @@ public final class LogWatch implements AutoCloseable {
       List<ILoggingEvent> events = List.copyOf(appender.list);
       appender.list.clear();
       return events;
+    }
+  }
+
+  /** Waits until more than {@code seen} events were collected or {@code timeout} passed, whichever comes first. */
+  public void awaitMore(int seen, Duration timeout) throws InterruptedException {
+    long until = System.nanoTime() + timeout.toNanos();
+    synchronized (appender) {
+      long left;
+      while (appender.list.size() <= seen && (left = until - System.nanoTime()) > 0) {
+        TimeUnit.NANOSECONDS.timedWait(appender, left);
+      }
     }
   }
 

@@ -156,7 +156,7 @@ class LimiterTest {
     Limiter limiter = new Limiter(vertx, connected(redis.url()), () -> 1, QuotaLedger.NONE, new SimpleMeterRegistry());
     String name = "held-" + UUID.randomUUID();
     Plan.Quota quota = new Plan.Quota(6, QuotaPeriod.MONTH);
-    Limiter.Bucket held = limiter.bucket(name, OWNER);
+    Bucket held = limiter.bucket(name, OWNER);
     assertThat(limiter.bucket(name, OWNER)).isSameAs(held);
     List<Future<LimitResult>> results = new ArrayList<>();
     for (int i = 0; i < 5; i++) {

@@ -49,6 +49,8 @@ class EdgeFuzzIT {
 
   static final long DEFAULT_SEED = 16;
   static final int DEFAULT_COUNT = 2500;
+  /** Longest wait for the next access line before looking at the origin again (the origin may be what moved). */
+  private static final java.time.Duration LINE_WAIT = java.time.Duration.ofMillis(20);
   private static final Pattern ACCESS = Pattern.compile("^request_id=(\\S+) .* backend=(\\S+) status=(\\d+)");
   private static final Pattern STATUS = Pattern.compile("HTTP/1\\.[01] (\\d{3})");
 
@@ -244,7 +246,8 @@ class EdgeFuzzIT {
       List<RecordingOrigin.Received> all = origin.received();
       List<RecordingOrigin.Received> reached = all.subList(Math.min(seenBefore, all.size()), all.size());
       Map<String, Integer> routed = new HashMap<>(routedSoFar);
-      for (var event : access.events()) {
+      List<ILoggingEvent> lines = access.events();
+      for (var event : lines) {
         routed(event, routed);
       }
       Map<String, Integer> atOrigin = new HashMap<>(atOriginSoFar);
@@ -267,7 +270,8 @@ class EdgeFuzzIT {
         atOriginSoFar.putAll(atOrigin);
         return List.copyOf(reached);
       }
-      Thread.sleep(5); // the edge writes the access line when the exchange ends, a moment after the origin answered
+      // the edge writes the access line when the exchange ends, a moment after the origin answered: wait for the next line
+      access.awaitMore(lines.size(), LINE_WAIT);
     }
   }
 
