@@ -14,6 +14,7 @@ import java.util.Set;
  * @param instances  verticle instances per role
  * @param configFile the file this was read from, or null for the built-in defaults
  * @param backup     scheduled backups (off unless {@code backup.dir} is set)
+ * @param demoOrigin the built-in echo origin of the quick start (off unless {@code demo_origin.port} is set)
  */
 public record NodeConfig(
     String nodeId,
@@ -29,7 +30,8 @@ public record NodeConfig(
     UsageConfig usage,
     Path dataDir,
     Path configFile,
-    BackupConfig backup) {
+    BackupConfig backup,
+    DemoOriginConfig demoOrigin) {
 
   public static final String DEFAULT_NODE_ID = "node1";
   public static final String DEFAULT_DATA_DIR = "data";

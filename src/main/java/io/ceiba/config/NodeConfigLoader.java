@@ -86,6 +86,7 @@ public final class NodeConfigLoader {
     m.put("REDIS_URL", "redis.url");
     m.put("CEIBA_REDIS_URL", "redis.url");
     m.put("CEIBA_SHUTDOWN_GRACE", "shutdown.grace");
+    m.put("CEIBA_DEMO_ORIGIN_PORT", "demo_origin.port");
     // not Map.copyOf: its iteration order changes between JVM starts, and with it the winner of a pair
     return Collections.unmodifiableMap(m);
   }
@@ -279,6 +280,11 @@ public final class NodeConfigLoader {
         backupMap.bool("restore_check", BackupConfig.DEFAULT_RESTORE_CHECK));
     backupMap.finish();
 
+    MappingReader demoMap = root.mapping("demo_origin");
+    DemoOriginConfig demoOrigin = new DemoOriginConfig(demoMap.string("host", DemoOriginConfig.DEFAULT_HOST),
+        demoMap.port("port", noConfigFile ? DemoOriginConfig.QUICK_START_PORT : DemoOriginConfig.DEFAULT_PORT, true));
+    demoMap.finish();
+
     Path dataDir = resolve(baseDir, root.string("data_dir", NodeConfig.DEFAULT_DATA_DIR), root.sourceOf("data_dir"));
     root.finish();
 
@@ -288,7 +294,7 @@ public final class NodeConfigLoader {
     }
     return new NodeConfig(nodeId, roles, instances, new EdgeConfig(edgeHost, edgePort, advertise, maxHeaderSize, idleTimeout, edgeListener,
         accessLog, tls, trustedProxies), control, cluster,
-        registry, postgres, new RedisConfig(redisUrl), shutdown, usage, dataDir, configFile, backup);
+        registry, postgres, new RedisConfig(redisUrl), shutdown, usage, dataDir, configFile, backup, demoOrigin);
   }
 
   private static Set<Role> readRoles(MappingReader root) {

@@ -6,6 +6,7 @@ import io.ceiba.bus.Addresses;
 import io.ceiba.cluster.MembershipVerticle;
 import io.ceiba.config.Role;
 import io.ceiba.control.ControlVerticle;
+import io.ceiba.demo.DemoOriginVerticle;
 import io.ceiba.edge.EdgeVerticle;
 import io.ceiba.health.HealthVerticle;
 import io.ceiba.registry.RegistryVerticle;
@@ -76,6 +77,10 @@ final class NodeSupervisor {
     // role verticles: health before edge, so the edge starts with a health view; edge last (it takes traffic)
     if (node.config().has(Role.CONTROL) && node.config().backup().enabled() && node.postgres() != null) {
       steps.add(new Step("backup", () -> new BackupVerticle(node), 1));
+    }
+    if (node.config().demoOrigin().enabled()) {
+      // before health and edge: the quick start's backend is up when they first look at it
+      steps.add(new Step("demo-origin", () -> new DemoOriginVerticle(node.config().demoOrigin(), node.nodeId()), 1));
     }
     if (node.config().has(Role.HEALTH)) {
       // one checker per node: more instances would only check every backend more often

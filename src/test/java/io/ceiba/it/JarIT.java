@@ -3,9 +3,11 @@ package io.ceiba.it;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.ceiba.testkit.ControlClient;
+import io.ceiba.testkit.EdgeClient;
 import io.ceiba.testkit.Eventually;
 import io.ceiba.testkit.Ports;
 import io.vertx.core.Vertx;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -44,9 +46,14 @@ class JarIT {
   void should_come_up_ready_on_the_embedded_default_and_exit_0_on_sigterm() throws Exception {
     // a fresh folder holding only node-configs/, as after a clone
     Path configs = Files.createDirectories(dir.resolve("node-configs"));
-    Files.copy(Path.of("node-configs/registry.yaml"), configs.resolve("registry.yaml"));
+    // the example registry as shipped, its demo origin moved off 9001 so that a busy port cannot fail the test
+    int demoOrigin = Ports.free();
+    Files.writeString(configs.resolve("registry.yaml"), Files.readString(Path.of("node-configs/registry.yaml"))
+        .replace("http://127.0.0.1:9001", "http://127.0.0.1:" + demoOrigin));
     int control = Ports.free();
-    Map<String, String> env = Map.of("CEIBA_EDGE_PORT", String.valueOf(Ports.free()), "CEIBA_CONTROL_PORT", String.valueOf(control));
+    int edge = Ports.free();
+    Map<String, String> env = Map.of("CEIBA_EDGE_PORT", String.valueOf(edge), "CEIBA_CONTROL_PORT", String.valueOf(control),
+        "CEIBA_DEMO_ORIGIN_PORT", String.valueOf(demoOrigin));
     try (JarProcess node = JarProcess.start(dir, env)) {
       ControlClient ops = new ControlClient(client, control, null);
       Duration toReady = Eventually.until(client, Duration.ofSeconds(90), "node ready",
@@ -56,6 +63,16 @@ class JarIT {
       assertThat(ops.get("/metrics").await(5, TimeUnit.SECONDS).bodyAsString()).contains("ceiba_registry_version{node=\"node1\"} 1.0");
       assertThat(dir.resolve("data/postgres")).isDirectory();
       assertThat(dir.resolve("data/admin-token")).isRegularFile();
+
+      // the README's first request through the edge: the example registry's demo service, the node's demo origin
+      EdgeClient edgeClient = new EdgeClient(edge);
+      Eventually.until(client, Duration.ofSeconds(20), "the demo service answers 200 through the edge",
+          () -> client.executeBlocking(() -> edgeClient.get("demo.localhost", "/healthz", null).statusCode() == 200))
+          .await(25, TimeUnit.SECONDS);
+      HttpResponse<String> demo = edgeClient.get("demo.localhost", "/hello?from=readme", null);
+      assertThat(demo.statusCode()).as(demo.body()).isEqualTo(200);
+      assertThat(demo.body()).contains("\"origin\" : \"ceiba demo origin\"").contains("\"path\" : \"/hello\"")
+          .contains("\"query\" : \"from=readme\"");
 
       int exit = node.terminate(60);
       assertThat(exit).as(node.output()).isZero();
