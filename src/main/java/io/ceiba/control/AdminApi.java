@@ -168,7 +168,7 @@ final class AdminApi {
     }
     return vertx.executeBlocking(() -> {
       try {
-        return RegistryParser.parse("request body", text);
+        return RegistryParser.parse("request body", text, RegistryParser.folderOf(node.config().registry().file()));
       } catch (InvalidDocumentException e) {
         throw new CeibaException(ErrorCode.INVALID_REGISTRY, "registry is invalid (" + e.problems().size() + " problems)",
             new JsonObject().put("problems", ErrorResponses.problems(e.problems())));
@@ -224,7 +224,7 @@ final class AdminApi {
             long from = row.getLong("version");
             long next = current.version() + 1;
             return vertx.executeBlocking(() -> RegistryParser.parse("registry_history version " + from,
-                    RegistryRollback.withVersion(row.getString("body"), next)))
+                    RegistryRollback.withVersion(row.getString("body"), next), RegistryParser.folderOf(node.config().registry().file())))
                 .compose(this::distribute)
                 .map(result -> result.put("rolled_back_to", from));
           });

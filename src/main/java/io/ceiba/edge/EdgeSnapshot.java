@@ -20,7 +20,8 @@ final class EdgeSnapshot {
   static final EdgeSnapshot EMPTY = new EdgeSnapshot(RouteTable.EMPTY, Map.of());
 
   /** Everything needed to send a request to one service under this registry version. */
-  record ServiceRoute(HttpService service, ServiceBalancer balancer, UpstreamClients.Pair clients, EdgeCache.Scope cacheScope) {
+  record ServiceRoute(HttpService service, ServiceBalancer balancer, UpstreamClients.Pair clients, EdgeCache.Scope cacheScope,
+      UpstreamTlsOptions tls) {
   }
 
   private final RouteTable routes;
@@ -39,7 +40,8 @@ final class EdgeSnapshot {
     for (HttpService service : registry.http().values()) {
       boolean anyH2c = service.allBackends().stream().anyMatch(Backend::h2c);
       services.put(service.name(), new ServiceRoute(service, new ServiceBalancer(service, nodeId),
-          clients.pair(service.timeouts().connect().toMillis(), anyH2c), cacheScopes.get(service.name())));
+          clients.pair(service.timeouts().connect().toMillis(), anyH2c), cacheScopes.get(service.name()),
+          UpstreamTlsOptions.of(service.tls())));
     }
     return new EdgeSnapshot(RouteTable.build(registry), Map.copyOf(services));
   }

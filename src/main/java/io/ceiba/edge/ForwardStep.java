@@ -67,7 +67,7 @@ final class ForwardStep {
         return;
       }
     }
-    RequestOptions options = aim(new RequestOptions(), backend, peer)
+    RequestOptions options = aim(new RequestOptions(), backend, peer, ex.route.tls())
         .setMethod(request.method())
         .setURI(ex.head.target()) // origin-form, whatever form the client sent
         .setIdleTimeout(service.timeouts().upstream().toMillis());
@@ -85,12 +85,18 @@ final class ForwardStep {
     client.request(options).onComplete(ar -> connected(ex, ar, h2c));
   }
 
-  /** Points a request at the backend itself, or at the edge of its node when {@code peer} relays it. */
-  static <T extends RequestOptions> T aim(T options, Backend backend, Peers.Edge peer) {
+  /**
+   * Points a request at the backend itself (verified as the service's {@code tls} says when it is https), or at the
+   * edge of its node when {@code peer} relays it (that node verifies the backend).
+   */
+  static <T extends RequestOptions> T aim(T options, Backend backend, Peers.Edge peer, UpstreamTlsOptions tls) {
     if (peer != null) {
       return peer.aim(options);
     }
-    options.setHost(backend.host()).setPort(backend.port()).setSsl(backend.tls());
+    if (backend.tls()) {
+      return tls.aim(options, backend.host(), backend.port());
+    }
+    options.setHost(backend.host()).setPort(backend.port()).setSsl(false);
     return options;
   }
 
@@ -140,7 +146,22 @@ final class ForwardStep {
       // nothing reached the backend: the relaying edge may try another one
       ex.response.putHeader(ProxyHeaders.X_CEIBA_RELAY_FAILED, "connect");
     }
+    if (tlsRefused(cause)) {
+      end.fail(ex, ErrorCode.UPSTREAM_TLS_FAILED, "TLS to a backend of " + ex.service.name()
+          + " failed: its certificate was refused or the handshake broke off");
+      return;
+    }
     end.fail(ex, ErrorCode.BAD_GATEWAY, "cannot connect to a backend of " + ex.service.name());
+  }
+
+  /** Whether the connection failed in its TLS handshake (a refused certificate, most often). */
+  static boolean tlsRefused(Throwable cause) {
+    for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof javax.net.ssl.SSLException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void send(Exchange ex, HttpClientRequest upstream) {

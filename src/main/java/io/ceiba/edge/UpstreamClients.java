@@ -28,7 +28,8 @@ final class UpstreamClients {
 
   UpstreamClients(Vertx vertx) {
     this.vertx = vertx;
-    this.webSockets = vertx.createWebSocketClient(new WebSocketClientOptions().setTrustAll(true).setVerifyHost(false)
+    // TLS is verified by default; each request to a TLS backend carries its service's UpstreamTlsOptions
+    this.webSockets = vertx.createWebSocketClient(new WebSocketClientOptions().setVerifyHost(true)
         .setMaxFrameSize(1024 * 1024).setMaxMessageSize(16 * 1024 * 1024));
   }
 
@@ -57,8 +58,7 @@ final class UpstreamClients {
           .setDecompressionSupported(false)
           .setMaxInitialLineLength(16 * 1024)
           .setMaxHeaderSize(64 * 1024)
-          .setTrustAll(true)
-          .setVerifyHost(false)
+          .setVerifyHost(true)
           .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout))
           .setKeepAliveTimeout(30);
       if (prior) {

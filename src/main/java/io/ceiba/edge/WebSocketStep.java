@@ -62,7 +62,7 @@ final class WebSocketStep {
       end.fail(ex, ErrorCode.BAD_GATEWAY, "node " + backend.node() + " is not in the cluster view");
       return;
     }
-    WebSocketConnectOptions options = ForwardStep.aim(new WebSocketConnectOptions(), backend, peer)
+    WebSocketConnectOptions options = ForwardStep.aim(new WebSocketConnectOptions(), backend, peer, ex.route.tls())
         .setURI(ex.head.target())
         .setConnectTimeout(service.timeouts().connect().toMillis())
         // the client's Origin is copied with the other headers; without one the client would make one up, and with

@@ -6,6 +6,8 @@ public enum ErrorCode {
   UNKNOWN_HOST(404),
   NO_HEALTHY_BACKEND(503),
   BAD_GATEWAY(502),
+  /** A TLS backend's certificate was refused (unknown CA, wrong name, expired) or the handshake failed. */
+  UPSTREAM_TLS_FAILED(502),
   UPSTREAM_TIMEOUT(504),
   HEADERS_TOO_LARGE(431),
   BODY_TOO_LARGE(413),

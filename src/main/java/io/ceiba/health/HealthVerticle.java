@@ -2,6 +2,7 @@ package io.ceiba.health;
 
 import io.ceiba.bus.Addresses;
 import io.ceiba.cluster.Peers;
+import io.ceiba.edge.UpstreamTlsOptions;
 import io.ceiba.node.NodeContext;
 import io.ceiba.registry.Backend;
 import io.ceiba.registry.HealthSpec;
@@ -10,6 +11,7 @@ import io.ceiba.registry.Registry;
 import io.ceiba.registry.TcpBackend;
 import io.ceiba.registry.TcpHealthSpec;
 import io.ceiba.registry.TcpService;
+import io.ceiba.registry.UpstreamTls;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
@@ -72,6 +74,9 @@ public final class HealthVerticle extends VerticleBase {
     final int healthyAfter;
     /** The node whose edge relays the check (the backend listens on that node's loopback), or null. */
     String viaNode;
+    /** How a TLS backend is verified: the service's tls block, the same as for its requests. */
+    UpstreamTls tls = UpstreamTls.SYSTEM;
+    UpstreamTlsOptions tlsOptions;
     final AtomicInteger upGauge = new AtomicInteger(1);
     final List<Meter> meters = new ArrayList<>();
     Counter failures;
@@ -107,7 +112,7 @@ public final class HealthVerticle extends VerticleBase {
       return kind.equals(other.kind) && host.equals(other.host) && port == other.port && path.equals(other.path)
           && interval.equals(other.interval) && timeout.equals(other.timeout)
           && unhealthyAfter == other.unhealthyAfter && healthyAfter == other.healthyAfter
-          && java.util.Objects.equals(viaNode, other.viaNode);
+          && java.util.Objects.equals(viaNode, other.viaNode) && tls.equals(other.tls);
     }
   }
 
@@ -124,7 +129,8 @@ public final class HealthVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false).setTrustAll(true).setVerifyHost(false));
+    // TLS backends are checked as their requests are sent: verified, with the service's tls block (Target.tlsOptions)
+    http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false).setVerifyHost(true));
     // HTTP/2 with prior knowledge; one multiplexed connection per backend carries its checks
     h2c = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
         .setHttp2KeepAliveTimeout(10));
@@ -162,6 +168,10 @@ public final class HealthVerticle extends VerticleBase {
             spec.interval(), spec.timeout(), spec.unhealthyAfter(), spec.healthyAfter());
         // checked from here through its node's edge: the path requests from here would take
         t.viaNode = node.peers().relays(b.node(), b.host()) ? b.node() : null;
+        if (b.tls()) {
+          t.tls = service.tls();
+          t.tlsOptions = UpstreamTlsOptions.of(service.tls());
+        }
         wanted.put(t.key(), t);
       }
     }
@@ -258,6 +268,8 @@ public final class HealthVerticle extends VerticleBase {
       via = http;
       peer.aim(options).putHeader(Peers.PROBE_HEADER, "1");
       node.peers().markRelay(options.getHeaders(), t.service, t.url);
+    } else if (t.tlsOptions != null) {
+      t.tlsOptions.aim(options, t.host, t.port);
     }
     return via.request(options)
         .compose(req -> req.send())

@@ -9,6 +9,7 @@ import java.util.List;
  * @param fallback     used only when no primary backend is healthy
  * @param cache        null when the service is not cached
  * @param maxBodyBytes largest request body accepted ({@code 413} beyond)
+ * @param tls          how its {@code https://} backends are verified
  */
 public record HttpService(
     String name,
@@ -22,7 +23,8 @@ public record HttpService(
     CacheSpec cache,
     List<Middleware> middlewares,
     long maxBodyBytes,
-    Timeouts timeouts) {
+    Timeouts timeouts,
+    UpstreamTls tls) {
 
   public HttpService {
     hosts = List.copyOf(hosts);

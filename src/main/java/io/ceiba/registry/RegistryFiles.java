@@ -32,7 +32,7 @@ final class RegistryFiles {
   }
 
   /** Reads {@code file}; parses it unless its digest equals {@code knownSha256} (then registry and problems are empty). */
-  static Read read(Path file, String knownSha256) {
+  static Read read(Path file, String knownSha256, Path baseDir) {
     String text;
     try {
       if (Files.size(file) > io.ceiba.yaml.YamlDocument.MAX_BYTES) {
@@ -49,7 +49,7 @@ final class RegistryFiles {
       return new Read(file, sha, null, List.of());
     }
     try {
-      return new Read(file, sha, RegistryParser.parse(file.toString(), text), List.of());
+      return new Read(file, sha, RegistryParser.parse(file.toString(), text, baseDir), List.of());
     } catch (InvalidDocumentException e) {
       return new Read(file, sha, null, e.problems());
     }

@@ -53,7 +53,7 @@ public final class RegistryParser {
       if (Files.size(file) > YamlDocument.MAX_BYTES) {
         throw new InvalidDocumentException("registry " + name, List.of(new Problem(name, 0, "", "file larger than " + YamlDocument.MAX_BYTES + " bytes")));
       }
-      return parse(name, Files.readString(file, StandardCharsets.UTF_8));
+      return parse(name, Files.readString(file, StandardCharsets.UTF_8), folderOf(file));
     } catch (NoSuchFileException e) {
       throw new InvalidDocumentException("registry " + name, List.of(new Problem(name, 0, "", "file not found")));
     } catch (IOException | java.io.UncheckedIOException e) {
@@ -61,11 +61,24 @@ public final class RegistryParser {
     }
   }
 
+  /** The folder a registry file's relative paths ({@code tls.ca}, …) resolve against. */
+  public static Path folderOf(Path registryFile) {
+    Path parent = registryFile.toAbsolutePath().getParent();
+    return parent == null ? registryFile.toAbsolutePath() : parent;
+  }
+
+  /** A registry whose relative file paths cannot be resolved (they are reported as problems). */
+  public static Registry parse(String file, String text) {
+    return parse(file, text, null);
+  }
+
   /**
-   * @param file name used in problems (a path, or e.g. {@code request body})
+   * @param file    name used in problems (a path, or e.g. {@code request body})
+   * @param baseDir folder relative paths in the registry resolve against (the node's registry file folder); null:
+   *                only absolute paths and inline PEM are accepted
    * @throws InvalidDocumentException listing every problem
    */
-  public static Registry parse(String file, String text) {
+  public static Registry parse(String file, String text, Path baseDir) {
     Problems problems = new Problems();
     YamlNode.Mapping tree = YamlDocument.parse(file, text, problems);
     if (tree == null) {
@@ -82,7 +95,7 @@ public final class RegistryParser {
     Map<String, String> hostServices = new HashMap<>();
     root.namedMappings("http").forEach((name, svc) -> {
       checkName(name, svc);
-      HttpService service = readHttp(name, svc, defaults, hostOwners, hostServices);
+      HttpService service = readHttp(name, svc, defaults, hostOwners, hostServices, baseDir);
       if (service != null) {
         http.put(name, service);
       }
@@ -122,7 +135,7 @@ public final class RegistryParser {
   }
 
   private static HttpService readHttp(String name, MappingReader svc, Defaults defaults,
-      Map<String, Source> hostOwners, Map<String, String> hostServices) {
+      Map<String, Source> hostOwners, Map<String, String> hostServices, Path baseDir) {
     List<String> hosts = new ArrayList<>();
     for (String raw : svc.stringList("hosts", List.of())) {
       String host = raw.trim().toLowerCase(Locale.ROOT);
@@ -173,8 +186,17 @@ public final class RegistryParser {
     }
     long maxBody = size(svc, "max_body", defaults.maxBody());
     Timeouts timeouts = readTimeouts(svc.mapping("timeouts"), defaults.timeouts());
+    UpstreamTls tls = UpstreamTls.SYSTEM;
+    if (svc.has("tls")) {
+      boolean anyHttps = backends.stream().anyMatch(Backend::tls) || fallback.stream().anyMatch(Backend::tls);
+      if (!anyHttps) {
+        svc.problem("tls", "applies to https:// backends, and this service has none");
+      }
+      tls = UpstreamTlsReader.read(svc.mapping("tls"), baseDir);
+    }
     svc.finish();
-    return new HttpService(name, hosts, backends, fallback, lb, health, access, rateLimit, cache, middlewares, maxBody, timeouts);
+    return new HttpService(name, hosts, backends, fallback, lb, health, access, rateLimit, cache, middlewares, maxBody, timeouts,
+        tls);
   }
 
   /** Null when {@code host} is a valid DNS name or one-label wildcard, else why not. */

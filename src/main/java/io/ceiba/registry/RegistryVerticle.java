@@ -47,6 +47,8 @@ public final class RegistryVerticle extends VerticleBase {
 
   private final NodeContext node;
   private final Path file;
+  /** Where relative paths in a registry (tls.ca, …) resolve, whichever way the registry arrived. */
+  private final Path folder;
   private final Path lastKnownGood;
 
   private Registry current = Registry.EMPTY;
@@ -73,6 +75,7 @@ public final class RegistryVerticle extends VerticleBase {
   public RegistryVerticle(NodeContext node) {
     this.node = node;
     this.file = node.config().registry().file();
+    this.folder = RegistryParser.folderOf(file);
     this.lastKnownGood = node.config().dataDir().resolve(LAST_KNOWN_GOOD);
   }
 
@@ -122,7 +125,7 @@ public final class RegistryVerticle extends VerticleBase {
 
   /** The file when valid, else the last-known-good copy; the higher version when both are valid. */
   private Future<Void> loadInitial() {
-    return vertx.executeBlocking(() -> List.of(RegistryFiles.read(file, null), RegistryFiles.read(lastKnownGood, null)))
+    return vertx.executeBlocking(() -> List.of(RegistryFiles.read(file, null, folder), RegistryFiles.read(lastKnownGood, null, folder)))
         .compose(reads -> {
           RegistryFiles.Read fromFile = reads.get(0);
           RegistryFiles.Read fromLkg = reads.get(1);
@@ -155,7 +158,7 @@ public final class RegistryVerticle extends VerticleBase {
   private Future<Void> pollFile() {
     long generation = fileGeneration;
     String known = lastFileSha;
-    return vertx.executeBlocking(() -> RegistryFiles.read(file, known)).compose(read -> {
+    return vertx.executeBlocking(() -> RegistryFiles.read(file, known, folder)).compose(read -> {
       if (generation != fileGeneration) {
         return Future.succeededFuture();
       }
@@ -283,9 +286,9 @@ public final class RegistryVerticle extends VerticleBase {
     return newest;
   }
 
-  private static Object parseOrProblems(String text) {
+  private Object parseOrProblems(String text) {
     try {
-      return RegistryParser.parse("PUT /v1/registry", text);
+      return RegistryParser.parse("PUT /v1/registry", text, folder);
     } catch (InvalidDocumentException e) {
       return e;
     }
@@ -313,6 +316,8 @@ public final class RegistryVerticle extends VerticleBase {
     vertx.eventBus().publish(Addresses.REGISTRY_CHANGED, candidate, new DeliveryOptions().setLocalOnly(true));
     LOG.info("registry version {} applied from {} ({} http, {} tcp services; was version {})", candidate.version(), origin,
         candidate.http().size(), candidate.tcp().size(), previous.version());
+    candidate.http().values().stream().filter(s -> s.tls().insecureSkipVerify()).forEach(s -> LOG.warn(
+        "service {}: the certificates of its https backends are NOT verified (tls.insecure_skip_verify: true)", s.name()));
     vertx.executeBlocking(() -> {
       RegistryFiles.writeAtomically(lastKnownGood, candidate.text());
       return null;
