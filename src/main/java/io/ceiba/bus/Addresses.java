@@ -35,6 +35,13 @@ public final class Addresses {
   /** Cluster request, suffixed with a node id: that node's health view (for /v1/cluster). */
   public static final String HEALTH_VIEW_PREFIX = "ceiba.health.view.";
 
+  /** Local request: the {@link io.ceiba.tls.CertificateSet} the edge's TLS listener serves now. */
+  public static final String TLS_CURRENT = "ceiba.tls.current";
+  /** Local publish: a new, checked {@link io.ceiba.tls.CertificateSet}; edge instances swap it in. */
+  public static final String TLS_CHANGED = "ceiba.tls.changed";
+  /** Local publish: reload the registry file and the certificates now (SIGHUP). */
+  public static final String NODE_RELOAD = "ceiba.node.reload";
+
   /** Local publish: the node starts to stop; readiness turns 503 so load balancers move away. */
   public static final String NODE_DRAINING = "ceiba.node.draining";
   /** Clustered: a key hash (hex) in, a {@code KeyRecord} (or {@code found: false}) out; answered by auth verticles. */

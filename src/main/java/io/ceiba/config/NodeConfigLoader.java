@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.EnumMap;
@@ -378,8 +379,12 @@ public final class NodeConfigLoader {
     if (pairs.isEmpty() && map.sizeOf("certificates") <= 0) {
       map.problem("certificates", "at least one {cert, key} pair is needed for TLS");
     }
+    Duration watchInterval = map.duration("watch_interval", TlsConfig.DEFAULT_WATCH_INTERVAL);
+    if (watchInterval.toMillis() < 100) {
+      map.problem("watch_interval", "must be at least 100ms");
+    }
     map.finish();
-    return new TlsConfig(port, pairs);
+    return new TlsConfig(port, pairs, watchInterval);
   }
 
   private static ClusterConfig readCluster(MappingReader map, Path baseDir) {

@@ -1,13 +1,18 @@
 package io.ceiba.config;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 
 /**
  * TLS termination on the edge: a second listener whose certificate is chosen by SNI among several
  * PEM certificate/key pairs (the first pair answers clients that send no SNI).
+ *
+ * @param watchInterval how often the PEM files are checked for a renewal (SIGHUP checks at once)
  */
-public record TlsConfig(int port, List<CertificatePair> certificates) {
+public record TlsConfig(int port, List<CertificatePair> certificates, Duration watchInterval) {
+
+  public static final Duration DEFAULT_WATCH_INTERVAL = Duration.ofSeconds(5);
 
   public TlsConfig {
     certificates = List.copyOf(certificates);

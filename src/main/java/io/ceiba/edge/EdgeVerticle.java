@@ -11,6 +11,8 @@ import io.ceiba.edge.tcp.TcpProxy;
 import io.ceiba.listener.ListenerGuard;
 import io.ceiba.node.NodeContext;
 import io.ceiba.registry.Registry;
+import io.ceiba.tls.CertificateSet;
+import io.ceiba.tls.CertificateWatcher;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -77,8 +79,23 @@ public final class EdgeVerticle extends VerticleBase {
             .otherwise(e -> null)) // no health verticle on this node: every backend counts as up
         .compose(v -> listen(options))
         .onSuccess(s -> server = s)
-        .compose(s -> config.tls() == null ? Future.succeededFuture() : listen(tlsOptions(options, config.tls()))
-            .onSuccess(t -> tlsServer = t));
+        .compose(s -> config.tls() == null ? Future.succeededFuture() : listenTls(options, local));
+  }
+
+  /**
+   * The TLS listener, with the certificates the node's {@link CertificateWatcher} checked; a renewal it publishes is
+   * swapped in without closing a connection (handshakes from then on get the new certificate).
+   */
+  private Future<Void> listenTls(HttpServerOptions plain, DeliveryOptions local) {
+    return vertx.eventBus().<CertificateSet>request(Addresses.TLS_CURRENT, null, local)
+        .compose(reply -> listen(new HttpServerOptions(plain).setPort(config.tls().port()).setSsl(true).setUseAlpn(false)
+            .setSni(true).setKeyCertOptions(reply.body().keyCertOptions())))
+        .onSuccess(t -> {
+          tlsServer = t;
+          vertx.eventBus().<CertificateSet>localConsumer(Addresses.TLS_CHANGED, msg -> tlsServer.updateSSLOptions(msg.body().serverOptions())
+              .onFailure(e -> LOG.error("edge: TLS certificates not swapped in: {}", e.getMessage())));
+        })
+        .mapEmpty();
   }
 
   /** The steps of the request path, each with what it needs; one set per edge instance. */
@@ -132,16 +149,6 @@ public final class EdgeVerticle extends VerticleBase {
         .invalidRequestHandler(pipeline::invalid)
         .listen()
         .onSuccess(s -> LOG.info("edge listening on {}:{}{}", config.host(), s.actualPort(), options.isSsl() ? " (TLS)" : ""));
-  }
-
-  /** The same listener with TLS; SNI picks the certificate whose names match the requested host. */
-  private static HttpServerOptions tlsOptions(HttpServerOptions plain, TlsConfig tls) {
-    PemKeyCertOptions certificates = new PemKeyCertOptions();
-    for (TlsConfig.CertificatePair pair : tls.certificates()) {
-      certificates.addCertPath(pair.cert().toString()).addKeyPath(pair.key().toString());
-    }
-    return new HttpServerOptions(plain).setPort(tls.port()).setSsl(true).setSni(true).setKeyCertOptions(certificates)
-        .setUseAlpn(false);
   }
 
   /** A registry version, as one snapshot: exchanges in flight finish on the one they started with. */

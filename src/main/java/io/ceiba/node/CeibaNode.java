@@ -17,6 +17,7 @@ import io.ceiba.observability.ProcessMetrics;
 import io.ceiba.registry.Registry;
 import io.ceiba.store.pg.PostgresService;
 import io.ceiba.store.redis.RedisService;
+import io.ceiba.tls.CertificateSet;
 import io.ceiba.usage.UsageEvent;
 import io.ceiba.usage.UsageLedger;
 import io.ceiba.usage.UsageSpool;
@@ -74,6 +75,7 @@ public final class CeibaNode {
       ProcessMetrics.bindTo(meters, vertx);
       vertx.eventBus().registerDefaultCodec(Registry.class, new LocalObjectCodec<>(Registry.class));
       vertx.eventBus().registerDefaultCodec(UsageEvent.Batch.class, new LocalObjectCodec<>(UsageEvent.Batch.class));
+      vertx.eventBus().registerDefaultCodec(CertificateSet.class, new LocalObjectCodec<>(CertificateSet.class));
       Future<PostgresService> postgres = config.needsPostgres()
           ? PostgresService.start(vertx, config.postgres(), config.dataDir())
           : Future.succeededFuture(null);

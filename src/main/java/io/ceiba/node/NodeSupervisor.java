@@ -10,6 +10,7 @@ import io.ceiba.demo.DemoOriginVerticle;
 import io.ceiba.edge.EdgeVerticle;
 import io.ceiba.health.HealthVerticle;
 import io.ceiba.registry.RegistryVerticle;
+import io.ceiba.tls.CertificateWatcher;
 import io.ceiba.usage.UsageVerticle;
 import io.vertx.core.Deployable;
 import io.vertx.core.DeploymentOptions;
@@ -97,6 +98,10 @@ final class NodeSupervisor {
     if (node.config().has(Role.EDGE) && !node.config().has(Role.USAGE) && !node.config().cluster().enabled()) {
       LOG.warn("node {}: no usage role and no cluster, so keyed requests are served but their usage is not recorded",
           node.nodeId());
+    }
+    if (node.config().has(Role.EDGE) && node.config().edge().tls() != null) {
+      // before the edge: its TLS listener starts with the checked certificates this one owns and reloads
+      steps.add(new Step("certificates", () -> new CertificateWatcher(node), 1));
     }
     if (node.config().has(Role.EDGE)) {
       steps.add(new Step("edge", () -> new EdgeVerticle(node), node.config().instancesOf(Role.EDGE)));

@@ -17,11 +17,22 @@ public final class TestCertificates {
 
   /** A certificate/key pair for {@code host} (CN and DNS SAN): {@code [cert.pem, key.pem]}. */
   public static Path[] selfSigned(Path dir, String host) throws Exception {
-    Path store = dir.resolve(host + ".p12");
-    Process keytool = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+    return selfSigned(dir, host, host, "-validity", "2");
+  }
+
+  /**
+   * As above, written as {@code <fileName>.pem}/{@code .key}, with keytool's validity arguments, e.g.
+   * {@code "-startdate", "-10d", "-validity", "1"} for one that expired.
+   */
+  public static Path[] selfSigned(Path dir, String host, String fileName, String... validity) throws Exception {
+    Path store = dir.resolve(fileName + ".p12");
+    java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of(
+        Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
         "-genkeypair", "-alias", "edge", "-keyalg", "RSA", "-keysize", "2048", "-dname", "CN=" + host,
-        "-ext", "SAN=dns:" + host, "-validity", "2", "-keystore", store.toString(), "-storetype", "PKCS12",
-        "-storepass", "changeit", "-keypass", "changeit").redirectErrorStream(true).start();
+        "-ext", "SAN=dns:" + host, "-keystore", store.toString(), "-storetype", "PKCS12",
+        "-storepass", "changeit", "-keypass", "changeit"));
+    command.addAll(java.util.List.of(validity));
+    Process keytool = new ProcessBuilder(command).redirectErrorStream(true).start();
     if (!keytool.waitFor(60, TimeUnit.SECONDS) || keytool.exitValue() != 0) {
       throw new IllegalStateException("keytool failed: " + new String(keytool.getInputStream().readAllBytes()));
     }
@@ -31,8 +42,8 @@ public final class TestCertificates {
     }
     Key key = ks.getKey("edge", "changeit".toCharArray());
     Certificate cert = ks.getCertificate("edge");
-    Path certFile = dir.resolve(host + ".pem");
-    Path keyFile = dir.resolve(host + ".key");
+    Path certFile = dir.resolve(fileName + ".pem");
+    Path keyFile = dir.resolve(fileName + ".key");
     Files.writeString(certFile, pem("CERTIFICATE", cert.getEncoded()));
     Files.writeString(keyFile, pem("PRIVATE KEY", key.getEncoded()));
     return new Path[] {certFile, keyFile};
