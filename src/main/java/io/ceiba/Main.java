@@ -105,6 +105,11 @@ public final class Main implements Callable<Integer> {
     };
     Signal.handle(new Signal("TERM"), sig -> stop.run());
     Signal.handle(new Signal("INT"), sig -> stop.run());
+    // SIGHUP reloads (the JVM's default would exit without a drain): registry file and TLS certificates
+    Signal.handle(new Signal("HUP"), sig -> {
+      LOG.info("node {}: SIGHUP, reloading the registry file and the TLS certificates", nodeConfig.nodeId());
+      node.reload();
+    });
     stopped.await();
     return stoppedCleanly.get() ? ExitCodes.OK : ExitCodes.STOP_TIMED_OUT;
   }

@@ -25,6 +25,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.VertxBuilder;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
@@ -163,6 +164,11 @@ public final class CeibaNode {
       credentials.secure(options.getEventBusOptions());
     }
     return builder.withClusterManager(clusterManager).buildClustered();
+  }
+
+  /** SIGHUP: the registry file and the edge's certificates are read again now; nothing stops or restarts. */
+  public void reload() {
+    vertx.eventBus().publish(Addresses.NODE_RELOAD, null, new DeliveryOptions().setLocalOnly(true));
   }
 
   /**

@@ -92,6 +92,9 @@ public final class RegistryVerticle extends VerticleBase {
     List<MessageConsumer<?>> consumers = List.of(
         bus.<Object>localConsumer(Addresses.REGISTRY_CURRENT, msg -> msg.reply(current)),
         bus.<Object>localConsumer(Addresses.REGISTRY_STATUS, msg -> msg.reply(status())),
+        // SIGHUP: read the file now rather than at the next watch tick
+        bus.<Object>localConsumer(Addresses.NODE_RELOAD, msg -> pollFile()
+            .onFailure(e -> LOG.warn("registry file {} not re-read on reload: {}", file, e.getMessage()))),
         bus.<JsonObject>consumer(Addresses.registryApply(node.nodeId()), this::applyDistributed),
         bus.<Object>consumer(Addresses.registryFetch(node.nodeId()), msg -> msg.reply(new JsonObject()
             .put("version", current.version()).put("text", current.text()))));

@@ -43,7 +43,7 @@ class JarIT {
   }
 
   @Test
-  void should_come_up_ready_on_the_embedded_default_and_exit_0_on_sigterm() throws Exception {
+  void should_come_up_ready_on_the_embedded_default_reload_on_sighup_and_exit_0_on_sigterm() throws Exception {
     // a fresh folder holding only node-configs/, as after a clone
     Path configs = Files.createDirectories(dir.resolve("node-configs"));
     // the example registry as shipped, its demo origin moved off 9001 so that a busy port cannot fail the test
@@ -73,6 +73,13 @@ class JarIT {
       assertThat(demo.statusCode()).as(demo.body()).isEqualTo(200);
       assertThat(demo.body()).contains("\"origin\" : \"ceiba demo origin\"").contains("\"path\" : \"/hello\"")
           .contains("\"query\" : \"from=readme\"");
+
+      // SIGHUP reloads (systemd's ExecReload) and the node keeps running; the JVM's default would have exited
+      node.hangUp();
+      Eventually.until(client, Duration.ofSeconds(10), "the reload logged",
+          () -> client.executeBlocking(() -> node.output().contains("SIGHUP, reloading"))).await(15, TimeUnit.SECONDS);
+      assertThat(ops.get("/ready").await(5, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+      assertThat(edgeClient.get("demo.localhost", "/after-reload", null).statusCode()).isEqualTo(200);
 
       int exit = node.terminate(60);
       assertThat(exit).as(node.output()).isZero();

@@ -74,6 +74,11 @@ final class JarProcess implements AutoCloseable {
     return process.waitFor(timeoutSeconds, TimeUnit.SECONDS) ? process.exitValue() : -1;
   }
 
+  /** SIGHUP: what {@code systemctl reload} sends. */
+  void hangUp() throws IOException, InterruptedException {
+    new ProcessBuilder("kill", "-HUP", Long.toString(pid())).inheritIO().start().waitFor(10, TimeUnit.SECONDS);
+  }
+
   /** SIGKILL: a crash, no goodbye to anyone. */
   void kill() throws InterruptedException {
     process.destroyForcibly();
