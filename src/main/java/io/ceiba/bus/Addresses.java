@@ -39,6 +39,13 @@ public final class Addresses {
   public static final String TLS_CURRENT = "ceiba.tls.current";
   /** Local publish: a new, checked {@link io.ceiba.tls.CertificateSet}; edge instances swap it in. */
   public static final String TLS_CHANGED = "ceiba.tls.changed";
+  /** Cluster request, answered by nodes with a database: the stored certificates, keys sealed. */
+  public static final String TLS_STORED_LIST = "ceiba.tls.stored.list";
+  /** Cluster publish: a stored certificate was put or deleted; edges fetch the list again. */
+  public static final String TLS_STORED_CHANGED = "ceiba.tls.stored.changed";
+  /** Prefix of each node's address that tells which certificates its edge serves; see {@link #tlsServed}. */
+  public static final String TLS_SERVED_PREFIX = "ceiba.tls.served.";
+
   /** Local publish: reload the registry file and the certificates now (SIGHUP). */
   public static final String NODE_RELOAD = "ceiba.node.reload";
 
@@ -62,6 +69,10 @@ public final class Addresses {
   public static final String USAGE_ROLLUP = "ceiba.usage.rollup";
 
   private Addresses() {
+  }
+
+  public static String tlsServed(String nodeId) {
+    return TLS_SERVED_PREFIX + nodeId;
   }
 
   public static String healthView(String nodeId) {

@@ -46,6 +46,7 @@ public final class ClusterCredentials {
   private final List<X509Certificate> trusted;
   private final List<X509Certificate> chain;
   private final PrivateKey key;
+  private final String clusterName;
   private final List<String> relayTokens;
   private final Map<String, Long> lastRefusalLog = new ConcurrentHashMap<>();
 
@@ -56,6 +57,7 @@ public final class ClusterCredentials {
     this.chain = ClusterPki.readCertificates(store.certOf(nodeId));
     this.key = ClusterPki.readKey(store.keyOf(nodeId));
     this.relayTokens = RelayKeys.tokens(store.relayKeys(), clusterName);
+    this.clusterName = clusterName;
   }
 
   /**
@@ -76,6 +78,11 @@ public final class ClusterCredentials {
     ClusterCredentials credentials = new ClusterCredentials(store, nodeId, cluster.name());
     credentials.warnOfExpiry();
     return credentials;
+  }
+
+  /** Keys that seal stored certificates' private keys (the first seals, any opens), derived from the relay keys. */
+  public List<byte[]> sealingKeys() {
+    return RelayKeys.derived(store.relayKeys(), "ceiba certificate keys v1:" + clusterName);
   }
 
   /** The tokens of relayed requests: the first is sent, any is accepted. */

@@ -28,7 +28,19 @@ public final class RelayKeys {
     return readLines(file).stream().map(key -> token(key, clusterName)).toList();
   }
 
+  /**
+   * Secret keys for another purpose, one per relay key (the signing one first): HMAC-SHA256 of {@code label} under
+   * each key, so they reveal nothing about the relay keys and rotate with them.
+   */
+  public static List<byte[]> derived(Path file, String label) {
+    return readLines(file).stream().map(key -> hmac(decode(key), label)).toList();
+  }
+
   static String token(String key, String clusterName) {
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(hmac(decode(key), LABEL + clusterName));
+  }
+
+  private static byte[] decode(String key) {
     byte[] raw;
     try {
       raw = Base64.getUrlDecoder().decode(key);
@@ -38,11 +50,14 @@ public final class RelayKeys {
     if (raw.length < 32) {
       throw new IllegalArgumentException("a key of cluster.key has " + raw.length + " bytes; at least 32 are needed");
     }
+    return raw;
+  }
+
+  private static byte[] hmac(byte[] key, String message) {
     try {
       Mac mac = Mac.getInstance("HmacSHA256");
-      mac.init(new SecretKeySpec(raw, "HmacSHA256"));
-      return Base64.getUrlEncoder().withoutPadding()
-          .encodeToString(mac.doFinal((LABEL + clusterName).getBytes(StandardCharsets.UTF_8)));
+      mac.init(new SecretKeySpec(key, "HmacSHA256"));
+      return mac.doFinal(message.getBytes(StandardCharsets.UTF_8));
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("no HmacSHA256 in this JDK", e);
     }

@@ -58,6 +58,7 @@ final class AdminApi {
         .put("valid", true).put("version", r.version()).put("summary", RegistrySummary.describe(r)))));
     new AccessApi(vertx, node).mount(router, ctx -> ctx.get(BODY));
     new UsageApi(node).mount(router, ctx -> ctx.get(BODY));
+    new CertificateApi(vertx, node).mount(router, ctx -> ctx.get(BODY));
     router.route().failureHandler(this::fail);
     return router;
   }

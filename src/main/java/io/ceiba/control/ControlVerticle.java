@@ -7,6 +7,7 @@ import io.ceiba.error.ErrorCode;
 import io.ceiba.error.ErrorResponses;
 import io.ceiba.listener.ListenerGuard;
 import io.ceiba.node.NodeContext;
+import io.ceiba.tls.StoredCertificates;
 import io.ceiba.observability.MetricsListener;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -59,6 +60,10 @@ public final class ControlVerticle extends VerticleBase {
     vertx.setPeriodic(READINESS_METRICS_MS, t -> readiness.evaluate());
     Handler<RoutingContext> metrics = PrometheusScrapingHandler.create(node.meters());
     router.get("/metrics").handler(metrics);
+    if (node.postgres() != null) {
+      // edges without a database get the cluster's stored certificates (keys sealed) from nodes with one
+      new StoredCertificates(node.postgres().pool()).serve(vertx);
+    }
     if (node.config().has(Role.CONTROL)) {
       router.route("/v1/*").subRouter(new AdminApi(vertx, node).router());
     }

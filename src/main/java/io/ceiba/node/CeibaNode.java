@@ -18,6 +18,7 @@ import io.ceiba.registry.Registry;
 import io.ceiba.store.pg.PostgresService;
 import io.ceiba.store.redis.RedisService;
 import io.ceiba.tls.CertificateSet;
+import io.ceiba.tls.CertificateVault;
 import io.ceiba.usage.UsageEvent;
 import io.ceiba.usage.UsageLedger;
 import io.ceiba.usage.UsageSpool;
@@ -66,8 +67,10 @@ public final class CeibaNode {
     meters.config().commonTags(MetricNames.TAG_NODE, config.nodeId());
     ClusterCredentials credentials;
     CeibaClusterManager clusterManager;
+    CertificateVault vault;
     try {
       credentials = clusterCredentials(config);
+      vault = credentials != null ? new CertificateVault(credentials.sealingKeys()) : CertificateVault.ofNode(config.dataDir());
       clusterManager = config.cluster().enabled() ? CeibaClusterManager.create(config.cluster(), config.nodeId(), credentials) : null;
     } catch (Exception e) {
       return Future.failedFuture(new IllegalStateException("cluster set-up failed: " + e.getMessage(), e));
@@ -94,7 +97,7 @@ public final class CeibaNode {
             });
             NodeContext context = new NodeContext(config, meters, HealthChecks.create(vertx), HealthChecks.create(vertx),
                 pg, redis, access, config.has(Role.EDGE) ? new EdgeCache(meters) : null, spool, clusterManager, countingNodes,
-                peers, token, startedAt);
+                peers, token, startedAt, vault);
             if (pg != null) {
               pg.registerReadiness(context.readiness());
             }

@@ -8,6 +8,7 @@ import io.ceiba.config.NodeConfig;
 import io.ceiba.edge.cache.EdgeCache;
 import io.ceiba.store.pg.PostgresService;
 import io.ceiba.store.redis.RedisService;
+import io.ceiba.tls.CertificateVault;
 import io.ceiba.usage.UsageSpool;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.ext.healthchecks.HealthChecks;
@@ -31,6 +32,7 @@ import java.time.Instant;
  * @param countingNodes  the cluster's edge nodes, kept by the membership view; what per-node limits divide by
  * @param peers          the other edges of the cluster and the secret relayed requests carry
  * @param adminToken     bearer token of {@code /v1/*}
+ * @param vault          seals and opens the private keys of certificates stored for the whole cluster
  */
 public record NodeContext(
     NodeConfig config,
@@ -46,7 +48,8 @@ public record NodeContext(
     CountingNodes countingNodes,
     Peers peers,
     String adminToken,
-    Instant startedAt) {
+    Instant startedAt,
+    CertificateVault vault) {
 
   public String nodeId() {
     return config.nodeId();

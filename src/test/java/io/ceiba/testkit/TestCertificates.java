@@ -49,6 +49,14 @@ public final class TestCertificates {
     return new Path[] {certFile, keyFile};
   }
 
+  /** The serial number of the (first) certificate of a PEM file: what a handshake's presented certificate is matched by. */
+  public static java.math.BigInteger serialOf(Path pem) throws Exception {
+    try (InputStream in = Files.newInputStream(pem)) {
+      return ((java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+          .generateCertificate(in)).getSerialNumber();
+    }
+  }
+
   private static String pem(String type, byte[] der) {
     return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der)
         + "\n-----END " + type + "-----\n";

@@ -14,13 +14,10 @@ import io.ceiba.testkit.TestNodes;
 import io.ceiba.testkit.TlsProbe;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import java.io.InputStream;
 import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.cert.CertificateFactory;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -86,11 +83,6 @@ class CertificateReloadIT {
     Files.move(certTmp, liveCert, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }
 
-  private static BigInteger serialOf(Path pem) throws Exception {
-    try (InputStream in = Files.newInputStream(pem)) {
-      return ((X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in)).getSerialNumber();
-    }
-  }
 
   private BigInteger served() throws Exception {
     TlsProbe.Answer answer = TlsProbe.get(tlsPort, "api.test", "/serial");
@@ -104,9 +96,9 @@ class CertificateReloadIT {
 
   @Test
   void should_swap_a_renewed_certificate_under_load_with_no_failed_handshake() throws Exception {
-    assertThat(served()).isEqualTo(serialOf(first[0]));
+    assertThat(served()).isEqualTo(TestCertificates.serialOf(first[0]));
     Path[] second = TestCertificates.selfSigned(dir, "api.test", "second", "-validity", "2");
-    BigInteger secondSerial = serialOf(second[0]);
+    BigInteger secondSerial = TestCertificates.serialOf(second[0]);
     SSLSocket before = TlsProbe.connect(tlsPort, "api.test");
     assertThat(TlsProbe.exchange(before, "api.test", "/kept", false)).startsWith("HTTP/1.1 200");
 
@@ -160,7 +152,7 @@ class CertificateReloadIT {
 
   @Test
   void should_refuse_a_bad_pair_whole_and_keep_serving_the_old_one() throws Exception {
-    BigInteger firstSerial = serialOf(first[0]);
+    BigInteger firstSerial = TestCertificates.serialOf(first[0]);
     Path[] other = TestCertificates.selfSigned(dir, "api.test", "other", "-validity", "2");
     Path[] expired = TestCertificates.selfSigned(dir, "api.test", "expired", "-startdate", "-10d", "-validity", "1");
     try (LogWatch log = LogWatch.of(CertificateWatcher.class.getName())) {
@@ -177,7 +169,7 @@ class CertificateReloadIT {
 
       // a good pair after the bad ones is taken
       install(other[0], other[1]);
-      BigInteger otherSerial = serialOf(other[0]);
+      BigInteger otherSerial = TestCertificates.serialOf(other[0]);
       Eventually.until(vertx, Duration.ofSeconds(10), "the good pair served", () -> vertx.executeBlocking(() -> otherSerial.equals(served())))
           .await(15, TimeUnit.SECONDS);
     }
