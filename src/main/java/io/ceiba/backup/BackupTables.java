@@ -4,7 +4,7 @@ import java.util.List;
 
 /**
  * The tables a backup holds: everything Ceiba cannot rebuild (plans, projects, subscriptions, key hashes,
- * audit trail, registry history, usage and its rollups). In an order that satisfies the foreign keys on
+ * audit trail, registry history, usage and its rollups, stored certificates). In an order that satisfies the foreign keys on
  * restore; each with the columns that order its rows, so the same content always gives the same bytes and
  * checksums can be compared after a restore. Flyway's own history is not copied: restore runs the migrations.
  */
@@ -24,7 +24,9 @@ final class BackupTables {
       new Table("usage_rollups", "project_id, service, hour"),
       new Table("usage_plan_rollups", "project_id, plan, hour"),
       new Table("usage_rollup_state", "id"),
-      new Table("usage_dead_letters", "id"));
+      new Table("usage_dead_letters", "id"),
+      // stored TLS certificates, keys sealed: a restore needs the same cluster credentials to open them
+      new Table("certificates", "name"));
 
   /** Tables with a bigserial id whose sequence must be moved past the restored rows. */
   static final List<String> SERIAL_IDS = List.of("audit_log", "usage_dead_letters");
