@@ -383,8 +383,9 @@ public final class NodeConfigLoader {
     if (watchInterval.toMillis() < 100) {
       map.problem("watch_interval", "must be at least 100ms");
     }
+    boolean http2 = map.bool("http2", TlsConfig.DEFAULT_HTTP2);
     map.finish();
-    return new TlsConfig(port, pairs, watchInterval);
+    return new TlsConfig(port, pairs, watchInterval, http2);
   }
 
   private static ClusterConfig readCluster(MappingReader map, Path baseDir) {

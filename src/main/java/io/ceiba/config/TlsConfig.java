@@ -9,8 +9,11 @@ import java.util.List;
  * PEM certificate/key pairs (the first pair answers clients that send no SNI).
  *
  * @param watchInterval how often the PEM files are checked for a renewal (SIGHUP checks at once)
+ * @param http2         offer HTTP/2 by ALPN ({@code h2}) beside HTTP/1.1
  */
-public record TlsConfig(int port, List<CertificatePair> certificates, Duration watchInterval) {
+public record TlsConfig(int port, List<CertificatePair> certificates, Duration watchInterval, boolean http2) {
+
+  public static final boolean DEFAULT_HTTP2 = true;
 
   public static final Duration DEFAULT_WATCH_INTERVAL = Duration.ofSeconds(5);
 

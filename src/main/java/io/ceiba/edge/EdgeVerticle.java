@@ -19,6 +19,7 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.PemKeyCertOptions;
@@ -87,12 +88,12 @@ public final class EdgeVerticle extends VerticleBase {
    * swapped in without closing a connection (handshakes from then on get the new certificate).
    */
   private Future<Void> listenTls(HttpServerOptions plain, DeliveryOptions local) {
+    boolean http2 = config.tls().http2();
     return vertx.eventBus().<CertificateSet>request(Addresses.TLS_CURRENT, null, local)
-        .compose(reply -> listen(new HttpServerOptions(plain).setPort(config.tls().port()).setSsl(true).setUseAlpn(false)
-            .setSni(true).setKeyCertOptions(reply.body().keyCertOptions())))
+        .compose(reply -> listen(tlsListenerOptions(plain, http2).setKeyCertOptions(reply.body().keyCertOptions())))
         .onSuccess(t -> {
           tlsServer = t;
-          vertx.eventBus().<CertificateSet>localConsumer(Addresses.TLS_CHANGED, msg -> tlsServer.updateSSLOptions(msg.body().serverOptions())
+          vertx.eventBus().<CertificateSet>localConsumer(Addresses.TLS_CHANGED, msg -> tlsServer.updateSSLOptions(msg.body().serverOptions(http2))
               .onFailure(e -> LOG.error("edge: TLS certificates not swapped in: {}", e.getMessage())));
         })
         .mapEmpty();
@@ -131,6 +132,18 @@ public final class EdgeVerticle extends VerticleBase {
         .setPerFrameWebSocketCompressionSupported(false)
         // the edge answers Expect: 100-continue itself, once the request is admitted (FramingStep)
         .setHandle100ContinueAutomatically(false);
+  }
+
+  /**
+   * The plain listener's options with TLS and SNI; with {@code http2}, ALPN offers {@code h2} before {@code http/1.1}.
+   * HTTP/2 requests take the same pipeline; the cleartext listener stays HTTP/1.1 only (no h2c upgrade).
+   */
+  private HttpServerOptions tlsListenerOptions(HttpServerOptions plain, boolean http2) {
+    HttpServerOptions options = new HttpServerOptions(plain).setPort(config.tls().port()).setSsl(true).setSni(true).setUseAlpn(http2);
+    if (http2) {
+      options.setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1));
+    }
+    return options;
   }
 
   /**

@@ -9,8 +9,10 @@ import io.ceiba.registry.Backend;
 import io.ceiba.registry.HttpService;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 
 /**
  * One request on its way through the edge, from its head to its end in {@link ExchangeEnd}: an HTTP request, or a
@@ -54,6 +56,16 @@ final class Exchange implements Handler<Void> {
   boolean relayed;
   /** A relayed health check of another node: not traffic, so not counted. */
   boolean probe;
+
+  /**
+   * Tells the client this connection ends after the response: {@code Connection: close} on HTTP/1.x. HTTP/2 has no
+   * such header (a connection-specific field is malformed there, RFC 9113 §8.2.2); its stream simply ends.
+   */
+  void closeConnectionAfter() {
+    if (request.version() != HttpVersion.HTTP_2) {
+      response.putHeader(HttpHeaders.CONNECTION, "close");
+    }
+  }
 
   EdgeSnapshot.ServiceRoute route;
   HttpService service;

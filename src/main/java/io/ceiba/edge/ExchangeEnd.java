@@ -40,7 +40,7 @@ final class ExchangeEnd {
     boolean unasked = ex.expectContinue && !ex.continued;
     if (unasked) {
       // refused before its body was asked for: the client may send it or not, so nothing after it can be trusted
-      ex.response.putHeader(HttpHeaders.CONNECTION, "close");
+      ex.closeConnectionAfter();
     }
     Future<Void> sent = ErrorResponses.send(ex.response, code, message, ex.requestId);
     finish(ex, code.status(), message);
@@ -83,7 +83,7 @@ final class ExchangeEnd {
       if (ex.response.closed() || ex.response.headWritten()) {
         finish(ex, CLIENT_CLOSED, "client request broke off");
       } else {
-        ex.response.putHeader(HttpHeaders.CONNECTION, "close");
+        ex.closeConnectionAfter();
         fail(ex, ErrorCode.BAD_REQUEST, "request body broke off");
       }
     }

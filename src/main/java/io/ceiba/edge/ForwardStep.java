@@ -180,7 +180,7 @@ final class ForwardStep {
       ex.bytesIn += chunk.length();
       if (ex.bytesIn > max) {
         request.handler(null);
-        ex.response.putHeader(HttpHeaders.CONNECTION, "close");
+        ex.closeConnectionAfter();
         end.fail(ex, ErrorCode.BODY_TOO_LARGE, "request body larger than " + max + " bytes");
         upstream.reset();
         return;

@@ -65,7 +65,7 @@ final class FramingStep {
   boolean check(Exchange ex) {
     HttpServerRequest request = ex.request;
     RequestHygiene.Verdict verdict = hygiene.inspect(request.headers(), request.method(), request.uri(), request.version(),
-        request.remoteAddress(), request.isSSL());
+        request.remoteAddress(), request.isSSL(), request.version() == HttpVersion.HTTP_2 ? request.authority() : null);
     if (verdict.refusal() != null) {
       refuse(ex, verdict.refusal());
       return false;
@@ -85,7 +85,7 @@ final class FramingStep {
     HttpConnection connection = ex.request.connection();
     doomed.add(connection);
     connection.closeHandler(v -> doomed.remove(connection));
-    ex.response.putHeader(HttpHeaders.CONNECTION, "close");
+    ex.closeConnectionAfter();
     end.fail(ex, refusal.code(), refusal.message());
     connection.close();
   }
@@ -94,7 +94,7 @@ final class FramingStep {
   boolean fits(Exchange ex) {
     long max = ex.service.maxBodyBytes();
     if (ex.declaredLength > max) {
-      ex.response.putHeader(HttpHeaders.CONNECTION, "close");
+      ex.closeConnectionAfter();
       end.fail(ex, ErrorCode.BODY_TOO_LARGE, "request body larger than " + max + " bytes");
       return false;
     }
@@ -107,7 +107,9 @@ final class FramingStep {
    */
   void holdBody(Exchange ex) {
     HttpServerRequest request = ex.request;
-    ex.hasBody = ex.declaredLength >= 0 ? ex.declaredLength > 0 : request.headers().contains(HttpHeaders.TRANSFER_ENCODING);
+    // HTTP/2 frames its body itself (no Transfer-Encoding): a stream not ended with its head has one
+    ex.hasBody = ex.declaredLength >= 0 ? ex.declaredLength > 0
+        : request.version() == HttpVersion.HTTP_2 ? !request.isEnded() : request.headers().contains(HttpHeaders.TRANSFER_ENCODING);
     String expect = request.getHeader(HttpHeaders.EXPECT);
     if (expect != null) {
       ex.expect = true;
@@ -140,7 +142,8 @@ final class FramingStep {
     Exchange ex = new Exchange(request, System.nanoTime(), snapshot, end);
     ex.requestId = RequestIds.next();
     ex.requestIdIsOurs = true;
-    ex.response.putHeader(ProxyHeaders.X_CEIBA_NODE, nodeId).putHeader(HttpHeaders.CONNECTION, "close");
+    ex.response.putHeader(ProxyHeaders.X_CEIBA_NODE, nodeId);
+    ex.closeConnectionAfter();
     end.fail(ex, code, message).onComplete(ar -> request.connection().close());
   }
 }

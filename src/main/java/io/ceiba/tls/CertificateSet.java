@@ -21,8 +21,12 @@ public record CertificateSet(List<ServedCertificate> certificates) {
     return pem;
   }
 
-  /** The same, as the options a running listener swaps in. */
-  public ServerSSLOptions serverOptions() {
-    return new ServerSSLOptions().setSni(true).setUseAlpn(false).setKeyCertOptions(keyCertOptions());
+  /** The same, as the options a running listener swaps in; {@code alpn} as the listener was started with. */
+  public ServerSSLOptions serverOptions(boolean alpn) {
+    ServerSSLOptions options = new ServerSSLOptions().setSni(true).setUseAlpn(alpn).setKeyCertOptions(keyCertOptions());
+    if (alpn) {
+      options.setApplicationLayerProtocols(List.of("h2", "http/1.1"));
+    }
+    return options;
   }
 }

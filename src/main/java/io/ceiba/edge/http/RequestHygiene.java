@@ -35,6 +35,15 @@ public final class RequestHygiene {
   }
 
   public Verdict inspect(MultiMap headers, HttpMethod method, String uri, HttpVersion version, SocketAddress peer, boolean ssl) {
+    return inspect(headers, method, uri, version, peer, ssl, null);
+  }
+
+  /**
+   * @param pseudoAuthority an HTTP/2 request's {@code :authority} (the Host of HTTP/2, RFC 9113 §8.3.1), used when it
+   *                        carries no {@code Host} field; null for HTTP/1.x
+   */
+  public Verdict inspect(MultiMap headers, HttpMethod method, String uri, HttpVersion version, SocketAddress peer, boolean ssl,
+      HostAndPort pseudoAuthority) {
     int fields = 0;
     for (var header : headers) {
       if (++fields > MAX_HEADER_FIELDS) {
@@ -62,7 +71,8 @@ public final class RequestHygiene {
       return Verdict.refuse(ErrorCode.BAD_REQUEST, RequestTarget.problem(method, uri));
     }
     // an absolute-form target's authority wins over Host (RFC 9112 §3.2.2)
-    String hostHeader = target.authority() != null ? target.authority() : hosts.isEmpty() ? null : hosts.get(0).trim();
+    String hostHeader = target.authority() != null ? target.authority() : !hosts.isEmpty() ? hosts.get(0).trim()
+        : pseudoAuthority == null ? null : pseudoAuthority.host() + (pseudoAuthority.port() >= 0 ? ":" + pseudoAuthority.port() : "");
     if (hostHeader == null || hostHeader.isEmpty()) {
       return Verdict.refuse(ErrorCode.BAD_REQUEST, "missing Host header");
     }
