@@ -2,6 +2,7 @@ package io.ceiba.health;
 
 import io.ceiba.bus.Addresses;
 import io.ceiba.cluster.Peers;
+import io.ceiba.edge.lb.BackendHealth;
 import io.ceiba.node.NodeContext;
 import io.ceiba.registry.Backend;
 import io.ceiba.registry.HealthSpec;
@@ -55,11 +56,15 @@ public final class HealthVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(HealthVerticle.class);
   static final String BACKEND_UP = "ceiba.backend.up";
   static final String CHECK_FAILURES = "ceiba.health.check.failures";
+  /** The label naming the node a backend belongs to ({@code node} is the node that checks it). */
+  static final String TAG_BACKEND_NODE = "backend_node";
   private static final Buffer REDIS_ROLE = Buffer.buffer("*1\r\n$4\r\nROLE\r\n");
 
-  /** One backend of one service, checked on its own schedule. */
+  /** One backend (its node plus its URL) of one service, checked on its own schedule. */
   private static final class Target {
     final String service;
+    /** The node the backend belongs to, or null. */
+    final String node;
     final String url;
     final String kind; // http | h2c | tcp | redis-primary
     final String host;
@@ -83,9 +88,10 @@ public final class HealthVerticle extends VerticleBase {
     long timer = -1;
     boolean removed;
 
-    Target(String service, String url, String kind, String host, int port, boolean ssl, String path,
+    Target(String service, String node, String url, String kind, String host, int port, boolean ssl, String path,
         Duration interval, Duration timeout, int unhealthyAfter, int healthyAfter) {
       this.service = service;
+      this.node = node;
       this.url = url;
       this.kind = kind;
       this.host = host;
@@ -99,7 +105,7 @@ public final class HealthVerticle extends VerticleBase {
     }
 
     String key() {
-      return service + " " + url;
+      return BackendHealth.key(service, node, url);
     }
 
     /** Same check as {@code other}: then its state carries over a registry change. */
@@ -158,7 +164,7 @@ public final class HealthVerticle extends VerticleBase {
         continue;
       }
       for (Backend b : service.allBackends()) {
-        Target t = new Target(service.name(), b.url(), b.h2c() ? "h2c" : "http", b.host(), b.port(), b.tls(), spec.path(),
+        Target t = new Target(service.name(), b.node(), b.url(), b.h2c() ? "h2c" : "http", b.host(), b.port(), b.tls(), spec.path(),
             spec.interval(), spec.timeout(), spec.unhealthyAfter(), spec.healthyAfter());
         // checked from here through its node's edge: the path requests from here would take
         t.viaNode = node.peers().relays(b.node(), b.host()) ? b.node() : null;
@@ -169,7 +175,7 @@ public final class HealthVerticle extends VerticleBase {
       TcpHealthSpec spec = service.health();
       String kind = spec.kind() == TcpHealthSpec.Kind.REDIS_PRIMARY ? "redis-primary" : "tcp";
       for (TcpBackend b : service.backends()) {
-        Target t = new Target(service.name(), b.address(), kind, b.host(), b.port(), false, "",
+        Target t = new Target(service.name(), b.node(), b.address(), kind, b.host(), b.port(), false, "",
             spec.interval(), spec.timeout(), spec.unhealthyAfter(), spec.healthyAfter());
         wanted.put(t.key(), t);
       }
@@ -194,10 +200,12 @@ public final class HealthVerticle extends VerticleBase {
   }
 
   private void register(Target t) {
+    // node (the common tag) is the node that checks; backend_node the node the backend belongs to
+    String backendNode = t.node == null ? "-" : t.node;
     t.meters.add(Gauge.builder(BACKEND_UP, t.upGauge, AtomicInteger::get)
-        .tag("service", t.service).tag("backend", t.url)
+        .tag("service", t.service).tag("backend", t.url).tag(TAG_BACKEND_NODE, backendNode)
         .description("1 when the backend passes its health checks from this node").register(node.meters()));
-    t.failures = Counter.builder(CHECK_FAILURES).tag("service", t.service).tag("backend", t.url)
+    t.failures = Counter.builder(CHECK_FAILURES).tag("service", t.service).tag("backend", t.url).tag(TAG_BACKEND_NODE, backendNode)
         .description("Failed active health checks").register(node.meters());
     t.meters.add(t.failures);
   }
@@ -309,7 +317,7 @@ public final class HealthVerticle extends VerticleBase {
   }
 
   private void suspect(JsonObject body) {
-    Target t = targets.get(body.getString("service") + " " + body.getString("url"));
+    Target t = targets.get(BackendHealth.key(body.getString("service"), body.getString("node"), body.getString("url")));
     if (t == null || !t.up) {
       return;
     }
@@ -323,23 +331,29 @@ public final class HealthVerticle extends VerticleBase {
   private void setUp(Target t, boolean up, String why) {
     t.up = up;
     t.upGauge.set(up ? 1 : 0);
+    String where = t.node == null ? "" : " on " + t.node;
     if (up) {
-      LOG.info("backend {} of {} is up ({})", t.url, t.service, why);
+      LOG.info("backend {}{} of {} is up ({})", t.url, where, t.service, why);
     } else {
-      LOG.warn("backend {} of {} is down ({})", t.url, t.service, why);
+      LOG.warn("backend {}{} of {} is down ({})", t.url, where, t.service, why);
     }
     publish(t, up);
   }
 
   private void publish(Target t, boolean up) {
     vertx.eventBus().publish(Addresses.HEALTH_CHANGED,
-        new JsonObject().put("service", t.service).put("url", t.url).put("up", up), new DeliveryOptions().setLocalOnly(true));
+        new JsonObject().put("service", t.service).put("node", t.node).put("url", t.url).put("up", up),
+        new DeliveryOptions().setLocalOnly(true));
   }
 
   private JsonArray snapshot() {
     JsonArray out = new JsonArray();
     for (Target t : targets.values()) {
-      JsonObject o = new JsonObject().put("service", t.service).put("backend", t.url).put("check", t.kind).put("up", t.up);
+      JsonObject o = new JsonObject().put("service", t.service).put("backend", t.url);
+      if (t.node != null) {
+        o.put("node", t.node);
+      }
+      o.put("check", t.kind).put("up", t.up);
       if (t.viaNode != null) {
         o.put("via", t.viaNode);
       }

@@ -218,8 +218,10 @@ class EdgeIT {
         () -> call(HttpMethod.GET, "api.test", "/", Map.of(), null).map(a -> "local".equals(a.origin()))).await(15, TimeUnit.SECONDS);
     String metrics = vertx.createHttpClient().request(HttpMethod.GET, node.config().control().port(), "127.0.0.1", "/metrics")
         .compose(r -> r.send()).compose(r -> r.body()).await(10, TimeUnit.SECONDS).toString();
-    assertThat(metrics).contains("ceiba_backend_up{backend=\"" + local.url() + "\",node=\"node1\",service=\"api\"} 1.0");
-    assertThat(metrics).contains("ceiba_health_check_failures_total{backend=\"" + local.url() + "\",node=\"node1\",service=\"api\"}");
+    // node is the node that checks, backend_node the node the backend belongs to
+    assertThat(metrics).contains("ceiba_backend_up{backend=\"" + local.url() + "\",backend_node=\"node1\",node=\"node1\",service=\"api\"} 1.0");
+    assertThat(metrics).contains("ceiba_backend_up{backend=\"" + remote.url() + "\",backend_node=\"node2\",node=\"node1\",service=\"api\"} 1.0");
+    assertThat(metrics).contains("ceiba_health_check_failures_total{backend=\"" + local.url() + "\",backend_node=\"node1\",node=\"node1\",service=\"api\"}");
     assertThat(metrics).contains("ceiba_edge_requests_total{code=\"200\",node=\"node1\",service=\"api\"}");
     assertThat(metrics).contains("ceiba_upstream_duration_seconds_count{backend_node=\"node1\",node=\"node1\",service=\"api\"}");
   }

@@ -47,7 +47,7 @@ public final class TcpProxy {
   /** Where a refused backend is reported (the edge's passive check). */
   @FunctionalInterface
   public interface Suspects {
-    void suspect(String service, String address, String reason);
+    void suspect(String service, String node, String address, String reason);
   }
 
   public TcpProxy(Vertx vertx, String host, String nodeId, BackendHealth health, Suspects suspects) {
@@ -121,7 +121,7 @@ public final class TcpProxy {
     TcpBackend backend = service.backends().get(index);
     client.connect(backend.port(), backend.host()).onComplete(ar -> {
       if (ar.failed()) {
-        suspects.suspect(service.name(), backend.address(), String.valueOf(ar.cause().getMessage()));
+        suspects.suspect(service.name(), backend.node(), backend.address(), String.valueOf(ar.cause().getMessage()));
         if (attempt == 0) {
           connect(listener, service, downstream, index, 1);
         } else {
@@ -144,7 +144,7 @@ public final class TcpProxy {
       for (int i = 0; i < backends.size(); i++) {
         TcpBackend b = backends.get(i);
         boolean local = nodeId.equals(b.node());
-        if (i != exclude && (tier == 0) == local && health.isUp(service.name(), b.address())) {
+        if (i != exclude && (tier == 0) == local && health.isUp(service.name(), b.node(), b.address())) {
           candidates[count++] = i;
         }
       }
