@@ -3,6 +3,7 @@ package io.ceiba.health;
 import io.ceiba.bus.Addresses;
 import io.ceiba.cluster.Peers;
 import io.ceiba.edge.lb.BackendHealth;
+import io.ceiba.edge.tcp.TcpRelay;
 import io.ceiba.node.NodeContext;
 import io.ceiba.registry.Backend;
 import io.ceiba.registry.HealthSpec;
@@ -122,6 +123,7 @@ public final class HealthVerticle extends VerticleBase {
   private HttpClient http;
   private HttpClient h2c;
   private NetClient net;
+  private HttpClient relays;
   private boolean stopped;
 
   public HealthVerticle(NodeContext node) {
@@ -135,6 +137,7 @@ public final class HealthVerticle extends VerticleBase {
     h2c = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
         .setHttp2KeepAliveTimeout(10));
     net = vertx.createNetClient(new NetClientOptions());
+    relays = TcpRelay.client(vertx, 5000);
     var bus = vertx.eventBus();
     List<MessageConsumer<?>> consumers = List.of(
         bus.<Registry>localConsumer(Addresses.REGISTRY_CHANGED, msg -> sync(msg.body())),
@@ -152,7 +155,7 @@ public final class HealthVerticle extends VerticleBase {
     stopped = true;
     targets.values().forEach(this::retire);
     targets.clear();
-    return Future.all(http.close(), h2c.close(), net.close());
+    return Future.all(http.close(), h2c.close(), net.close(), relays.close());
   }
 
   /** Brings the target set in line with a registry; unchanged checks keep their state and schedule. */
@@ -177,6 +180,8 @@ public final class HealthVerticle extends VerticleBase {
       for (TcpBackend b : service.backends()) {
         Target t = new Target(service.name(), b.node(), b.address(), kind, b.host(), b.port(), false, "",
             spec.interval(), spec.timeout(), spec.unhealthyAfter(), spec.healthyAfter());
+        // on its node's loopback: checked through that node's edge, the path connections from here take
+        t.viaNode = node.peers().relays(b.node(), b.host()) ? b.node() : null;
         wanted.put(t.key(), t);
       }
     }
@@ -274,12 +279,24 @@ public final class HealthVerticle extends VerticleBase {
   }
 
   private Future<Void> probeTcp(Target t) {
-    return net.connect(t.port, t.host).compose(NetSocket::close);
+    return connect(t).compose(NetSocket::close);
+  }
+
+  /** A TCP connection to the backend, or through its node's edge when it listens on that node's loopback. */
+  private Future<NetSocket> connect(Target t) {
+    if (t.viaNode == null) {
+      return net.connect(t.port, t.host);
+    }
+    Peers.Edge peer = node.peers().edgeOf(t.viaNode);
+    if (peer == null) {
+      return Future.failedFuture("node " + t.viaNode + " is not in the cluster view");
+    }
+    return TcpRelay.open(relays, node.peers(), peer, t.service, t.url);
   }
 
   /** Up only when Redis answers ROLE with {@code master}: a replica must not take writes. */
   private Future<Void> probeRedisPrimary(Target t) {
-    return net.connect(t.port, t.host).compose(socket -> {
+    return connect(t).compose(socket -> {
       Promise<Void> answer = Promise.promise();
       Buffer received = Buffer.buffer();
       socket.handler(chunk -> {
@@ -293,7 +310,8 @@ public final class HealthVerticle extends VerticleBase {
       });
       socket.closeHandler(v -> answer.tryFail("connection closed"));
       socket.write(REDIS_ROLE);
-      return answer.future().eventually(socket::close);
+      // closed on a late answer too: a relayed check must not hold its relay open
+      return answer.future().timeout(t.timeout.toMillis(), TimeUnit.MILLISECONDS).eventually(socket::close);
     });
   }
 
