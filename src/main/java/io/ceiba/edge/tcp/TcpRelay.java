@@ -10,6 +10,7 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.internal.net.NetSocketInternal;
 import io.vertx.core.net.NetSocket;
@@ -32,10 +33,13 @@ public final class TcpRelay {
   private TcpRelay() {
   }
 
-  /** The client a node opens relays with (TLS peers are members: their edge certificate is not checked, as for HTTP relays). */
+  /**
+   * The client a node opens relays with (TLS peers are members: their edge certificate is not checked, as for HTTP
+   * relays). An upgraded connection leaves the pool, so the pool bounds only relays being set up at once.
+   */
   public static HttpClient client(Vertx vertx, int connectTimeoutMs) {
     return vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true).setTcpNoDelay(true).setTrustAll(true)
-        .setVerifyHost(false).setConnectTimeout(connectTimeoutMs));
+        .setVerifyHost(false).setConnectTimeout(connectTimeoutMs), new PoolOptions().setHttp1MaxSize(32));
   }
 
   /** Opens a relayed connection to backend {@code address} of {@code service} on the node whose edge is {@code peer}. */
