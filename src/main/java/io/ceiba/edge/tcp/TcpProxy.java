@@ -184,7 +184,12 @@ public final class TcpProxy {
   }
 
   private static void refuseRelay(HttpServerRequest request, String why, String message) {
-    LOG.warn("tcp relay refused: {}", message);
+    // a refused backend was reported (and logged) as a suspect already; relayed health checks repeat it each interval
+    if ("connect".equals(why)) {
+      LOG.debug("tcp relay refused: {}", message);
+    } else {
+      LOG.warn("tcp relay refused: {}", message);
+    }
     request.response().setStatusCode(502).putHeader("x-ceiba-relay-failed", why).putHeader("connection", "close")
         .end(message);
   }
