@@ -66,6 +66,10 @@ final class AccessLog {
         f.add(kv("stale", true));
       }
     }
+    if (ex.backend != null && ex.backend.node() != null) {
+      // a backend is its node plus its URL: 127.0.0.1:9000 on two hosts are two backends
+      f.add(kv("backend_node", ex.backend.node()));
+    }
     if (ex.relayed) {
       f.add(kv("relayed", true));
     } else if (ex.viaPeer && ex.backend != null) {

@@ -3,11 +3,11 @@ package io.ceiba.edge;
 import io.ceiba.bus.Addresses;
 import io.ceiba.config.EdgeConfig;
 import io.ceiba.config.Role;
-import io.ceiba.config.TlsConfig;
 import io.ceiba.edge.cache.EdgeCache;
 import io.ceiba.edge.http.RequestHygiene;
 import io.ceiba.edge.http.TrustedProxies;
 import io.ceiba.edge.tcp.TcpProxy;
+import io.ceiba.edge.tcp.TcpRelay;
 import io.ceiba.listener.ListenerGuard;
 import io.ceiba.node.NodeContext;
 import io.ceiba.registry.Registry;
@@ -19,10 +19,10 @@ import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.net.PemKeyCertOptions;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -64,11 +64,14 @@ public final class EdgeVerticle extends VerticleBase {
     usage = new UsageRecorder(vertx, nodeId, node.config().has(Role.USAGE), node.config().cluster().enabled(), node.usageSpool());
     usage.start();
     pipeline = wire();
-    tcp = new TcpProxy(vertx, config.host(), nodeId, health, health::suspect);
+    tcp = new TcpProxy(vertx, config.host(), nodeId, node.peers(), health, health::suspect);
 
     List<MessageConsumer<?>> consumers = List.of(
         bus.<Registry>localConsumer(Addresses.REGISTRY_CHANGED, msg -> apply(msg.body())),
-        bus.<JsonObject>localConsumer(Addresses.HEALTH_CHANGED, msg -> health.onHealth(msg.body())),
+        bus.<JsonObject>localConsumer(Addresses.HEALTH_CHANGED, msg -> {
+          health.onHealth(msg.body());
+          tcp.onHealth(msg.body());
+        }),
         bus.<JsonObject>localConsumer(Addresses.EDGE_EJECTED, msg -> health.onEjected(msg.body())));
     DeliveryOptions local = new DeliveryOptions().setLocalOnly(true).setSendTimeout(5000);
     HttpServerOptions options = listenerOptions();
@@ -158,10 +161,19 @@ public final class EdgeVerticle extends VerticleBase {
             StrictFraming.install(connection, options);
           }
         })
-        .requestHandler(pipeline::handle)
+        .requestHandler(this::handle)
         .invalidRequestHandler(pipeline::invalid)
         .listen()
         .onSuccess(s -> LOG.info("edge listening on {}:{}{}", config.host(), s.actualPort(), options.isSsl() ? " (TLS)" : ""));
+  }
+
+  /** A request, or a TCP relay another node's edge asked for (an upgrade to {@code ceiba-tcp} with the relay token). */
+  private void handle(HttpServerRequest request) {
+    if (TcpRelay.isRelay(request, node.peers())) {
+      tcp.acceptRelay(request);
+    } else {
+      pipeline.handle(request);
+    }
   }
 
   /** A registry version, as one snapshot: exchanges in flight finish on the one they started with. */

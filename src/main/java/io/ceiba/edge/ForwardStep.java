@@ -133,7 +133,7 @@ final class ForwardStep {
     ex.backendIndex = -1;
     ex.upstream = null;
     String reason = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
-    health.suspect(ex.service.name(), failed.url(), reason);
+    health.suspect(ex.service.name(), failed.node(), failed.url(), reason);
     if (ex.attempt == 0 && IDEMPOTENT.contains(ex.request.method())) {
       int next = ex.balancer.select(health, failedIndex);
       if (next >= 0) {

@@ -25,21 +25,21 @@ final class HealthView implements BackendHealth {
 
   private final EventBus bus;
   private final DeliveryOptions local = new DeliveryOptions().setLocalOnly(true);
-  /** Backends reported down by the health verticle, as {@code service + ' ' + url}. */
+  /** Backends reported down by the health verticle, as {@link BackendHealth#key}. */
   private final Set<String> down = new HashSet<>();
   /** Backends this node saw refuse a connection, with the time they may be tried again. */
   private final Map<String, Long> ejectedUntil = new HashMap<>();
 
   /** The WebSocket view: an upgrade goes to an HTTP/1.1 (or TLS) backend that is up, never to an h2c one. */
-  final BackendHealth webSocketCapable = (service, url) -> !url.startsWith("h2c:") && isUp(service, url);
+  final BackendHealth webSocketCapable = (service, node, url) -> !url.startsWith("h2c:") && isUp(service, node, url);
 
   HealthView(EventBus bus) {
     this.bus = bus;
   }
 
-  /** A transition published by the health verticle: {@code {service, url, up}}. */
+  /** A transition published by the health verticle: {@code {service, node, url, up}}. */
   void onHealth(JsonObject change) {
-    String key = change.getString("service") + ' ' + change.getString("url");
+    String key = keyOf(change);
     if (change.getBoolean("up", true)) {
       down.remove(key);
       ejectedUntil.remove(key);
@@ -50,15 +50,19 @@ final class HealthView implements BackendHealth {
 
   /** Another edge instance of the node ejected a backend. */
   void onEjected(JsonObject ejected) {
-    ejectedUntil.put(ejected.getString("service") + ' ' + ejected.getString("url"), System.nanoTime() + LOCAL_EJECTION_NANOS);
+    ejectedUntil.put(keyOf(ejected), System.nanoTime() + LOCAL_EJECTION_NANOS);
+  }
+
+  private static String keyOf(JsonObject backend) {
+    return BackendHealth.key(backend.getString("service"), backend.getString("node"), backend.getString("url"));
   }
 
   @Override
-  public boolean isUp(String service, String url) {
+  public boolean isUp(String service, String node, String url) {
     if (down.isEmpty() && ejectedUntil.isEmpty()) {
       return true;
     }
-    String key = service + ' ' + url;
+    String key = BackendHealth.key(service, node, url);
     if (down.contains(key)) {
       return false;
     }
@@ -74,11 +78,12 @@ final class HealthView implements BackendHealth {
   }
 
   /** A backend refused a connection: every edge instance of the node skips it for a while, and the health verticle hears of it. */
-  void suspect(String service, String url, String reason) {
+  void suspect(String service, String node, String url, String reason) {
+    JsonObject backend = new JsonObject().put("service", service).put("node", node).put("url", url);
     // every edge instance of the node skips it, even for services without active checks
-    bus.publish(Addresses.EDGE_EJECTED, new JsonObject().put("service", service).put("url", url), local);
-    ejectedUntil.put(service + ' ' + url, System.nanoTime() + LOCAL_EJECTION_NANOS);
-    bus.send(Addresses.HEALTH_SUSPECT, new JsonObject().put("service", service).put("url", url).put("reason", reason), local);
-    LOG.warn("backend {} of {} refused a connection ({}); taken out", url, service, reason);
+    bus.publish(Addresses.EDGE_EJECTED, backend, local);
+    ejectedUntil.put(BackendHealth.key(service, node, url), System.nanoTime() + LOCAL_EJECTION_NANOS);
+    bus.send(Addresses.HEALTH_SUSPECT, backend.copy().put("reason", reason), local);
+    LOG.warn("backend {}{} of {} refused a connection ({}); taken out", url, node == null ? "" : " on " + node, service, reason);
   }
 }

@@ -97,7 +97,7 @@ final class WebSocketStep {
     if (ar.failed()) {
       boolean refusedUpgrade = ar.cause() instanceof UpgradeRejectedException;
       if (!refusedUpgrade) {
-        health.suspect(ex.service.name(), ex.backend.url(), String.valueOf(ar.cause().getMessage()));
+        health.suspect(ex.service.name(), ex.backend.node(), ex.backend.url(), String.valueOf(ar.cause().getMessage()));
       }
       ex.balancer.release(ex.backendIndex);
       int failed = ex.backendIndex;

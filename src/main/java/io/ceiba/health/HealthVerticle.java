@@ -3,6 +3,8 @@ package io.ceiba.health;
 import io.ceiba.bus.Addresses;
 import io.ceiba.cluster.Peers;
 import io.ceiba.edge.UpstreamTlsOptions;
+import io.ceiba.edge.lb.BackendHealth;
+import io.ceiba.edge.tcp.TcpRelay;
 import io.ceiba.node.NodeContext;
 import io.ceiba.registry.Backend;
 import io.ceiba.registry.HealthSpec;
@@ -57,11 +59,15 @@ public final class HealthVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(HealthVerticle.class);
   static final String BACKEND_UP = "ceiba.backend.up";
   static final String CHECK_FAILURES = "ceiba.health.check.failures";
+  /** The label naming the node a backend belongs to ({@code node} is the node that checks it). */
+  static final String TAG_BACKEND_NODE = "backend_node";
   private static final Buffer REDIS_ROLE = Buffer.buffer("*1\r\n$4\r\nROLE\r\n");
 
-  /** One backend of one service, checked on its own schedule. */
+  /** One backend (its node plus its URL) of one service, checked on its own schedule. */
   private static final class Target {
     final String service;
+    /** The node the backend belongs to, or null. */
+    final String node;
     final String url;
     final String kind; // http | h2c | tcp | redis-primary
     final String host;
@@ -88,9 +94,10 @@ public final class HealthVerticle extends VerticleBase {
     long timer = -1;
     boolean removed;
 
-    Target(String service, String url, String kind, String host, int port, boolean ssl, String path,
+    Target(String service, String node, String url, String kind, String host, int port, boolean ssl, String path,
         Duration interval, Duration timeout, int unhealthyAfter, int healthyAfter) {
       this.service = service;
+      this.node = node;
       this.url = url;
       this.kind = kind;
       this.host = host;
@@ -104,7 +111,7 @@ public final class HealthVerticle extends VerticleBase {
     }
 
     String key() {
-      return service + " " + url;
+      return BackendHealth.key(service, node, url);
     }
 
     /** Same check as {@code other}: then its state carries over a registry change. */
@@ -121,6 +128,7 @@ public final class HealthVerticle extends VerticleBase {
   private HttpClient http;
   private HttpClient h2c;
   private NetClient net;
+  private HttpClient relays;
   private boolean stopped;
 
   public HealthVerticle(NodeContext node) {
@@ -135,6 +143,7 @@ public final class HealthVerticle extends VerticleBase {
     h2c = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
         .setHttp2KeepAliveTimeout(10));
     net = vertx.createNetClient(new NetClientOptions());
+    relays = TcpRelay.client(vertx, 5000);
     var bus = vertx.eventBus();
     List<MessageConsumer<?>> consumers = List.of(
         bus.<Registry>localConsumer(Addresses.REGISTRY_CHANGED, msg -> sync(msg.body())),
@@ -152,7 +161,7 @@ public final class HealthVerticle extends VerticleBase {
     stopped = true;
     targets.values().forEach(this::retire);
     targets.clear();
-    return Future.all(http.close(), h2c.close(), net.close());
+    return Future.all(http.close(), h2c.close(), net.close(), relays.close());
   }
 
   /** Brings the target set in line with a registry; unchanged checks keep their state and schedule. */
@@ -164,7 +173,7 @@ public final class HealthVerticle extends VerticleBase {
         continue;
       }
       for (Backend b : service.allBackends()) {
-        Target t = new Target(service.name(), b.url(), b.h2c() ? "h2c" : "http", b.host(), b.port(), b.tls(), spec.path(),
+        Target t = new Target(service.name(), b.node(), b.url(), b.h2c() ? "h2c" : "http", b.host(), b.port(), b.tls(), spec.path(),
             spec.interval(), spec.timeout(), spec.unhealthyAfter(), spec.healthyAfter());
         // checked from here through its node's edge: the path requests from here would take
         t.viaNode = node.peers().relays(b.node(), b.host()) ? b.node() : null;
@@ -179,8 +188,10 @@ public final class HealthVerticle extends VerticleBase {
       TcpHealthSpec spec = service.health();
       String kind = spec.kind() == TcpHealthSpec.Kind.REDIS_PRIMARY ? "redis-primary" : "tcp";
       for (TcpBackend b : service.backends()) {
-        Target t = new Target(service.name(), b.address(), kind, b.host(), b.port(), false, "",
+        Target t = new Target(service.name(), b.node(), b.address(), kind, b.host(), b.port(), false, "",
             spec.interval(), spec.timeout(), spec.unhealthyAfter(), spec.healthyAfter());
+        // on its node's loopback: checked through that node's edge, the path connections from here take
+        t.viaNode = node.peers().relays(b.node(), b.host()) ? b.node() : null;
         wanted.put(t.key(), t);
       }
     }
@@ -204,10 +215,12 @@ public final class HealthVerticle extends VerticleBase {
   }
 
   private void register(Target t) {
+    // node (the common tag) is the node that checks; backend_node the node the backend belongs to
+    String backendNode = t.node == null ? "-" : t.node;
     t.meters.add(Gauge.builder(BACKEND_UP, t.upGauge, AtomicInteger::get)
-        .tag("service", t.service).tag("backend", t.url)
+        .tag("service", t.service).tag("backend", t.url).tag(TAG_BACKEND_NODE, backendNode)
         .description("1 when the backend passes its health checks from this node").register(node.meters()));
-    t.failures = Counter.builder(CHECK_FAILURES).tag("service", t.service).tag("backend", t.url)
+    t.failures = Counter.builder(CHECK_FAILURES).tag("service", t.service).tag("backend", t.url).tag(TAG_BACKEND_NODE, backendNode)
         .description("Failed active health checks").register(node.meters());
     t.meters.add(t.failures);
   }
@@ -278,12 +291,24 @@ public final class HealthVerticle extends VerticleBase {
   }
 
   private Future<Void> probeTcp(Target t) {
-    return net.connect(t.port, t.host).compose(NetSocket::close);
+    return connect(t).compose(NetSocket::close);
+  }
+
+  /** A TCP connection to the backend, or through its node's edge when it listens on that node's loopback. */
+  private Future<NetSocket> connect(Target t) {
+    if (t.viaNode == null) {
+      return net.connect(t.port, t.host);
+    }
+    Peers.Edge peer = node.peers().edgeOf(t.viaNode);
+    if (peer == null) {
+      return Future.failedFuture("node " + t.viaNode + " is not in the cluster view");
+    }
+    return TcpRelay.open(relays, node.peers(), peer, t.service, t.url);
   }
 
   /** Up only when Redis answers ROLE with {@code master}: a replica must not take writes. */
   private Future<Void> probeRedisPrimary(Target t) {
-    return net.connect(t.port, t.host).compose(socket -> {
+    return connect(t).compose(socket -> {
       Promise<Void> answer = Promise.promise();
       Buffer received = Buffer.buffer();
       socket.handler(chunk -> {
@@ -297,7 +322,8 @@ public final class HealthVerticle extends VerticleBase {
       });
       socket.closeHandler(v -> answer.tryFail("connection closed"));
       socket.write(REDIS_ROLE);
-      return answer.future().eventually(socket::close);
+      // closed on a late answer too: a relayed check must not hold its relay open
+      return answer.future().timeout(t.timeout.toMillis(), TimeUnit.MILLISECONDS).eventually(socket::close);
     });
   }
 
@@ -321,7 +347,7 @@ public final class HealthVerticle extends VerticleBase {
   }
 
   private void suspect(JsonObject body) {
-    Target t = targets.get(body.getString("service") + " " + body.getString("url"));
+    Target t = targets.get(BackendHealth.key(body.getString("service"), body.getString("node"), body.getString("url")));
     if (t == null || !t.up) {
       return;
     }
@@ -335,23 +361,29 @@ public final class HealthVerticle extends VerticleBase {
   private void setUp(Target t, boolean up, String why) {
     t.up = up;
     t.upGauge.set(up ? 1 : 0);
+    String where = t.node == null ? "" : " on " + t.node;
     if (up) {
-      LOG.info("backend {} of {} is up ({})", t.url, t.service, why);
+      LOG.info("backend {}{} of {} is up ({})", t.url, where, t.service, why);
     } else {
-      LOG.warn("backend {} of {} is down ({})", t.url, t.service, why);
+      LOG.warn("backend {}{} of {} is down ({})", t.url, where, t.service, why);
     }
     publish(t, up);
   }
 
   private void publish(Target t, boolean up) {
     vertx.eventBus().publish(Addresses.HEALTH_CHANGED,
-        new JsonObject().put("service", t.service).put("url", t.url).put("up", up), new DeliveryOptions().setLocalOnly(true));
+        new JsonObject().put("service", t.service).put("node", t.node).put("url", t.url).put("up", up),
+        new DeliveryOptions().setLocalOnly(true));
   }
 
   private JsonArray snapshot() {
     JsonArray out = new JsonArray();
     for (Target t : targets.values()) {
-      JsonObject o = new JsonObject().put("service", t.service).put("backend", t.url).put("check", t.kind).put("up", t.up);
+      JsonObject o = new JsonObject().put("service", t.service).put("backend", t.url);
+      if (t.node != null) {
+        o.put("node", t.node);
+      }
+      o.put("check", t.kind).put("up", t.up);
       if (t.viaNode != null) {
         o.put("via", t.viaNode);
       }

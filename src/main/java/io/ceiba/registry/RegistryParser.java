@@ -19,10 +19,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -224,7 +227,8 @@ public final class RegistryParser {
 
   private static List<Backend> readBackends(MappingReader svc, String key) {
     List<Backend> out = new ArrayList<>();
-    List<String> seen = new ArrayList<>();
+    // a backend is its node plus its URL: the same local URL on two nodes is two backends
+    Set<String> seen = new HashSet<>();
     for (MappingReader b : svc.mappingList(key)) {
       String raw = b.string("url", null);
       String node = b.string("node", null);
@@ -240,10 +244,9 @@ public final class RegistryParser {
       }
       b.finish();
       if (backend != null) {
-        if (seen.contains(backend.url())) {
-          b.problem("url", "backend " + backend.url() + " is listed twice");
+        if (!seen.add(node + " " + backend.url())) {
+          b.problem("url", "backend " + backend.url() + (node == null ? "" : " on node " + node) + " is listed twice");
         } else {
-          seen.add(backend.url());
           out.add(backend);
         }
       }
@@ -404,8 +407,8 @@ public final class RegistryParser {
         }
         if (port < 1 || port > 65535) {
           b.problem("address", "expected host:port, got '" + address + "'");
-        } else if (backends.stream().anyMatch(x -> x.address().equals(address))) {
-          b.problem("address", "backend " + address + " is listed twice");
+        } else if (backends.stream().anyMatch(x -> x.address().equals(address) && Objects.equals(x.node(), node))) {
+          b.problem("address", "backend " + address + (node == null ? "" : " on node " + node) + " is listed twice");
         } else {
           String host = address.substring(0, colon);
           backends.add(new TcpBackend(address, host.startsWith("[") ? host.substring(1, host.length() - 1) : host, port, node));

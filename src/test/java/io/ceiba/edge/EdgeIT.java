@@ -218,8 +218,10 @@ class EdgeIT {
         () -> call(HttpMethod.GET, "api.test", "/", Map.of(), null).map(a -> "local".equals(a.origin()))).await(15, TimeUnit.SECONDS);
     String metrics = vertx.createHttpClient().request(HttpMethod.GET, node.config().control().port(), "127.0.0.1", "/metrics")
         .compose(r -> r.send()).compose(r -> r.body()).await(10, TimeUnit.SECONDS).toString();
-    assertThat(metrics).contains("ceiba_backend_up{backend=\"" + local.url() + "\",node=\"node1\",service=\"api\"} 1.0");
-    assertThat(metrics).contains("ceiba_health_check_failures_total{backend=\"" + local.url() + "\",node=\"node1\",service=\"api\"}");
+    // node is the node that checks, backend_node the node the backend belongs to
+    assertThat(metrics).contains("ceiba_backend_up{backend=\"" + local.url() + "\",backend_node=\"node1\",node=\"node1\",service=\"api\"} 1.0");
+    assertThat(metrics).contains("ceiba_backend_up{backend=\"" + remote.url() + "\",backend_node=\"node2\",node=\"node1\",service=\"api\"} 1.0");
+    assertThat(metrics).contains("ceiba_health_check_failures_total{backend=\"" + local.url() + "\",backend_node=\"node1\",node=\"node1\",service=\"api\"}");
     assertThat(metrics).contains("ceiba_edge_requests_total{code=\"200\",node=\"node1\",service=\"api\"}");
     assertThat(metrics).contains("ceiba_upstream_duration_seconds_count{backend_node=\"node1\",node=\"node1\",service=\"api\"}");
   }
@@ -632,6 +634,16 @@ class EdgeIT {
       Eventually.until(vertx, Duration.ofSeconds(10), "10 connections in a row reach the primary", () -> allReach(listen, one, 10))
           .await(15, TimeUnit.SECONDS);
       assertThat(redis(listen, "SET owner first", SIMPLE_REPLY).await(10, TimeUnit.SECONDS)).isEqualTo("+OK\r\n");
+      // a client that stays connected to the primary across the swap
+      io.vertx.core.net.NetSocket held = redisClients.connect(listen, "127.0.0.1").await(10, TimeUnit.SECONDS);
+      io.vertx.core.Promise<Void> heldClosed = io.vertx.core.Promise.promise();
+      held.closeHandler(v -> heldClosed.tryComplete());
+      Buffer heldGot = Buffer.buffer();
+      held.handler(heldGot::appendBuffer);
+      held.write("CONFIG GET port\r\n");
+      Eventually.until(vertx, Duration.ofSeconds(5), "the held connection answers", () -> Future.succeededFuture(
+          PORT_REPLY.matcher(heldGot.toString()).find())).await(10, TimeUnit.SECONDS);
+      assertThat(heldGot.toString()).endsWith(one + "\r\n");
 
       // the roles swap, as a failover would: the replica is promoted, the old primary follows it
       assertThat(redis(two, "REPLICAOF NO ONE", SIMPLE_REPLY).await(10, TimeUnit.SECONDS)).startsWith("+OK");
@@ -641,6 +653,8 @@ class EdgeIT {
       // one interval (300 ms, ±10% jitter) plus a check's timeout and the probes' own time, with room for a busy machine
       assertThat(followed).isLessThan(Duration.ofSeconds(3));
       assertThat(redis(listen, "SET owner second", SIMPLE_REPLY).await(10, TimeUnit.SECONDS)).isEqualTo("+OK\r\n");
+      // the connection still open to the demoted primary was closed by the edge: it must not write to a replica
+      heldClosed.future().await(5, TimeUnit.SECONDS);
       System.out.println("redis-primary: new primary reached " + followed.toMillis() + " ms after the swap");
     }
   }

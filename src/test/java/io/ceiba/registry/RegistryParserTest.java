@@ -1,6 +1,7 @@
 package io.ceiba.registry;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import io.ceiba.yaml.InvalidDocumentException;
 import io.ceiba.yaml.Problem;
@@ -203,5 +204,51 @@ class RegistryParserTest {
           assertThat(p.field()).isEqualTo("http.a.backends[0].url");
           assertThat(p.reason()).contains("http, https or h2c");
         });
+  }
+
+  @Test
+  void should_take_the_same_local_url_on_two_nodes_as_two_backends_and_refuse_it_twice_on_one_node() {
+    // issue 17 item 6: the natural multi-host registry, the same service on the same local port of each host
+    Registry registry = RegistryParser.parse("r.yaml", """
+        version: 1
+        http:
+          web:
+            hosts: [web.test]
+            backends:
+              - { url: "http://127.0.0.1:9000", node: host1 }
+              - { url: "http://127.0.0.1:9000", node: host2 }
+        tcp:
+          cache:
+            listen: 6380
+            backends:
+              - { address: "127.0.0.1:6379", node: host1 }
+              - { address: "127.0.0.1:6379", node: host2 }
+        """);
+    assertThat(registry.http().get("web").backends()).extracting(Backend::node, Backend::url)
+        .containsExactly(tuple("host1", "http://127.0.0.1:9000"), tuple("host2", "http://127.0.0.1:9000"));
+    assertThat(registry.tcp().get("cache").backends()).extracting(TcpBackend::node, TcpBackend::address)
+        .containsExactly(tuple("host1", "127.0.0.1:6379"), tuple("host2", "127.0.0.1:6379"));
+
+    // the same node and URL twice is one backend listed twice, also when the URL is spelled differently
+    assertThat(problems("""
+        version: 1
+        http:
+          web:
+            hosts: [web.test]
+            backends:
+              - { url: "http://127.0.0.1:9000", node: host1 }
+              - { url: "HTTP://127.0.0.1:9000/", node: host1 }
+              - { url: "http://10.0.0.5:80" }
+              - { url: "http://10.0.0.5" }
+        tcp:
+          cache:
+            listen: 6380
+            backends:
+              - { address: "127.0.0.1:6379", node: host1 }
+              - { address: "127.0.0.1:6379", node: host1 }
+        """)).extracting(p -> p.line() + " " + p.field() + ": " + p.reason()).containsExactlyInAnyOrder(
+        "7 http.web.backends[1].url: backend http://127.0.0.1:9000 on node host1 is listed twice",
+        "9 http.web.backends[3].url: backend http://10.0.0.5:80 is listed twice",
+        "15 tcp.cache.backends[1].address: backend 127.0.0.1:6379 on node host1 is listed twice");
   }
 }

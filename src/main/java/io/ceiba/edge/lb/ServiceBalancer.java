@@ -75,7 +75,7 @@ public final class ServiceBalancer {
     for (int t = 0; t < 4; t++) {
       int count = 0;
       for (int i = 0; i < backends.length; i++) {
-        if (tier[i] == t && i != exclude && health.isUp(serviceName, backends[i].url())) {
+        if (tier[i] == t && i != exclude && health.isUp(serviceName, backends[i].node(), backends[i].url())) {
           scratch[count++] = i;
         }
       }

@@ -25,7 +25,7 @@ class ServiceBalancerTest {
   }
 
   private static BackendHealth downAre(Set<Integer> ports) {
-    return (svc, url) -> ports.stream().noneMatch(p -> url.endsWith(":" + p));
+    return (svc, node, url) -> ports.stream().noneMatch(p -> url.endsWith(":" + p));
   }
 
   @Test
@@ -66,5 +66,22 @@ class ServiceBalancerTest {
     b.release(0);
     b.release(0);
     assertThat(b.select(downAre(Set.of()), -1)).isEqualTo(0);
+  }
+
+  @Test
+  void should_keep_the_same_url_on_two_nodes_apart() {
+    // issue 17 item 6: the same local URL on n1 and n2 are two backends; n1's being down says nothing of n2's
+    HttpService s = service("round-robin",
+        "      - { url: \"http://127.0.0.1:9000\", node: n1 }\n      - { url: \"http://127.0.0.1:9000\", node: n2 }\n", "");
+    ServiceBalancer b = new ServiceBalancer(s, "n1");
+    assertThat(b.indexOf("http://127.0.0.1:9000", "n1")).isZero();
+    assertThat(b.indexOf("http://127.0.0.1:9000", "n2")).isEqualTo(1);
+    BackendHealth n1Down = (svc, node, url) -> !"n1".equals(node);
+    assertThat(b.select((svc, node, url) -> true, -1)).as("the local one first").isZero();
+    for (int i = 0; i < 5; i++) {
+      assertThat(b.select(n1Down, -1)).as("n1's backend is down: n2's takes the traffic").isEqualTo(1);
+    }
+    BackendHealth n2Down = (svc, node, url) -> !"n2".equals(node);
+    assertThat(new ServiceBalancer(s, "n2").select(n2Down, -1)).isZero();
   }
 }
