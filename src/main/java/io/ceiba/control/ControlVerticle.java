@@ -48,7 +48,7 @@ public final class ControlVerticle extends VerticleBase {
   public Future<?> start() {
     vertx.eventBus().localConsumer(Addresses.NODE_DRAINING, msg -> draining = true);
     node.liveness().register("node", promise -> promise.complete(Status.OK()));
-    node.readiness().register("draining", promise -> context.runOnContext(v -> promise.complete(draining
+    node.readiness().register("draining", promise -> context.runOnContext(v -> promise.tryComplete(draining
         ? Status.KO(new JsonObject().put("reason", "node is stopping")) : Status.OK())));
 
     Router router = Router.router(vertx);

@@ -143,7 +143,8 @@ public final class UsageVerticle extends VerticleBase {
           flushTimer = vertx.setPeriodic(config.flushInterval().toMillis(), id -> kick(true));
           rollupTimer = vertx.setPeriodic(ROLLUP_INTERVAL_MS, id -> runRollup()
               .onFailure(e -> LOG.warn("usage rollup failed, retrying in {} s: {}", ROLLUP_INTERVAL_MS / 1000, e.getMessage())));
-          node.readiness().register("usage", promise -> context.runOnContext(v -> promise.complete(Status.OK(readiness()))));
+          // tryComplete: the check may already have timed out (a busy loop) when this runs
+          node.readiness().register("usage", promise -> context.runOnContext(v -> promise.tryComplete(Status.OK(readiness()))));
           kick(true);
           return consumer.completion().compose(v -> rollupConsumer.completion()).compose(v -> quotaConsumer.completion());
         });
