@@ -135,10 +135,16 @@ final class AdminApi {
       for (Object o : reply.body()) {
         JsonObject info = (JsonObject) o;
         boolean checks = info.getJsonArray("roles", new JsonArray()).contains("health");
-        nodes.add(!checks ? Future.succeededFuture(info) : vertx.eventBus()
+        Future<JsonObject> withHealth = !checks ? Future.succeededFuture(info) : vertx.eventBus()
             .<JsonObject>request(Addresses.healthView(info.getString("id")), null, ask)
             .map(view -> info.put("backends", view.body().getJsonArray("backends")))
-            .otherwise(e -> info.put("backends_error", e.getMessage())));
+            .otherwise(e -> info.put("backends_error", e.getMessage()));
+        // the certificates its TLS listener serves; a node without one does not answer (nothing to show)
+        boolean edge = info.getJsonArray("roles", new JsonArray()).contains("edge");
+        nodes.add(!edge ? withHealth : withHealth.compose(i -> vertx.eventBus()
+            .<JsonArray>request(Addresses.tlsServed(i.getString("id")), null, ask)
+            .map(served -> i.put("certificates", served.body()))
+            .otherwise(i)));
       }
       return Future.join(nodes).map(all -> {
         JsonArray out = new JsonArray();

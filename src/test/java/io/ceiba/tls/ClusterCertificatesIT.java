@@ -122,6 +122,10 @@ class ClusterCertificatesIT {
     JsonArray perNode = list.getJsonArray("nodes");
     assertThat(perNode.stream().map(o -> (JsonObject) o).filter(n -> n.getString("id").equals("node3")).findFirst().orElseThrow()
         .getJsonArray("serves").stream().map(o -> ((JsonObject) o).getString("name"))).contains("api.test", "default.test");
+    JsonObject node3InCluster = node1.json("/v1/cluster").await(10, TimeUnit.SECONDS).getJsonArray("nodes").stream()
+        .map(o -> (JsonObject) o).filter(n -> n.getString("id").equals("node3")).findFirst().orElseThrow();
+    assertThat(node3InCluster.getJsonArray("certificates").stream().map(o -> ((JsonObject) o).getString("name")))
+        .as("/v1/cluster shows what each node serves").contains("api.test", "default.test");
     URI db = URI.create(database);
     try (Connection c = DriverManager.getConnection("jdbc:postgresql://" + db.getHost() + ":" + db.getPort() + db.getPath(),
         db.getUserInfo(), null); ResultSet row = c.createStatement().executeQuery("select key_sealed from certificates")) {
