@@ -41,7 +41,7 @@ final class EdgeSnapshot {
       boolean anyH2c = service.allBackends().stream().anyMatch(Backend::h2c);
       services.put(service.name(), new ServiceRoute(service, new ServiceBalancer(service, nodeId),
           clients.pair(service.timeouts().connect().toMillis(), anyH2c), cacheScopes.get(service.name()),
-          UpstreamTlsOptions.of(service.tls())));
+          UpstreamTlsOptions.of(service.upstreamTls())));
     }
     return new EdgeSnapshot(RouteTable.build(registry), Map.copyOf(services));
   }

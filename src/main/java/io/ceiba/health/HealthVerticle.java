@@ -178,8 +178,8 @@ public final class HealthVerticle extends VerticleBase {
         // checked from here through its node's edge: the path requests from here would take
         t.viaNode = node.peers().relays(b.node(), b.host()) ? b.node() : null;
         if (b.tls()) {
-          t.tls = service.tls();
-          t.tlsOptions = UpstreamTlsOptions.of(service.tls());
+          t.tls = service.upstreamTls();
+          t.tlsOptions = UpstreamTlsOptions.of(service.upstreamTls());
         }
         wanted.put(t.key(), t);
       }

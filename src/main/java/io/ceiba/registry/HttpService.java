@@ -9,7 +9,7 @@ import java.util.List;
  * @param fallback     used only when no primary backend is healthy
  * @param cache        null when the service is not cached
  * @param maxBodyBytes largest request body accepted ({@code 413} beyond)
- * @param tls          how its {@code https://} backends are verified
+ * @param upstreamTls  how its {@code https://} backends are verified (the {@code upstream_tls} block)
  */
 public record HttpService(
     String name,
@@ -24,7 +24,7 @@ public record HttpService(
     List<Middleware> middlewares,
     long maxBodyBytes,
     Timeouts timeouts,
-    UpstreamTls tls) {
+    UpstreamTls upstreamTls) {
 
   public HttpService {
     hosts = List.copyOf(hosts);

@@ -190,12 +190,12 @@ public final class RegistryParser {
     long maxBody = size(svc, "max_body", defaults.maxBody());
     Timeouts timeouts = readTimeouts(svc.mapping("timeouts"), defaults.timeouts());
     UpstreamTls tls = UpstreamTls.SYSTEM;
-    if (svc.has("tls")) {
+    if (svc.has("upstream_tls")) {
       boolean anyHttps = backends.stream().anyMatch(Backend::tls) || fallback.stream().anyMatch(Backend::tls);
       if (!anyHttps) {
-        svc.problem("tls", "applies to https:// backends, and this service has none");
+        svc.problem("upstream_tls", "applies to https:// backends, and this service has none");
       }
-      tls = UpstreamTlsReader.read(svc.mapping("tls"), baseDir);
+      tls = UpstreamTlsReader.read(svc.mapping("upstream_tls"), baseDir);
     }
     svc.finish();
     return new HttpService(name, hosts, backends, fallback, lb, health, access, rateLimit, cache, middlewares, maxBody, timeouts,

@@ -319,8 +319,8 @@ public final class RegistryVerticle extends VerticleBase {
     vertx.eventBus().publish(Addresses.REGISTRY_CHANGED, candidate, new DeliveryOptions().setLocalOnly(true));
     LOG.info("registry version {} applied from {} ({} http, {} tcp services; was version {})", candidate.version(), origin,
         candidate.http().size(), candidate.tcp().size(), previous.version());
-    candidate.http().values().stream().filter(s -> s.tls().insecureSkipVerify()).forEach(s -> LOG.warn(
-        "service {}: the certificates of its https backends are NOT verified (tls.insecure_skip_verify: true)", s.name()));
+    candidate.http().values().stream().filter(s -> s.upstreamTls().insecureSkipVerify()).forEach(s -> LOG.warn(
+        "service {}: the certificates of its https backends are NOT verified (upstream_tls.insecure_skip_verify: true)", s.name()));
     vertx.executeBlocking(() -> {
       RegistryFiles.writeAtomically(lastKnownGood, candidate.text());
       return null;

@@ -4,7 +4,7 @@ import io.ceiba.yaml.MappingReader;
 import java.nio.file.Path;
 import java.util.regex.Pattern;
 
-/** Reads a service's {@code tls:} block: {@code ca}, {@code server_name}, {@code insecure_skip_verify}, {@code cert}, {@code key}. */
+/** Reads a service's {@code upstream_tls:} block: {@code ca}, {@code server_name}, {@code insecure_skip_verify}, {@code cert}, {@code key}. */
 final class UpstreamTlsReader {
 
   private static final Pattern SERVER_NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?");

@@ -57,13 +57,13 @@ class UpstreamTlsIT {
     String registry = "version: 1\nhttp:\n"
         + "  plain:\n    hosts: [plain.test]\n    backends: [{ url: \"" + url + "\" }]\n" + off
         + "  pinned:\n    hosts: [pinned.test]\n    backends: [{ url: \"" + url + "\" }]\n"
-        + "    tls: { ca: origin.test.pem, server_name: origin.test }\n"
+        + "    upstream_tls: { ca: origin.test.pem, server_name: origin.test }\n"
         // generous: a TLS handshake on a busy 2-core machine can take longer than a local check usually does
         + "    health: { path: /healthz, interval: 2s, timeout: 1500ms }\n"
         + "  wrongca:\n    hosts: [wrongca.test]\n    backends: [{ url: \"" + url + "\" }]\n"
-        + "    tls: { ca: other.test.pem, server_name: origin.test }\n" + off
-        + "  wrongname:\n    hosts: [wrongname.test]\n    backends: [{ url: \"" + url + "\" }]\n    tls: { ca: origin.test.pem }\n" + off
-        + "  skip:\n    hosts: [skip.test]\n    backends: [{ url: \"" + url + "\" }]\n    tls: { insecure_skip_verify: true }\n" + off
+        + "    upstream_tls: { ca: other.test.pem, server_name: origin.test }\n" + off
+        + "  wrongname:\n    hosts: [wrongname.test]\n    backends: [{ url: \"" + url + "\" }]\n    upstream_tls: { ca: origin.test.pem }\n" + off
+        + "  skip:\n    hosts: [skip.test]\n    backends: [{ url: \"" + url + "\" }]\n    upstream_tls: { insecure_skip_verify: true }\n" + off
         + "  checked:\n    hosts: [checked.test]\n    backends: [{ url: \"" + url + "\" }]\n"
         + "    health: { path: /healthz, interval: 2s, timeout: 1500ms, unhealthy_after: 1 }\n";
     Path registryFile = Registries.write(dir.resolve("registry.yaml"), registry);
