@@ -400,7 +400,11 @@ public final class NodeConfigLoader {
   private static PostgresConfig readPostgres(MappingReader map) {
     String url = map.string("url", PostgresConfig.DEFAULT_URL).trim();
     if (!url.equals(PostgresConfig.EMBEDDED)) {
-      checkUrl(map, "url", url, List.of("postgres", "postgresql"));
+      try {
+        io.ceiba.store.pg.PostgresUrl.parse(url); // every libpq parameter and file it names, checked before anything starts
+      } catch (IllegalArgumentException e) {
+        map.problem("url", e.getMessage());
+      }
     }
     PostgresConfig config = new PostgresConfig(url,
         map.port("embedded_port", PostgresConfig.DEFAULT_EMBEDDED_PORT, true),
