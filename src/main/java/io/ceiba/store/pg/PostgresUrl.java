@@ -142,7 +142,14 @@ public final class PostgresUrl {
     if (!databaseGiven) {
       base.setDatabase(base.getUser()); // libpq: the database is named after the user
     }
-    Map<String, String> properties = new LinkedHashMap<>(base.getProperties());
+    boolean passwordGiven = userInfo != null && userInfo.indexOf(':') >= 0 || params.containsKey("password");
+    if (!passwordGiven) {
+      base.setPassword(""); // not Vert.x's default "pass"
+    }
+    // Vert.x's parser replaces the client's default startup settings (client_encoding utf8, DateStyle ISO, ...) with the
+    // URI's parameters when it has any; the client decodes text results assuming those defaults
+    Map<String, String> properties = new LinkedHashMap<>(PgConnectOptions.DEFAULT_PROPERTIES);
+    properties.putAll(base.getProperties());
     String fallback = params.getOrDefault("fallback_application_name", APPLICATION_NAME);
     if (!params.containsKey("application_name")) {
       properties.put("application_name", fallback);
