@@ -95,7 +95,9 @@ public final class PostgresUrl {
   public static PostgresUrl local(int port, String database, String user) {
     PgConnectOptions options = new PgConnectOptions().setHost("127.0.0.1").setPort(port).setDatabase(database)
         .setUser(user).setPassword("");
-    options.setProperties(Map.of("application_name", APPLICATION_NAME));
+    Map<String, String> properties = new LinkedHashMap<>(PgConnectOptions.DEFAULT_PROPERTIES);
+    properties.put("application_name", APPLICATION_NAME);
+    options.setProperties(properties);
     return new PostgresUrl(options, "disable", null, null, null, null);
   }
 

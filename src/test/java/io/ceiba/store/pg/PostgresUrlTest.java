@@ -32,6 +32,16 @@ class PostgresUrlTest {
   }
 
   @Test
+  void should_give_the_embedded_server_the_clients_startup_settings_and_no_tls() {
+    PgConnectOptions local = PostgresUrl.local(5433, "postgres", "postgres").connectOptions();
+    assertThat(local.getProperties()).containsEntry("application_name", "ceiba").containsEntry("client_encoding", "utf8")
+        .containsEntry("DateStyle", "ISO");
+    assertThat(local.getSslMode()).isEqualTo(SslMode.DISABLE);
+    assertThat(PostgresUrl.local(5433, "postgres", "postgres").jdbcUrl())
+        .isEqualTo("jdbc:postgresql://127.0.0.1:5433/postgres?sslmode=disable&ApplicationName=ceiba");
+  }
+
+  @Test
   void should_take_passwords_with_the_characters_managed_databases_generate() {
     // sub-delims are allowed unencoded in a URI's user info; the Vert.x parser alone refuses them
     PostgresUrl url = PostgresUrl.parse("postgres://app:a$b+c=d;e,f'g(h)@db:5432/ceiba");
