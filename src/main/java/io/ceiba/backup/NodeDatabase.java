@@ -33,7 +33,7 @@ final class NodeDatabase implements AutoCloseable {
       long pid = lines.isEmpty() ? -1 : parse(lines.get(0));
       if (lines.size() > 3 && pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
         // the node runs: use its server
-        return new NodeDatabase(new PostgresUrl("127.0.0.1", (int) parse(lines.get(3)), "postgres", "postgres", "", "disable"), null);
+        return new NodeDatabase(PostgresUrl.local((int) parse(lines.get(3)), "postgres", "postgres"), null);
       }
     }
     EmbeddedPostgresServer server = EmbeddedPostgresServer.start(config.dataDir(), 0);

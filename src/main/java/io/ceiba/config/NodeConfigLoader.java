@@ -412,7 +412,11 @@ public final class NodeConfigLoader {
   private static PostgresConfig readPostgres(MappingReader map) {
     String url = map.string("url", PostgresConfig.DEFAULT_URL).trim();
     if (!url.equals(PostgresConfig.EMBEDDED)) {
-      checkUrl(map, "url", url, List.of("postgres", "postgresql"));
+      try {
+        io.ceiba.store.pg.PostgresUrl.parse(url); // every libpq parameter and file it names, checked before anything starts
+      } catch (IllegalArgumentException e) {
+        map.problem("url", e.getMessage());
+      }
     }
     PostgresConfig config = new PostgresConfig(url,
         map.port("embedded_port", PostgresConfig.DEFAULT_EMBEDDED_PORT, true),
@@ -438,7 +442,8 @@ public final class NodeConfigLoader {
         io.ceiba.usage.journal.FsyncPolicy.values()[fsyncNames.indexOf(fsync)],
         map.duration("spool_interval", UsageConfig.DEFAULT_SPOOL_INTERVAL),
         io.ceiba.usage.journal.FsyncPolicy.values()[fsyncNames.indexOf(
-            map.oneOf("spool_fsync", UsageConfig.fsyncName(UsageConfig.DEFAULT_SPOOL_FSYNC), fsyncNames))]);
+            map.oneOf("spool_fsync", UsageConfig.fsyncName(UsageConfig.DEFAULT_SPOOL_FSYNC), fsyncNames))],
+        map.bytes("journal_max_bytes", UsageConfig.DEFAULT_JOURNAL_MAX_BYTES, UsageConfig.MIN_JOURNAL_MAX_BYTES, Long.MAX_VALUE / 2));
     if (config.spoolInterval().isZero() || config.spoolInterval().compareTo(UsageConfig.MAX_SPOOL_INTERVAL) > 0) {
       map.problem("spool_interval", "must be between 1ms and " + UsageConfig.MAX_SPOOL_INTERVAL.toMillis() + "ms, got "
           + config.spoolInterval().toMillis() + "ms");

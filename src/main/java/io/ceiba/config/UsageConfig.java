@@ -14,9 +14,11 @@ import java.time.Duration;
  * @param spoolInterval how long an edge's event waits in memory at most before the node's spool writes it to disk
  *                      (the group-commit window: what a crash of the JVM can lose)
  * @param spoolFsync    whether the spool also forces each group to the device (power loss), see docs/usage.md
+ * @param journalMaxBytes bound on disk of each usage journal (the spool, the usage role's journal); what happens when
+ *                      one is full is in docs/usage.md
  */
 public record UsageConfig(Duration flushInterval, int batchSize, int bufferSize, Duration retention, FsyncPolicy journalFsync,
-    Duration spoolInterval, FsyncPolicy spoolFsync) {
+    Duration spoolInterval, FsyncPolicy spoolFsync, long journalMaxBytes) {
 
   public static final Duration DEFAULT_FLUSH_INTERVAL = Duration.ofSeconds(1);
   /**
@@ -34,10 +36,13 @@ public record UsageConfig(Duration flushInterval, int batchSize, int bufferSize,
   /** Bounds of {@code batch_size}; one insert carries the batch as 11 array parameters, whatever its size. */
   public static final int MAX_BATCH_SIZE = 10_000;
   public static final int MAX_BUFFER_SIZE = 1_000_000;
+  /** Some 4 million events (a spooled event takes 200-300 bytes on disk), per journal. */
+  public static final long DEFAULT_JOURNAL_MAX_BYTES = 1L << 30;
+  public static final long MIN_JOURNAL_MAX_BYTES = 1L << 20;
 
   public static UsageConfig defaults() {
     return new UsageConfig(DEFAULT_FLUSH_INTERVAL, DEFAULT_BATCH_SIZE, DEFAULT_BUFFER_SIZE, DEFAULT_RETENTION, DEFAULT_JOURNAL_FSYNC,
-        DEFAULT_SPOOL_INTERVAL, DEFAULT_SPOOL_FSYNC);
+        DEFAULT_SPOOL_INTERVAL, DEFAULT_SPOOL_FSYNC, DEFAULT_JOURNAL_MAX_BYTES);
   }
 
   /** The wire form of a fsync policy in the node config: {@code every-batch} or {@code none}. */

@@ -17,6 +17,12 @@ public final class UsageMetrics {
   public static final String SPOOL_UNJOURNALED = "ceiba.usage.spool.unjournaled";
   public static final String SPOOL_CORRUPT = "ceiba.usage.spool.corrupt";
   public static final String SPOOL_ACKNOWLEDGED = "ceiba.usage.spool.acknowledged";
+  /** Events neither the spool's disk (full, failing) nor its memory bound could take. */
+  public static final String SPOOL_DROPPED = "ceiba.usage.spool.dropped";
+  /** Bytes on disk of a usage journal, tag {@code journal=spool|usage}; and its bound. */
+  public static final String JOURNAL_BYTES = "ceiba.usage.journal.bytes";
+  public static final String JOURNAL_MAX_BYTES = "ceiba.usage.journal.max.bytes";
+  public static final String JOURNAL_TAG = "journal";
   /** A timer: {@code ceiba_usage_flush_seconds_count}, {@code _sum}, {@code _max}. */
   public static final String FLUSH = "ceiba.usage.flush";
 

@@ -5,6 +5,7 @@ import io.ceiba.config.NodeConfig;
 import io.ceiba.config.Role;
 import io.ceiba.config.UsageConfig;
 import io.ceiba.usage.journal.Batch;
+import io.ceiba.usage.journal.JournalFullException;
 import io.ceiba.usage.journal.Position;
 import io.ceiba.usage.journal.UsageJournal;
 import io.micrometer.core.instrument.Counter;
@@ -48,6 +49,11 @@ import org.slf4j.LoggerFactory;
  * <p>Memory is bounded by {@code usage.buffer_size}: beyond that (no usage role answers, or it is slower than the
  * edges) new events stay on disk only and are read back from the journal, a batch at a time, once the batches in
  * flight are answered; the same path replays what a restart found.
+ *
+ * <p>The disk is bounded by {@code usage.journal_max_bytes}. When the journal is full (or its disk fails), requests go
+ * on being served: new events are kept in memory and sent on without crash safety while the memory bound allows, and
+ * beyond that dropped, counted ({@code ceiba_usage_spool_dropped_total}) and logged at ERROR once a minute. Why not
+ * refuse keyed requests instead: see docs/usage.md.
  *
  * <p>Threading: {@link #record} and {@link #flush} from any thread; the journal, the batches in flight and the commit
  * belong to the writer thread alone; event-bus sends and their answers run on one Vert.x context and reach the writer
@@ -122,13 +128,19 @@ public final class UsageSpool implements AutoCloseable {
   private Position committed;
   private long lastCommitNanos;
   private boolean failing;
+  /** The last append was refused for want of room (logged once per episode). */
+  private boolean full;
 
   private final Counter replayed;
   private final Counter lost;
   private final Counter unjournaled;
   private final Counter acknowledgedEvents;
   private final Counter corrupt;
+  private final Counter dropped;
+  private final LossLog lossLog;
   private long corruptSeen;
+  /** Mirror of the journal's bytes on disk for the gauge. */
+  private volatile long diskBytes;
 
   /** One append: its events and the journal position after them (null when the journal refused them). */
   private record Group(List<UsageEvent> events, Position end) {
@@ -177,6 +189,15 @@ public final class UsageSpool implements AutoCloseable {
         .description("usage events a usage role acknowledged as stored").register(meters);
     corrupt = Counter.builder(UsageMetrics.SPOOL_CORRUPT)
         .description("corrupt spool regions skipped (a torn write at a crash)").register(meters);
+    dropped = Counter.builder(UsageMetrics.SPOOL_DROPPED)
+        .description("usage events dropped: the spool's disk (full or failing) and its memory bound could not take them")
+        .register(meters);
+    Gauge.builder(UsageMetrics.JOURNAL_BYTES, this, s -> s.diskBytes).strongReference(true).tag(UsageMetrics.JOURNAL_TAG, "spool")
+        .description("bytes on disk of a usage journal").register(meters);
+    Gauge.builder(UsageMetrics.JOURNAL_MAX_BYTES, journal, UsageJournal::maxBytes).strongReference(true)
+        .tag(UsageMetrics.JOURNAL_TAG, "spool").description("usage.journal_max_bytes: the bound of a usage journal").register(meters);
+    lossLog = new LossLog(LOG, "usage spool " + dir);
+    diskBytes = journal.diskBytes();
     this.writer = new Thread(this::run, "ceiba-usage-spool");
     this.writer.setDaemon(true);
   }
@@ -198,7 +219,7 @@ public final class UsageSpool implements AutoCloseable {
   }
 
   static UsageSpool open(Vertx vertx, Context context, Path dir, Settings settings, UsageConfig usage, MeterRegistry meters) {
-    UsageJournal journal = UsageJournal.open(dir, SEGMENT_BYTES, usage.spoolFsync());
+    UsageJournal journal = UsageJournal.open(dir, SEGMENT_BYTES, usage.spoolFsync(), usage.journalMaxBytes());
     SpoolCounters counters;
     try {
       counters = SpoolCounters.open(dir);
@@ -325,6 +346,7 @@ public final class UsageSpool implements AutoCloseable {
       }
     }
     pending = journal.pendingRecords();
+    diskBytes = journal.diskBytes();
     countCorrupt();
     return arrived;
   }
@@ -357,12 +379,30 @@ public final class UsageSpool implements AutoCloseable {
     try {
       end = journal.append(payloads);
       counters.appended(appendedTotal);
+      if (full) {
+        full = false;
+        LOG.info("usage spool {} has room again ({} of {} bytes)", dir, journal.diskBytes(), journal.maxBytes());
+      }
     } catch (RuntimeException e) {
-      counters.appended(appendedTotal); // not lost: in memory, and on their way
+      if (e instanceof JournalFullException && !full) {
+        full = true;
+        LOG.warn("usage spool {} is full ({} of {} bytes, usage.journal_max_bytes): no usage role has acknowledged its"
+            + " events; new events go on in memory without crash safety up to usage.buffer_size, beyond that they are"
+            + " dropped (ceiba_usage_spool_dropped_total)", dir, journal.diskBytes(), journal.maxBytes());
+      }
+      counters.appended(appendedTotal); // handled: on their way in memory, or dropped and counted below
+      if (eventsInFlight + unsentEvents + group.size() > settings.memoryLimit()) {
+        // neither the disk nor memory can take them: the request was served, its usage event is lost, loudly
+        dropped.increment(group.size());
+        lossLog.dropped(group.size(), e.getMessage(), now);
+        return;
+      }
       // not crash-safe now, but still on its way: a full or failing disk must not lose what memory can carry
       unjournaled.increment(group.size());
-      LOG.warn("usage spool: {} events could not be written to {} and go on without crash safety: {}", group.size(), dir,
-          e.getMessage());
+      if (!(e instanceof JournalFullException)) {
+        LOG.warn("usage spool: {} events could not be written to {} and go on without crash safety: {}", group.size(), dir,
+            e.getMessage());
+      }
       end = null;
     }
     if (backlog && end != null) {

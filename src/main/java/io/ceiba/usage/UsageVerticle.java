@@ -86,6 +86,8 @@ public final class UsageVerticle extends VerticleBase {
   /** Mirrors for the meters, which are read from the scrape thread. */
   private volatile int bufferDepth;
   private volatile long journalPending;
+  private volatile long journalBytes;
+  private LossLog lossLog;
   private long corruptSeen;
   private final int maxWritesInFlight;
   private final int replayRecords;
@@ -127,10 +129,12 @@ public final class UsageVerticle extends VerticleBase {
     store = new UsageStore(node.postgres().pool());
     registerMeters(node.meters());
     Path dir = node.config().dataDir().resolve(JOURNAL_DIR);
-    return vertx.executeBlocking(() -> UsageJournal.open(dir, JOURNAL_SEGMENT_BYTES, config.journalFsync()), true)
+    lossLog = new LossLog(LOG, "usage journal " + dir);
+    return vertx.executeBlocking(() -> UsageJournal.open(dir, JOURNAL_SEGMENT_BYTES, config.journalFsync(), config.journalMaxBytes()), true)
         .compose(opened -> {
           journal = opened;
           journalPending = opened.pendingRecords();
+          journalBytes = opened.diskBytes();
           countCorrupt(opened.corruptSkips());
           if (journalPending > 0) {
             LOG.info("usage journal {} holds {} events from before the restart; replaying", dir, journalPending);
@@ -176,6 +180,10 @@ public final class UsageVerticle extends VerticleBase {
         .description("usage events held in memory").register(meters);
     Gauge.builder(UsageMetrics.JOURNAL_PENDING, this, v -> v.journalPending).strongReference(true)
         .description("usage events in the on-disk journal waiting for Postgres").register(meters);
+    Gauge.builder(UsageMetrics.JOURNAL_BYTES, this, v -> v.journalBytes).strongReference(true).tag(UsageMetrics.JOURNAL_TAG, "usage")
+        .description("bytes on disk of a usage journal").register(meters);
+    Gauge.builder(UsageMetrics.JOURNAL_MAX_BYTES, config, UsageConfig::journalMaxBytes).strongReference(true)
+        .tag(UsageMetrics.JOURNAL_TAG, "usage").description("usage.journal_max_bytes: the bound of a usage journal").register(meters);
     written = Counter.builder(UsageMetrics.EVENTS_WRITTEN).description("usage events inserted into Postgres").register(meters);
     duplicates = Counter.builder(UsageMetrics.EVENTS_DUPLICATE).description("usage events whose request id was already stored").register(meters);
     journaled = Counter.builder(UsageMetrics.EVENTS_JOURNALED).description("usage events appended to the journal").register(meters);
@@ -384,16 +392,17 @@ public final class UsageVerticle extends VerticleBase {
 
   // --- journal -----------------------------------------------------------------------------------
 
-  private record JournalResult<T>(T value, long pending, long corruptSkips) {
+  private record JournalResult<T>(T value, long pending, long diskBytes, long corruptSkips) {
   }
 
   /** Runs {@code op} on the journal off the event loop, one at a time in submission order, and mirrors its counts. */
   private <T> Future<T> onJournal(Function<UsageJournal, T> op) {
     return vertx.executeBlocking(() -> {
       T value = op.apply(journal);
-      return new JournalResult<>(value, journal.pendingRecords(), journal.corruptSkips());
+      return new JournalResult<>(value, journal.pendingRecords(), journal.diskBytes(), journal.corruptSkips());
     }, true).map(r -> {
       journalPending = r.pending();
+      journalBytes = r.diskBytes();
       countCorrupt(r.corruptSkips());
       return r.value();
     });
@@ -407,13 +416,14 @@ public final class UsageVerticle extends VerticleBase {
   }
 
   /**
-   * Appends to the journal. If even that fails (disk full, I/O error) with Postgres unusable, the events are lost:
-   * counted and logged, since holding them in memory would break the buffer bound.
+   * Appends to the journal. If even that fails (full at usage.journal_max_bytes, disk full, I/O error) with Postgres
+   * unusable, the events are lost: counted and logged (once a minute), since holding them in memory would break the
+   * buffer bound. Spool batches never come here: a refused one is answered with a failure and stays in its spool.
    */
   private Future<Void> appendToJournal(List<UsageRecord> records) {
     return journalAppend(records).recover(e -> {
       dropped.increment(records.size());
-      LOG.error("usage: {} events lost: Postgres did not take them and the journal failed: {}", records.size(), e.getMessage());
+      lossLog.dropped(records.size(), "Postgres did not take them and the journal failed: " + e.getMessage(), System.nanoTime());
       return Future.succeededFuture();
     });
   }
@@ -454,7 +464,9 @@ public final class UsageVerticle extends VerticleBase {
         .put("degraded", writesFailing || journalPending > 0)
         .put("postgres_writes", writesFailing ? "failing" : "ok")
         .put("buffer_depth", buffer.size())
-        .put("journal_pending", journalPending);
+        .put("journal_pending", journalPending)
+        .put("journal_bytes", journalBytes)
+        .put("journal_max_bytes", config.journalMaxBytes());
     if (lastError != null) {
       data.put("reason", lastError);
     }

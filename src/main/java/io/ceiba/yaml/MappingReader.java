@@ -112,6 +112,44 @@ public final class MappingReader {
     return value;
   }
 
+  /**
+   * A size in bytes: a whole number, or one with a unit: {@code KiB}, {@code MiB}, {@code GiB} (powers of 1024) or
+   * {@code KB}, {@code MB}, {@code GB} (powers of 1000), e.g. {@code 512MiB}.
+   */
+  public long bytes(String key, long defaultValue, long min, long max) {
+    YamlNode.Scalar s = scalar(key);
+    if (s == null) {
+      return defaultValue;
+    }
+    java.util.regex.Matcher m = BYTES.matcher(s.value().trim().replace("_", ""));
+    if (!m.matches()) {
+      problem(key, "expected a size such as 1073741824, 512MiB or 2GB, got '" + s.value() + "'");
+      return defaultValue;
+    }
+    long unit = switch (m.group(2) == null ? "" : m.group(2)) {
+      case "KiB" -> 1L << 10;
+      case "MiB" -> 1L << 20;
+      case "GiB" -> 1L << 30;
+      case "KB" -> 1_000L;
+      case "MB" -> 1_000_000L;
+      case "GB" -> 1_000_000_000L;
+      default -> 1L;
+    };
+    long value;
+    try {
+      value = Math.multiplyExact(Long.parseLong(m.group(1)), unit);
+    } catch (ArithmeticException | NumberFormatException e) {
+      value = Long.MAX_VALUE;
+    }
+    if (value < min || value > max) {
+      problem(key, "must be between " + min + " and " + max + " bytes, got '" + s.value() + "'");
+      return defaultValue;
+    }
+    return value;
+  }
+
+  private static final java.util.regex.Pattern BYTES = java.util.regex.Pattern.compile("(\\d+)\\s*(KiB|MiB|GiB|KB|MB|GB|B)?");
+
   public int integer(String key, int defaultValue, int min, int max) {
     return (int) longValue(key, defaultValue, min, max);
   }

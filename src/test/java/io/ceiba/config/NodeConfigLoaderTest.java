@@ -286,16 +286,16 @@ class NodeConfigLoaderTest {
   void should_read_the_usage_section_and_refuse_a_buffer_smaller_than_a_batch() throws IOException {
     NodeConfig config = NodeConfigLoader.load(write(
         "usage: { flush_interval: 250ms, batch_size: 100, buffer_size: 2000, retention: 2d, journal_fsync: none,"
-            + " spool_interval: 5ms, spool_fsync: every-batch }\n"),
+            + " spool_interval: 5ms, spool_fsync: every-batch, journal_max_bytes: 64MiB }\n"),
         Map.of(), CliOverrides.NONE, dir);
     assertThat(config.usage()).isEqualTo(new UsageConfig(Duration.ofMillis(250), 100, 2000, Duration.ofDays(2),
-        io.ceiba.usage.journal.FsyncPolicy.NONE, Duration.ofMillis(5), io.ceiba.usage.journal.FsyncPolicy.EVERY_BATCH));
+        io.ceiba.usage.journal.FsyncPolicy.NONE, Duration.ofMillis(5), io.ceiba.usage.journal.FsyncPolicy.EVERY_BATCH, 64L << 20));
 
     List<Problem> problems = problemsOf(write("usage: { batch_size: 500, buffer_size: 100, retention: 10m, journal_fsync: always,"
-            + " spool_interval: 50ms }\n"),
+            + " spool_interval: 50ms, journal_max_bytes: 10KiB }\n"),
         Map.of(), CliOverrides.NONE);
     assertThat(problems).extracting(Problem::field).containsExactlyInAnyOrder("usage.buffer_size", "usage.retention", "usage.journal_fsync",
-        "usage.spool_interval");
+        "usage.spool_interval", "usage.journal_max_bytes");
 
     // no batch size given: the default, or the whole buffer when that is smaller
     assertThat(NodeConfigLoader.load(write("usage: { buffer_size: 300 }\n"), Map.of(), CliOverrides.NONE, dir).usage().batchSize())

@@ -1,15 +1,36 @@
 package io.ceiba.testkit;
 
+import io.ceiba.cluster.ClusterPki;
 import java.io.InputStream;
+import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.Key;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
 import java.util.Base64;
+import java.util.Date;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
-/** Self-signed certificates made with the JDK's keytool and written as PEM, as operators hand them to Ceiba. */
+/**
+ * Certificates written as PEM, as operators hand them to Ceiba and to PostgreSQL: self-signed ones made with the JDK's
+ * keytool, and ones a test CA ({@link ClusterPki#newCa}) issues for a name and its IP or DNS alternative names.
+ */
 public final class TestCertificates {
 
   private TestCertificates() {
@@ -50,11 +71,47 @@ public final class TestCertificates {
   }
 
   /** The serial number of the (first) certificate of a PEM file: what a handshake's presented certificate is matched by. */
-  public static java.math.BigInteger serialOf(Path pem) throws Exception {
+  public static BigInteger serialOf(Path pem) throws Exception {
     try (InputStream in = Files.newInputStream(pem)) {
-      return ((java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+      return ((X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
           .generateCertificate(in)).getSerialNumber();
     }
+  }
+
+  /** {@code ca}'s certificate as a PEM file in {@code dir}. */
+  public static Path caFile(Path dir, String fileName, ClusterPki.Ca ca) throws Exception {
+    Path file = dir.resolve(fileName);
+    Files.writeString(file, ClusterPki.pem(List.of(ca.cert())));
+    return file;
+  }
+
+  /**
+   * A certificate {@code ca} issues to {@code commonName} (a server, or a PostgreSQL user for client-certificate
+   * authentication) with the given subject alternative names (IP addresses or DNS names):
+   * {@code [name.pem, name.key]}, the key readable by its owner only, as PostgreSQL requires.
+   */
+  public static Path[] issued(Path dir, ClusterPki.Ca ca, String commonName, String... altNames) throws Exception {
+    KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
+    generator.initialize(new ECGenParameterSpec("secp256r1"));
+    KeyPair pair = generator.generateKeyPair();
+    Instant now = Instant.now();
+    JcaX509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
+        X500Name.getInstance(ca.cert().getSubjectX500Principal().getEncoded()), BigInteger.valueOf(now.toEpochMilli()),
+        Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(Duration.ofDays(2))),
+        new X500Name("CN=" + commonName), pair.getPublic());
+    if (altNames.length > 0) {
+      builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(Arrays.stream(altNames)
+          .map(n -> new GeneralName(n.matches("[0-9.]+|.*:.*") ? GeneralName.iPAddress : GeneralName.dNSName, n))
+          .toArray(GeneralName[]::new)));
+    }
+    X509Certificate cert = new JcaX509CertificateConverter()
+        .getCertificate(builder.build(new JcaContentSignerBuilder("SHA256withECDSA").build(ca.key())));
+    Path certFile = dir.resolve(commonName + ".pem");
+    Path keyFile = dir.resolve(commonName + ".key");
+    Files.writeString(certFile, ClusterPki.pem(List.of(cert)));
+    Files.writeString(keyFile, ClusterPki.pem(pair.getPrivate()));
+    Files.setPosixFilePermissions(keyFile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    return new Path[] {certFile, keyFile};
   }
 
   private static String pem(String type, byte[] der) {

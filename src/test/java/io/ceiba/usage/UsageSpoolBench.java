@@ -34,7 +34,7 @@ class UsageSpoolBench {
     FsyncPolicy fsync = "every-batch".equals(System.getProperty("bench.fsync")) ? FsyncPolicy.EVERY_BATCH : FsyncPolicy.NONE;
     UsageConfig defaults = UsageConfig.defaults();
     UsageConfig usage = new UsageConfig(defaults.flushInterval(), defaults.batchSize(), defaults.bufferSize(), defaults.retention(),
-        defaults.journalFsync(), defaults.spoolInterval(), fsync);
+        defaults.journalFsync(), defaults.spoolInterval(), fsync, defaults.journalMaxBytes());
     UsageSpool spool = UsageSpool.open(vertx, vertx.getOrCreateContext(), dir, UsageSpool.Settings.of(usage, true), usage,
         new SimpleMeterRegistry());
     ThreadMXBean threads = ManagementFactory.getThreadMXBean();

@@ -2,6 +2,10 @@ package io.ceiba.usage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.ceiba.bus.Addresses;
 import io.ceiba.bus.LocalObjectCodec;
 import io.ceiba.config.UsageConfig;
@@ -23,11 +27,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * The spool on a real file system and a real event bus, with a consumer standing in for the usage verticle (which
@@ -198,6 +204,61 @@ class UsageSpoolTest {
     open(image, SETTINGS, again);
     assertThat(again.counter(UsageMetrics.SPOOL_REPLAYED).count()).isZero();
     assertThat(again.counter(UsageMetrics.SPOOL_CORRUPT).count()).as("no corrupt tail carried over").isZero();
+  }
+
+  @Test
+  void should_stay_within_its_disk_bound_carry_what_memory_allows_and_drop_the_rest_counted_and_logged_once() throws Exception {
+    // no usage role acknowledges: the spool fills its (small) bound, then memory (1000 events), then drops
+    AtomicBoolean usageUp = new AtomicBoolean(false);
+    vertx.eventBus().consumer(Addresses.USAGE_RECORD, (Message<Object> msg) -> {
+      if (!usageUp.get()) {
+        msg.fail(503, "usage role down");
+        return;
+      }
+      for (UsageRecord record : UsageRecord.allFromBus(msg.body(), "test")) {
+        stored.computeIfAbsent(((UsageEvent) record).requestId(), id -> new AtomicInteger()).incrementAndGet();
+      }
+      msg.reply(null);
+    }).completion().await(5, TimeUnit.SECONDS);
+    ListAppender<ILoggingEvent> log = new ListAppender<>();
+    log.start();
+    Logger logger = (Logger) LoggerFactory.getLogger(UsageSpool.class);
+    logger.addAppender(log);
+    UsageConfig d = UsageConfig.defaults();
+    long bound = 64 * 1024;
+    UsageConfig small = new UsageConfig(d.flushInterval(), d.batchSize(), d.bufferSize(), d.retention(), d.journalFsync(),
+        d.spoolInterval(), d.spoolFsync(), bound);
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    UsageSpool spool = UsageSpool.open(vertx, vertx.getOrCreateContext(), dir.resolve("bounded"), SETTINGS, small, meters);
+    open.add(spool);
+    try {
+      int recorded = 5000;
+      for (int i = 0; i < recorded; i++) {
+        spool.record(event("full-" + i));
+      }
+      double[] dropped = new double[1];
+      await("every event on disk, carried in memory or dropped", () -> {
+        dropped[0] = meters.counter(UsageMetrics.SPOOL_DROPPED).count();
+        return spool.pending() + meters.counter(UsageMetrics.SPOOL_UNJOURNALED).count() + dropped[0] == recorded;
+      });
+      double onDisk = meters.get(UsageMetrics.JOURNAL_BYTES).tag(UsageMetrics.JOURNAL_TAG, "spool").gauge().value();
+      assertThat(onDisk).isPositive().isLessThanOrEqualTo(bound);
+      assertThat(meters.get(UsageMetrics.JOURNAL_MAX_BYTES).tag(UsageMetrics.JOURNAL_TAG, "spool").gauge().value()).isEqualTo(bound);
+      assertThat(meters.counter(UsageMetrics.SPOOL_UNJOURNALED).count()).as("memory carries up to its bound")
+          .isPositive().isLessThanOrEqualTo(SETTINGS.memoryLimit());
+      assertThat(dropped[0]).isPositive();
+      assertThat(log.list).filteredOn(e -> e.getLevel() == Level.ERROR).singleElement()
+          .satisfies(e -> assertThat(e.getFormattedMessage()).contains("usage events dropped", "is full"));
+      assertThat(log.list).filteredOn(e -> e.getLevel() == Level.WARN && e.getFormattedMessage().contains("is full ("))
+          .hasSize(1);
+
+      // the usage role comes back: everything that was not dropped arrives, and the spool empties
+      usageUp.set(true);
+      await("every kept event stored", () -> stored.size() == recorded - (int) dropped[0] && spool.pending() == 0);
+      assertThat(stored.values()).allMatch(n -> n.get() == 1);
+    } finally {
+      logger.detachAppender(log);
+    }
   }
 
   @Test

@@ -43,6 +43,14 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
    * @param port 0 picks a free port
    */
   public static EmbeddedPostgresServer start(Path dataDir, int port) throws IOException {
+    return start(dataDir, port, Map.of());
+  }
+
+  /**
+   * @param port         0 picks a free port
+   * @param serverConfig further settings ({@code -c name=value}), e.g. {@code ssl}, {@code ssl_cert_file}, {@code hba_file}
+   */
+  public static EmbeddedPostgresServer start(Path dataDir, int port, Map<String, String> serverConfig) throws IOException {
     Path pgData = dataDir.resolve("postgres");
     Files.createDirectories(pgData);
     OrphanPostmaster.stopIfOrphaned(pgData);
@@ -55,6 +63,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
         .setServerConfig("unix_socket_directories", "")
         .setPGStartupWait(START_TIMEOUT);
     DURABILITY.forEach(builder::setServerConfig);
+    serverConfig.forEach(builder::setServerConfig);
     EmbeddedPostgres pg = builder.start();
     long postmaster = OrphanPostmaster.readPid(pgData.resolve(OrphanPostmaster.PID_FILE));
     return new EmbeddedPostgresServer(pg, chosen, postmaster > 0 ? PostmasterWatchdog.watch(postmaster) : null);
@@ -71,7 +80,7 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
   }
 
   public PostgresUrl url() {
-    return new PostgresUrl("127.0.0.1", port, USER, USER, "", "disable");
+    return PostgresUrl.local(port, USER, USER);
   }
 
   @Override

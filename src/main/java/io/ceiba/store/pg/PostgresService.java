@@ -50,8 +50,10 @@ public final class PostgresService {
         .with(new PoolOptions()
             .setMaxSize(config.maxConnections())
             .setShared(true)
-            // bounds the wait for a connection, including opening one (DB_CONNECT_TIMEOUT_SECONDS)
-            .setConnectionTimeout((int) config.connectTimeout().toMillis()).setConnectionTimeoutUnit(TimeUnit.MILLISECONDS)
+            // bounds the wait for a connection, including opening one
+            // (DB_CONNECT_TIMEOUT_SECONDS; the URL's connect_timeout, when it has one)
+            .setConnectionTimeout((int) url.connectTimeout().orElse(config.connectTimeout()).toMillis())
+            .setConnectionTimeoutUnit(TimeUnit.MILLISECONDS)
             .setName("ceiba-" + url.host() + ":" + url.port() + "/" + url.database())
             .setIdleTimeout((int) config.idleTimeout().toMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
             .setMaxLifetime((int) config.maxLifetime().toMillis()).setMaxLifetimeUnit(TimeUnit.MILLISECONDS))
@@ -67,8 +69,11 @@ public final class PostgresService {
             .recover(e -> Future.failedFuture(new IllegalStateException("embedded PostgreSQL under " + dataDir.resolve("postgres")
                 + " did not start: " + e.getMessage() + "; check data_dir (CEIBA_DATA_DIR) and the lines above", e)))
         : Future.succeededFuture(null);
-    return server.map(embedded -> {
-      PostgresUrl url = embedded != null ? embedded.url() : PostgresUrl.parse(config.url());
+    // parsing reads the certificate files the URL names: off the event loop
+    Future<PostgresUrl> external = config.embedded() ? Future.succeededFuture(null) : vertx.executeBlocking(() -> PostgresUrl.parse(config.url()));
+    return Future.all(server, external).map(started -> {
+      EmbeddedPostgresServer embedded = server.result();
+      PostgresUrl url = embedded != null ? embedded.url() : external.result();
       if (embedded != null) {
         LOG.info("embedded PostgreSQL running on 127.0.0.1:{} with data in {}", embedded.port(), dataDir.resolve("postgres"));
       } else {
@@ -106,7 +111,7 @@ public final class PostgresService {
           LOG.info("database schema at version {}", version);
         })
         .onFailure(e -> {
-          String message = rootMessage(e);
+          String message = PostgresErrors.describe(e, url);
           if (!Objects.equals(message, lastMigrationError)) {
             LOG.warn("schema migration failed, retrying every {} s: {}", MIGRATE_RETRY_MS / 1000, message);
           }
@@ -123,7 +128,7 @@ public final class PostgresService {
           return new SchemaState(row.getInteger("v"), Migrations.EXPECTED_VERSION, null);
         })
         .recover(e -> {
-          String message = rootMessage(e);
+          String message = PostgresErrors.describe(e, url);
           if (message.contains("flyway_schema_history") && message.contains("does not exist")) {
             return Future.succeededFuture(new SchemaState(0, Migrations.EXPECTED_VERSION, null));
           }
@@ -145,7 +150,10 @@ public final class PostgresService {
           if (s.ready()) {
             promise.complete(Status.OK(data));
           } else if (s.error() != null) {
-            promise.complete(Status.KO(data.put("reason", s.error())));
+            // the pool's own words about a failed TLS handshake are thin; pgjdbc's (the migration's) are precise
+            String detail = lastMigrationError != null && !s.error().endsWith(lastMigrationError)
+                ? " (last migration attempt: " + lastMigrationError + ")" : "";
+            promise.complete(Status.KO(data.put("reason", s.error() + detail)));
           } else {
             String reason = "migrations pending: schema at " + s.current() + ", expected " + s.expected();
             if (lastMigrationError != null) {
@@ -173,15 +181,6 @@ public final class PostgresService {
           }
         })
         .mapEmpty();
-  }
-
-  private static String rootMessage(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && t.getCause() != t) {
-      t = t.getCause();
-    }
-    String m = t.getMessage();
-    return m == null ? t.getClass().getSimpleName() : m.lines().findFirst().orElse(m);
   }
 
   @Override

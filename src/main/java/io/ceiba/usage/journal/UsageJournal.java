@@ -38,6 +38,11 @@ import org.slf4j.LoggerFactory;
  * logged, and reading goes on with the next segment. Opening always starts a new segment, so nothing is ever
  * appended after a possibly torn tail.
  *
+ * <p>Bounded on disk when opened with a {@code maxBytes}: an {@link #append} that would take the segment files past it
+ * is refused whole with a {@link JournalFullException} (the caller decides what happens to the events; see
+ * docs/usage.md), and segments are then at most an eighth of the bound, so committed segments are deleted early
+ * enough for the bound to be reached by pending records rather than by consumed ones.
+ *
  * <p>Not thread-safe and blocking: meant to be owned by a single worker verticle (or {@code executeBlocking} on one
  * context), never called from an event-loop thread. I/O errors are thrown as {@link UncheckedIOException}; corrupt
  * content never throws.
@@ -51,11 +56,16 @@ public final class UsageJournal implements AutoCloseable {
   /** Larger lengths are taken for garbage rather than allocated. */
   static final int MAX_PAYLOAD_BYTES = 64 * 1024 * 1024;
   static final String CHECKPOINT = "checkpoint";
+  /** The smallest segment a bound shrinks segments to. */
+  static final long MIN_SEGMENT_BYTES = 64 * 1024;
+  /** No bound. */
+  public static final long UNBOUNDED = Long.MAX_VALUE;
   private static final Pattern SEGMENT_NAME = Pattern.compile("segment-(\\d{20})\\.log");
 
   private final Path dir;
   private final long maxSegmentBytes;
   private final FsyncPolicy fsync;
+  private final long maxBytes;
   /** Live segments by sequence number; only the valid prefix of each counts. */
   private final TreeMap<Long, Segment> segments = new TreeMap<>();
   private long nextSequence;
@@ -70,10 +80,11 @@ public final class UsageJournal implements AutoCloseable {
   private long corruptBytesSkipped;
   private boolean closed;
 
-  private UsageJournal(Path dir, long maxSegmentBytes, FsyncPolicy fsync) {
+  private UsageJournal(Path dir, long maxSegmentBytes, FsyncPolicy fsync, long maxBytes) {
     this.dir = dir;
-    this.maxSegmentBytes = maxSegmentBytes;
+    this.maxSegmentBytes = maxBytes == UNBOUNDED ? maxSegmentBytes : Math.min(maxSegmentBytes, Math.max(MIN_SEGMENT_BYTES, maxBytes / 8));
     this.fsync = fsync;
+    this.maxBytes = maxBytes;
   }
 
   /** Opens with the default {@link FsyncPolicy#EVERY_BATCH}. */
@@ -88,11 +99,20 @@ public final class UsageJournal implements AutoCloseable {
    *                        its own
    */
   public static UsageJournal open(Path dir, long maxSegmentBytes, FsyncPolicy fsync) {
+    return open(dir, maxSegmentBytes, fsync, UNBOUNDED);
+  }
+
+  /**
+   * As {@link #open(Path, long, FsyncPolicy)}, bounded on disk.
+   *
+   * @param maxBytes the segment files never grow past this many bytes through {@link #append}
+   */
+  public static UsageJournal open(Path dir, long maxSegmentBytes, FsyncPolicy fsync, long maxBytes) {
     Objects.requireNonNull(fsync, "fsync");
-    if (maxSegmentBytes <= 0) {
-      throw new IllegalArgumentException("maxSegmentBytes must be positive: " + maxSegmentBytes);
+    if (maxSegmentBytes <= 0 || maxBytes <= 0) {
+      throw new IllegalArgumentException("maxSegmentBytes and maxBytes must be positive: " + maxSegmentBytes + ", " + maxBytes);
     }
-    UsageJournal journal = new UsageJournal(dir, maxSegmentBytes, fsync);
+    UsageJournal journal = new UsageJournal(dir, maxSegmentBytes, fsync, maxBytes);
     try {
       journal.load();
     } catch (IOException e) {
@@ -157,7 +177,8 @@ public final class UsageJournal implements AutoCloseable {
   /**
    * Appends the payloads as records, rotating segments as needed, then applies the {@link FsyncPolicy}. The records
    * of one call go to each segment in one gathering {@code write}: a caller that groups events makes one system call
-   * per group, not per event. If it throws, a prefix of the payloads may have been appended.
+   * per group, not per event. If it throws, a prefix of the payloads may have been appended, except for a
+   * {@link JournalFullException}: then nothing was.
    *
    * @return the position just after the last appended record (for an empty list, the end of what was appended before)
    */
@@ -170,6 +191,14 @@ public final class UsageJournal implements AutoCloseable {
     }
     if (payloads.isEmpty()) {
       return active == null ? committed : new Position(active.sequence, active.size);
+    }
+    long appendBytes = 0;
+    for (byte[] payload : payloads) {
+      appendBytes += HEADER_BYTES + payload.length;
+    }
+    long onDisk = diskBytes();
+    if (onDisk + appendBytes > maxBytes) {
+      throw new JournalFullException(dir, onDisk, appendBytes, maxBytes);
     }
     try {
       if (active == null) {
@@ -237,6 +266,15 @@ public final class UsageJournal implements AutoCloseable {
   /** Bytes on disk (headers included) of the {@link #pendingRecords() pending records}. */
   public long pendingBytes() {
     return segments.values().stream().mapToLong(segment -> segment.size).sum() - committed.offset();
+  }
+
+  /** Bytes of the segment files (their valid records, consumed ones of the oldest segment included). */
+  public long diskBytes() {
+    return segments.values().stream().mapToLong(segment -> segment.size).sum();
+  }
+
+  public long maxBytes() {
+    return maxBytes;
   }
 
   /** Corrupt regions skipped since opening, each one the tail of a segment from its first bad record. */

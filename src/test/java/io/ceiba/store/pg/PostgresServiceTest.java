@@ -1,7 +1,6 @@
 package io.ceiba.store.pg;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.ceiba.config.PostgresConfig;
 import io.ceiba.testkit.Ports;
@@ -95,15 +94,5 @@ class PostgresServiceTest {
           .filter(java.util.regex.Matcher::matches).mapToInt(m -> Integer.parseInt(m.group(1))).max().orElse(0);
       assertThat(Migrations.EXPECTED_VERSION).isEqualTo(highest);
     }
-  }
-
-  @Test
-  void should_parse_urls_and_never_show_the_password() {
-    PostgresUrl url = PostgresUrl.parse("postgresql://app%40x:p%2Fw@db.internal:5433/ceiba?sslmode=require");
-    assertThat(url).isEqualTo(new PostgresUrl("db.internal", 5433, "ceiba", "app@x", "p/w", "require"));
-    assertThat(url.jdbcUrl()).isEqualTo("jdbc:postgresql://db.internal:5433/ceiba?sslmode=require");
-    assertThat(url.toString()).doesNotContain("p/w");
-    assertThat(PostgresUrl.parse("postgres://u@h").database()).isEqualTo("u");
-    assertThatThrownBy(() -> PostgresUrl.parse("mysql://u:secret@h/db")).hasMessageNotContaining("secret");
   }
 }

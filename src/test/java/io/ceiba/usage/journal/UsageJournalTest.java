@@ -1,6 +1,7 @@
 package io.ceiba.usage.journal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -32,6 +33,29 @@ class UsageJournalTest {
       assertThat(texts(journal.readBatch(10))).containsExactly("event-00", "event-01", "event-02", "event-03", "event-04");
       assertThat(texts(journal.readBatch(3))).containsExactly("event-00", "event-01", "event-02");
       assertThat(texts(journal.readBatch(3))).containsExactly("event-00", "event-01", "event-02");
+    }
+  }
+
+  @Test
+  void should_refuse_a_whole_append_past_its_bound_and_take_appends_again_once_records_are_committed() {
+    long bound = 10 * RECORD_BYTES;
+    try (UsageJournal journal = UsageJournal.open(dir, SMALL_SEGMENT, FsyncPolicy.NONE, bound)) {
+      journal.append(events(0, 8));
+      assertThatThrownBy(() -> journal.append(events(8, 11))).isInstanceOf(JournalFullException.class)
+          .hasMessageContaining("is full: 160 bytes on disk + 60 to append > bound 200 (usage.journal_max_bytes)");
+      assertThat(journal.pendingRecords()).as("nothing of a refused append is written").isEqualTo(8);
+      assertThat(journal.diskBytes()).isEqualTo(8 * RECORD_BYTES);
+
+      journal.append(events(8, 10)); // exactly the bound
+      assertThat(journal.diskBytes()).isEqualTo(bound);
+      assertThatThrownBy(() -> journal.append(events(10, 11))).isInstanceOf(JournalFullException.class);
+
+      // a consumer catches up: the committed segments are deleted and there is room again
+      journal.commit(journal.readBatch(6).end());
+      assertThat(journal.diskBytes()).isEqualTo(4 * RECORD_BYTES);
+      journal.append(events(10, 13));
+      assertThat(texts(journal.readBatch(100))).containsExactly("event-06", "event-07", "event-08", "event-09", "event-10",
+          "event-11", "event-12");
     }
   }
 
