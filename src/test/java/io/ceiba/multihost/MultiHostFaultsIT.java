@@ -30,6 +30,14 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class MultiHostFaultsIT extends RigScenario {
 
+  /**
+   * The shared services with health checks given 1.5 s (every 2 s) instead of 500 ms: a transfer that fills a
+   * 1 Mbit/s link queues the checks' answers behind it (tbf holds up to 400 ms), and with 500 ms the relaying hosts marked
+   * host2's backend down mid-test and answered 503 (seen on 2026-12-07): a check's timeout must exceed what the
+   * slowest link can queue.
+   */
+  private static final String REGISTRY =
+      SHARED_SERVICES.replace("interval: 1s, timeout: 500ms", "interval: 2s, timeout: 1500ms");
   private static final double LOSS = 0.05;
   private static final int LOSS_ROUNDS = 100;
   private static final String SLOW_RATE = "1mbit";
@@ -37,7 +45,7 @@ class MultiHostFaultsIT extends RigScenario {
 
   @BeforeAll
   void startThreeHosts() throws Exception {
-    startThreeHosts("MultiHostFaultsIT", SHARED_SERVICES, SHARED_BACKENDS, rig -> {
+    startThreeHosts("MultiHostFaultsIT", REGISTRY, SHARED_BACKENDS, rig -> {
       rig.origin(H1, 9101, 9601);
       rig.origin(H2, 9002, 9102, 9202);
       rig.origin(H3, 9103, 9203);
@@ -125,7 +133,7 @@ class MultiHostFaultsIT extends RigScenario {
     Duration dropped = await(Duration.ofSeconds(30), "host1 and host2 drop the killed host3",
         () -> sees(H1, Set.of("host1", "host2")).compose(one -> sees(H2, Set.of("host1", "host2")).map(two -> one && two)));
     // a change host3 misses while it is down: its registry file stays at version 1
-    control(H1, "PUT", "/v1/registry", withLateService(SHARED_SERVICES), 200);
+    control(H1, "PUT", "/v1/registry", withLateService(REGISTRY), 200);
     expectBackends(SHARED_BACKENDS + 1);
 
     // SIGKILL (already dead), data dir removed, started again: a host that came back blank
