@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * <p>Repairs: a message that came by pull and not by push within {@link #PUSH_GRACE} means this node missed the
  * push: it registers its consumers afresh, which every node sees as a new registration. A peer in the view that has not
  * pulled from us for {@link #SILENCE} ({@link #FIRST_PULL} for one that never did) cannot reach our answering
- * consumer: the same re-registration. Both at most once per {@link #SILENCE}. Messages older than {@link #KEEP_FOR} (or beyond {@link #KEEP_COUNT}) are no longer
+ * consumer: the same re-registration. Both at most once per {@link #RESUBSCRIBE_EVERY}. Messages older than {@link #KEEP_FOR} (or beyond {@link #KEEP_COUNT}) are no longer
  * kept; a peer that missed those is told and logs it.
  */
 public final class ClusterPublishes extends VerticleBase {
@@ -49,7 +49,13 @@ public final class ClusterPublishes extends VerticleBase {
   static final Duration PULL_TIMEOUT = Duration.ofSeconds(2);
   /** A message that came by pull and not by push this long later: the push was lost. */
   static final Duration PUSH_GRACE = Duration.ofSeconds(1);
-  static final Duration SILENCE = Duration.ofSeconds(5);
+  /**
+   * A peer in the view that has not pulled from us this long cannot reach our answering consumer. Longer than
+   * membership's 5 s peer timeout, so a peer that died leaves the view before it counts as silent.
+   */
+  static final Duration SILENCE = Duration.ofSeconds(10);
+  /** Registering afresh at most this often. */
+  static final Duration RESUBSCRIBE_EVERY = Duration.ofSeconds(5);
   /**
    * A peer that never pulled since it entered our view: given longer (it may still be starting, or run a version
    * without anti-entropy during a rolling upgrade), so we re-register at most this often for it.
@@ -156,7 +162,7 @@ public final class ClusterPublishes extends VerticleBase {
 
   private void resubscribe(String why) {
     long now = System.nanoTime();
-    if (now - lastResubscribeNanos < SILENCE.toNanos()) {
+    if (now - lastResubscribeNanos < RESUBSCRIBE_EVERY.toNanos()) {
       return;
     }
     lastResubscribeNanos = now;
