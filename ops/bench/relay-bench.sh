@@ -104,13 +104,15 @@ done
 # CPU seconds (user + system) a node's JVM used so far
 tck=$(getconf CLK_TCK)
 cpu_of() { awk -v t="$tck" '{ printf "%.3f", ($14 + $15) / t }' "/proc/$(cat "$RIG_STATE/$1/node.pid")/stat"; }
+# of which system (kernel) time: the network stack's work on the node's behalf
+sys_of() { awk -v t="$tck" '{ printf "%.3f", $15 / t }' "/proc/$(cat "$RIG_STATE/$1/node.pid")/stat"; }
 
-# one wrk run: "requests/s p50_ms p99_ms errors host1_cpu_us_per_request host2_cpu_us_per_request"
+# one wrk run: "requests/s p50_ms p99_ms errors host1_cpu_us host2_cpu_us host1_system_us" (CPU per request)
 measure() {
-  local host=$1 secs=$2 out c1 c2
-  c1=$(cpu_of h1) c2=$(cpu_of h2)
+  local host=$1 secs=$2 out c1 c2 s1
+  c1=$(cpu_of h1) c2=$(cpu_of h2) s1=$(sys_of h1)
   out=$("$rig" exec cl wrk -t "$threads" -c "$connections" -d "${secs}s" --latency -H "Host: $host" "$edge")
-  out+=$'\n'"cpu $(awk -v a="$c1" -v b="$(cpu_of h1)" 'BEGIN { print b - a }') $(awk -v a="$c2" -v b="$(cpu_of h2)" 'BEGIN { print b - a }')"
+  out+=$'\n'"cpu $(awk -v a="$c1" -v b="$(cpu_of h1)" 'BEGIN { print b - a }') $(awk -v a="$c2" -v b="$(cpu_of h2)" 'BEGIN { print b - a }') $(awk -v a="$s1" -v b="$(sys_of h1)" 'BEGIN { print b - a }')"
   awk '
     function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
     /Requests\/sec:/ { rps = $2 }
@@ -119,8 +121,11 @@ measure() {
     /Non-2xx or 3xx responses:/ { errors += $5 }
     /Socket errors:/ { gsub(/,/, ""); errors += $4 + $6 + $8 + $10 }
     / requests in / { total = $1 }
-    /^cpu / { cpu1 = $2; cpu2 = $3 }
-    END { printf "%.0f %.2f %.2f %d %.0f %.0f\n", rps, p50, p99, errors, total ? cpu1 * 1e6 / total : 0, total ? cpu2 * 1e6 / total : 0 }' <<<"$out"
+    /^cpu / { cpu1 = $2; cpu2 = $3; sys1 = $4 }
+    END {
+      per = total ? 1e6 / total : 0
+      printf "%.0f %.2f %.2f %d %.0f %.0f %.0f\n", rps, p50, p99, errors, cpu1 * per, cpu2 * per, sys1 * per
+    }' <<<"$out"
 }
 
 echo "warm-up: ${warmup}s each"
@@ -131,10 +136,10 @@ declare -a local_rps relayed_rps local_cpu relayed_cpu1 relayed_cpu2
 results=()
 for r in $(seq 1 "$rounds"); do
   for kind in local relayed; do
-    read -r rps p50 p99 errors cpu1 cpu2 < <(measure "$kind.test" "$duration")
-    printf 'round %d %-8s %8s req/s  p50 %6s ms  p99 %6s ms  errors %s  CPU per request: host1 %s µs, host2 %s µs\n' \
-      "$r" "$kind" "$rps" "$p50" "$p99" "$errors" "$cpu1" "$cpu2"
-    results+=("$kind $rps $p50 $p99 $errors $cpu1 $cpu2")
+    read -r rps p50 p99 errors cpu1 cpu2 sys1 < <(measure "$kind.test" "$duration")
+    printf 'round %d %-8s %8s req/s  p50 %6s ms  p99 %6s ms  errors %s  CPU per request: host1 %s µs (system %s), host2 %s µs\n' \
+      "$r" "$kind" "$rps" "$p50" "$p99" "$errors" "$cpu1" "$sys1" "$cpu2"
+    results+=("$kind $rps $p50 $p99 $errors $cpu1 $cpu2 $sys1")
     if [ "$kind" = local ]; then
       local_rps+=("$rps") local_cpu+=("$cpu1")
     else
@@ -162,7 +167,7 @@ echo "relayed / local, CPU-bound, per host: $own_cpu_ratio (local CPU per reques
 if [ -n "$json" ]; then
   printf '{"duration_s": %s, "connections": %s, "threads": %s, "rounds": %s, "local_rps": %s, "relayed_rps": %s, "ratio": %s, "ratio_cpu_per_host": %s, "runs": [%s]}\n' \
     "$duration" "$connections" "$threads" "$rounds" "$local_median" "$relayed_median" "$ratio" "$own_cpu_ratio" \
-    "$(printf '%s\n' "${results[@]}" | awk '{ printf "%s{\"kind\": \"%s\", \"rps\": %s, \"p50_ms\": %s, \"p99_ms\": %s, \"errors\": %s, \"cpu_us_host1\": %s, \"cpu_us_host2\": %s}", (NR > 1 ? ", " : ""), $1, $2, $3, $4, $5, $6, $7 }')" \
+    "$(printf '%s\n' "${results[@]}" | awk '{ printf "%s{\"kind\": \"%s\", \"rps\": %s, \"p50_ms\": %s, \"p99_ms\": %s, \"errors\": %s, \"cpu_us_host1\": %s, \"cpu_us_host2\": %s, \"system_us_host1\": %s}", (NR > 1 ? ", " : ""), $1, $2, $3, $4, $5, $6, $7, $8 }')" \
     >"$json"
   echo "written: $json"
 fi
