@@ -21,6 +21,15 @@ public final class Addresses {
   public static final String CLUSTER_ANNOUNCE = "ceiba.cluster.announce";
   /** Cluster publish: a node id leaving on a clean stop, so peers drop it at once. */
   public static final String CLUSTER_LEAVE = "ceiba.cluster.leave";
+  /**
+   * Cluster publish: a cluster-wide message as {@code io.ceiba.cluster.ClusterPublishes} sends it,
+   * {@code {origin, epoch, seq, address, body}}; each node hands {@code body} to its local consumers of {@code address}.
+   */
+  public static final String CLUSTER_PUBLISH = "ceiba.cluster.publish";
+  /** Local send: {@code {address, body}} to publish cluster-wide through this node's {@code ClusterPublishes}. */
+  public static final String CLUSTER_PUBLISH_LOCAL = "ceiba.cluster.publish.local";
+  /** Prefix of each node's anti-entropy address; see {@link #publishesOf}. */
+  public static final String CLUSTER_PUBLISHES_PREFIX = "ceiba.cluster.publishes.";
   /** Local request: this node's membership view as a JSON array of node infos. */
   public static final String CLUSTER_VIEW = "ceiba.cluster.view";
 
@@ -53,7 +62,10 @@ public final class Addresses {
   public static final String NODE_DRAINING = "ceiba.node.draining";
   /** Clustered: a key hash (hex) in, a {@code KeyRecord} (or {@code found: false}) out; answered by auth verticles. */
   public static final String AUTH_LOOKUP = "ceiba.auth.lookup";
-  /** Published cluster-wide after a change to keys, plans or subscriptions: {@code hashes}, {@code projects}. */
+  /**
+   * Local consumers; published cluster-wide (through {@code ClusterPublishes}, so no node misses one) after a change
+   * to keys, plans or subscriptions: {@code hashes}, {@code projects}.
+   */
   public static final String ACCESS_CHANGED = "ceiba.access.changed";
   /**
    * Clustered, fire-and-forget: one usage event (JSON) per request on a non-public service, sent by the
@@ -82,6 +94,11 @@ public final class Addresses {
   /** Asks node {@code nodeId} for the registry it serves: {@code {version, text}} (registry catch-up). */
   public static String registryFetch(String nodeId) {
     return REGISTRY_FETCH_PREFIX + nodeId;
+  }
+
+  /** Asks node {@code nodeId} for the cluster-wide messages it published after a number (anti-entropy). */
+  public static String publishesOf(String nodeId) {
+    return CLUSTER_PUBLISHES_PREFIX + nodeId;
   }
 
   public static String registryApply(String nodeId) {

@@ -7,6 +7,7 @@ import io.ceiba.access.QuotaPeriod;
 import io.ceiba.access.auth.AuthVerticle;
 import io.ceiba.access.store.AccessStore;
 import io.ceiba.bus.Addresses;
+import io.ceiba.cluster.ClusterPublishes;
 import io.ceiba.error.CeibaException;
 import io.ceiba.error.ErrorCode;
 import io.ceiba.node.NodeContext;
@@ -192,7 +193,7 @@ final class AccessApi {
     }
     Runnable once = () -> {
       dropFromRedis(change.keyHashes());
-      vertx.eventBus().publish(Addresses.ACCESS_CHANGED, message);
+      ClusterPublishes.publish(vertx, Addresses.ACCESS_CHANGED, message);
     };
     once.run();
     vertx.setTimer(REANNOUNCE_MS, t -> once.run());

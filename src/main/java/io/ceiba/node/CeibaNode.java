@@ -89,9 +89,10 @@ public final class CeibaNode {
             CountingNodes countingNodes = new CountingNodes();
             Limiter limiter = new Limiter(vertx, redis, countingNodes, UsageLedger.forNode(vertx, config), meters);
             AccessGate access = new AccessGate(vertx, limiter, config.has(Role.AUTH), meters);
-            // every node drops the cached key records a change touched (revocation within milliseconds)
+            // every node drops the cached key records a change touched (revocation within milliseconds); changes
+            // arrive through ClusterPublishes, which hands them to local consumers and repairs a node that missed one
             RevocationLedger revocations = new RevocationLedger(vertx, config.dataDir());
-            vertx.eventBus().<JsonObject>consumer(Addresses.ACCESS_CHANGED, msg -> {
+            vertx.eventBus().<JsonObject>localConsumer(Addresses.ACCESS_CHANGED, msg -> {
               access.invalidate(msg.body());
               revocations.record(msg.body());
             });

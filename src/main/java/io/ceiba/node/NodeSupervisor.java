@@ -3,6 +3,7 @@ package io.ceiba.node;
 import io.ceiba.access.auth.AuthVerticle;
 import io.ceiba.backup.BackupVerticle;
 import io.ceiba.bus.Addresses;
+import io.ceiba.cluster.ClusterPublishes;
 import io.ceiba.cluster.MembershipVerticle;
 import io.ceiba.config.Role;
 import io.ceiba.control.ControlVerticle;
@@ -73,6 +74,8 @@ final class NodeSupervisor {
     List<Step> steps = new ArrayList<>();
     steps.add(new Step("registry", () -> new RegistryVerticle(node), 1));
     steps.add(new Step("membership", () -> new MembershipVerticle(node), 1));
+    // cluster-wide messages (revocations) that no node misses for good; before the control API that publishes them
+    steps.add(new Step("publishes", () -> new ClusterPublishes(node), 1));
     // the control server runs on every node (/health, /ready, /metrics); its /v1 API only with role control
     steps.add(new Step("control", () -> new ControlVerticle(node), 1));
     // role verticles: health before edge, so the edge starts with a health view; edge last (it takes traffic)

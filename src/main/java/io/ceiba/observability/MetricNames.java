@@ -9,6 +9,10 @@ public final class MetricNames {
   public static final String REGISTRY_VERSION = "ceiba.registry.version";
   public static final String REGISTRY_RELOADS = "ceiba.registry.reloads";
   public static final String CLUSTER_NODES = "ceiba.cluster.nodes";
+  /** {@code ceiba_cluster_publishes_repaired_total}: cluster-wide messages this node missed and got by anti-entropy. */
+  public static final String CLUSTER_PUBLISHES_REPAIRED = "ceiba.cluster.publishes.repaired";
+  /** {@code ceiba_cluster_publish_resubscriptions_total}: re-registrations after finding cluster-wide messages missed. */
+  public static final String CLUSTER_PUBLISH_RESUBSCRIPTIONS = "ceiba.cluster.publish.resubscriptions";
   /** {@code ceiba_edge_cache_total{result=hit|miss|bypass}}: requests to cached services by what they met. */
   public static final String EDGE_CACHE = "ceiba.edge.cache";
   /** {@code ceiba_edge_cache_bytes}: what the node's edge cache holds. */

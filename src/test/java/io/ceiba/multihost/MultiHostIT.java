@@ -9,72 +9,41 @@ import io.ceiba.testkit.Eventually;
 import io.ceiba.testkit.NetnsRig;
 import io.ceiba.testkit.NetnsRig.Host;
 import io.ceiba.testkit.NetnsRig.HttpResult;
+import io.ceiba.testkit.NetnsRig.WebSocketResult;
 import io.vertx.core.Future;
-import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Three Ceiba nodes on three hosts for real: each in a network namespace of its own (ops/netns/rig.sh), its
  * origins on its own loopback, PostgreSQL and Redis on a fourth host, clients on a fifth. What one machine's
- * shared loopback cannot show: relays to a backend only its own host can reach, a host cut off and healed, and
- * a revocation reaching every host. Figures are printed ({@code [multihost]} lines) and kept in
+ * shared loopback cannot show: relays (HTTP and WebSocket) to a backend only its own host can reach, a quota
+ * counted across three hosts, a revocation reaching every host, and a host cut off and healed converging again
+ * (membership, health, registry, revocations). Figures are printed ({@code [multihost]} lines) and kept in
  * {@code target/multihost/figures.txt}.
  */
-@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
-class MultiHostIT {
-
-  private static final List<Host> HOSTS = List.of(Host.values());
-  private static final Set<String> ALL_NODES = Set.of("host1", "host2", "host3");
-  private static final Duration START = Duration.ofSeconds(150);
+class MultiHostIT extends RigScenario {
 
   /**
-   * solo: one backend, on host2's loopback: host1 and host3 relay through host2's edge. every: a backend per
-   * host: each host serves from its own. pair: backends on host2 and host3 only: host1 always relays. api: a
-   * backend per host behind API keys. Ports differ per host because the same URL on two nodes is refused
-   * (issue 17 item 6).
+   * The shared services (solo, every, pair) and: api: a backend per host behind API keys. ws: a WebSocket echo on
+   * host3's loopback only. metered: a backend per host behind a plan with a quota.
    */
-  private static final String REGISTRY = """
-      version: 1
-      defaults:
-        health: { path: /healthz, interval: 1s, timeout: 500ms, unhealthy_after: 2, healthy_after: 1 }
-        timeouts: { connect: 1s, upstream: 5s }
-      http:
-        solo:
-          hosts: [solo.test]
-          backends: [{ url: "http://127.0.0.1:9002", node: host2 }]
-        every:
-          hosts: [every.test]
-          backends:
-            - { url: "http://127.0.0.1:9101", node: host1 }
-            - { url: "http://127.0.0.1:9102", node: host2 }
-            - { url: "http://127.0.0.1:9103", node: host3 }
-        pair:
-          hosts: [pair.test]
-          backends:
-            - { url: "http://127.0.0.1:9202", node: host2 }
-            - { url: "http://127.0.0.1:9203", node: host3 }
-          lb: round-robin
+  private static final String REGISTRY = SHARED_SERVICES + """
         api:
           hosts: [api.test]
           backends:
@@ -82,47 +51,30 @@ class MultiHostIT {
             - { url: "http://127.0.0.1:9302", node: host2 }
             - { url: "http://127.0.0.1:9303", node: host3 }
           access: { policy: api-key }
+        ws:
+          hosts: [ws.test]
+          backends: [{ url: "http://127.0.0.1:9403", node: host3 }]
+        metered:
+          hosts: [metered.test]
+          backends:
+            - { url: "http://127.0.0.1:9501", node: host1 }
+            - { url: "http://127.0.0.1:9502", node: host2 }
+            - { url: "http://127.0.0.1:9503", node: host3 }
+          access: { policy: plan, plans: [metered] }
       """;
-
-  private final Vertx vertx = Vertx.vertx();
-  private Optional<String> whyNotRun = Optional.empty();
-  private NetnsRig rig;
+  private static final int BACKENDS = SHARED_BACKENDS + 7;
+  private static final int QUOTA = 25;
 
   @BeforeAll
   void startThreeHosts() throws Exception {
-    whyNotRun = NetnsRig.whyNotRun("MultiHostIT");
-    if (whyNotRun.isPresent()) {
-      return;
-    }
-    rig = NetnsRig.up();
-    long start = System.nanoTime();
-    rig.dbUp();
-    rig.origin(H1, 9101, 9301);
-    rig.origin(H2, 9002, 9102, 9202, 9302);
-    rig.origin(H3, 9103, 9203, 9303);
-    rig.registry(REGISTRY);
-    HOSTS.forEach(rig::startNode);
-    for (Host host : HOSTS) {
-      rig.awaitReady(host, START);
-    }
-    Duration converged = await(Duration.ofSeconds(60), "every host sees three nodes and every backend up",
-        () -> allHosts(this::convergedView));
-    NetnsRig.figure(String.format("rig up, three nodes ready and converged in %.1f s (views converged %d ms after the"
-        + " last /ready)", seconds(System.nanoTime() - start), converged.toMillis()));
-  }
-
-  /** Each test skipped with the reason where the rig cannot run: counted as skipped, not passed. */
-  @BeforeEach
-  void onlyWhereTheRigRuns() {
-    NetnsRig.assumeRuns(whyNotRun);
-  }
-
-  @AfterAll
-  void tearDown() throws Exception {
+    startThreeHosts("MultiHostIT", REGISTRY, BACKENDS, rig -> {
+      rig.origin(H1, 9101, 9301, 9501, 9601);
+      rig.origin(H2, 9002, 9102, 9202, 9302, 9502);
+      rig.origin(H3, 9103, 9203, 9303, 9403, 9503);
+    });
     if (rig != null) {
-      rig.close();
+      control(H1, "POST", "/v1/plans", "{\"name\": \"multihost\", \"rate_limit\": {\"requests\": 1000, \"per\": \"1s\"}}", 201);
     }
-    vertx.close().await(10, TimeUnit.SECONDS);
   }
 
   @Test
@@ -154,10 +106,7 @@ class MultiHostIT {
   @Test
   @Order(2)
   void should_refuse_a_revoked_key_on_every_host_within_two_seconds() throws Exception {
-    control(H1, "POST", "/v1/plans", "{\"name\": \"multihost\", \"rate_limit\": {\"requests\": 1000, \"per\": \"1s\"}}", 201);
-    String project = control(H2, "POST", "/v1/projects", "{\"name\": \"acme\"}", 201).getString("id");
-    control(H3, "POST", "/v1/projects/" + project + "/subscriptions", "{\"plan\": \"multihost\"}", 201);
-    JsonObject key = control(H1, "POST", "/v1/projects/" + project + "/keys", "{\"name\": \"ci\"}", 201);
+    JsonObject key = keyOnPlan("acme", "multihost");
     Map<String, String> withKey = Map.of("X-API-Key", key.getString("key"));
     for (Host host : HOSTS) {
       // every host has the key cached as valid before it is revoked
@@ -186,14 +135,68 @@ class MultiHostIT {
 
   @Test
   @Order(3)
-  void should_drop_a_partitioned_host_serve_from_the_others_and_converge_again_after_heal() throws Exception {
+  void should_relay_a_websocket_from_every_host_to_a_backend_on_another_hosts_loopback() throws Exception {
+    for (Host host : HOSTS) {
+      String message = "hello-from-" + host.nodeId();
+      WebSocketResult ws = call(() -> rig.webSocket("ws://" + host.address() + ":8080/chat", "ws.test", message, 3));
+      assertThat(ws.ok()).as("WebSocket to ws.test through %s: %s", host, ws.lines()).isTrue();
+      // the echo names its host: host1 and host2 relayed to host3's loopback, host3 served it itself
+      assertThat(ws.lines()).as("through %s", host).containsExactly(
+          "host3:9403:" + message, "host3:9403:" + message, "host3:9403:" + message);
+    }
+  }
+
+  @Test
+  @Order(4)
+  void should_admit_at_most_the_quota_across_three_hosts_under_concurrent_requests() throws Exception {
+    control(H1, "POST", "/v1/plans", "{\"name\": \"metered\", \"quota\": {\"requests\": " + QUOTA
+        + ", \"per\": \"day\"}, \"services\": [\"metered\"]}", 201);
+    String key = keyOnPlan("metered", "metered").getString("key");
+    Map<String, String> headers = Map.of("Host", "metered.test", "X-API-Key", key);
+    // 30 requests through each host, all at once (30 in flight), spread over the hosts in turn
+    List<String> urls = new ArrayList<>();
+    for (int i = 0; i < 90; i++) {
+      urls.add(HOSTS.get(i % 3).edge() + "/q" + i);
+    }
+    long start = System.nanoTime();
+    List<Integer> statuses = call(() -> rig.statuses(urls, headers, 30));
+    long took = System.nanoTime() - start;
+    Map<Integer, Long> byStatus = new TreeMap<>();
+    statuses.forEach(status -> byStatus.merge(status, 1L, Long::sum));
+    Map<String, Long> admittedBy = new TreeMap<>();
+    for (int i = 0; i < statuses.size(); i++) {
+      if (statuses.get(i) == 200) {
+        admittedBy.merge(HOSTS.get(i % 3).nodeId(), 1L, Long::sum);
+      }
+    }
+    long admitted = byStatus.getOrDefault(200, 0L);
+    NetnsRig.figure(String.format("quota %d/day across three hosts: 90 concurrent keyed requests (30 per host) in %d ms:"
+        + " statuses %s, admitted per host %s", QUOTA, took / 1_000_000, byStatus, admittedBy));
+    assertThat(admitted).as("admitted of 90 under a quota of %d: %s", QUOTA, byStatus).isBetween(1L, (long) QUOTA);
+    assertThat(byStatus.getOrDefault(429, 0L)).as("the rest is refused with 429: %s", byStatus).isEqualTo(90 - admitted);
+    // the quota stays spent on every host
+    for (Host host : HOSTS) {
+      HttpResult after = call(() -> rig.get(host.edge() + "/after", "metered.test", Map.of("X-API-Key", key)));
+      assertThat(after.errorCode()).as("through %s after the burst: %s", host, after).isEqualTo("quota_exceeded");
+    }
+  }
+
+  @Test
+  @Order(5)
+  void should_drop_a_partitioned_host_and_converge_membership_health_registry_and_revocations_after_heal() throws Exception {
+    // a key every host has cached as valid, to be revoked while host3 is cut off
+    JsonObject key = keyOnPlan("partitioned", "multihost");
+    Map<String, String> withKey = Map.of("X-API-Key", key.getString("key"));
+    for (Host host : HOSTS) {
+      assertThat(call(() -> rig.get(host.edge() + "/", "api.test", withKey)).status()).as("key through %s", host).isEqualTo(200);
+    }
     rig.link(H3, false);
     long cut = System.nanoTime();
     try {
       List<Future<Duration>> ejected = new ArrayList<>();
       for (Host observer : List.of(H1, H2)) {
         ejected.add(Eventually.until(vertx, Duration.ofSeconds(30), observer.nodeId() + " drops host3 from its view",
-            () -> blocking(() -> view(observer)).map(v -> v != null && !nodeIds(v).contains("host3"))));
+            () -> sees(observer, Set.of("host1", "host2"))));
       }
       // pair's backends are host2's and host3's: host1 serves it from host2 alone once host3 is out
       AtomicInteger failed = new AtomicInteger();
@@ -217,95 +220,43 @@ class MultiHostIT {
       assertThat(nodeIds(alone)).containsExactly("host3");
       HttpResult local = call(() -> rig.httpFrom(H3.ns(), "GET", "http://127.0.0.1:8080/", Map.of("Host", "every.test"), null));
       assertThat(local.servedBy()).isEqualTo("host3");
+
+      // meanwhile the majority side changes things host3 cannot hear of: a revocation and a new registry
+      control(H1, "DELETE", "/v1/keys/" + key.getString("id"), null, 204);
+      JsonObject put = control(H1, "PUT", "/v1/registry", withLateService(REGISTRY), 200);
+      assertThat(put.getJsonObject("nodes").fieldNames()).as("PUT during the partition: %s", put).containsExactlyInAnyOrder("host1", "host2");
+      expectBackends(BACKENDS + 1);
     } finally {
       rig.link(H3, true);
     }
     long healed = System.nanoTime();
     NetnsRig.figure(String.format("partition: link up again after %.1f s", seconds(healed - cut)));
 
-    Duration membership = await(Duration.ofSeconds(60), "every host sees all three nodes again",
-        () -> allHosts(host -> blocking(() -> view(host)).map(v -> v != null && nodeIds(v).equals(ALL_NODES))));
-    Duration converged = await(Duration.ofSeconds(30), "every host's view has three nodes and every backend up",
-        () -> allHosts(this::convergedView));
+    // each side of convergence timed from the moment the link came back, side by side
+    Duration limit = Duration.ofSeconds(60);
+    Map<String, Future<Duration>> converging = new LinkedHashMap<>();
+    converging.put("membership (every host sees three nodes)",
+        Eventually.until(vertx, limit, "every host sees all three nodes again", () -> allHosts(host -> sees(host, ALL_NODES))));
+    converging.put("health views (every host: three nodes, every backend up)",
+        Eventually.until(vertx, limit, "every host's view has three nodes and every backend up", () -> allHosts(this::convergedView)));
+    converging.put("registry (host3 serves version 2)",
+        Eventually.until(vertx, limit, "host3 serves registry version 2 and late.test",
+            () -> blocking(() -> rig.control(H3, "GET", "/v1/registry", null)).compose(r -> r.status() == 200
+                && r.json().getLong("version", 0L) == 2 ? blocking(() -> rig.get(H3.edge() + "/", "late.test", Map.of()))
+                .map(late -> "host1".equals(late.servedBy())) : Future.succeededFuture(false))));
+    converging.put("revocation (host3 refuses the key revoked during the partition)",
+        Eventually.until(vertx, limit, "host3 refuses the key revoked during the partition",
+            () -> blocking(() -> rig.get(H3.edge() + "/", "api.test", withKey)).map(r -> "key_revoked".equals(r.errorCode()))));
     // round-robin over host2 and host3: host3 answers within two requests once host1 uses it again
-    Duration relaysBack = await(Duration.ofSeconds(30), "host1 relays pair to host3 again",
-        () -> blocking(() -> rig.get(H1.edge() + "/pair", "pair.test", Map.of())).map(r -> "host3".equals(r.servedBy())));
-    NetnsRig.figure(String.format("heal: membership whole %d ms after link up, views converged (nodes, backends up) by"
-        + " %d ms, host1 relaying to host3 again by %d ms", membership.toMillis(),
-        membership.plus(converged).toMillis(), membership.plus(converged).plus(relaysBack).toMillis()));
-  }
-
-  // ---- views -------------------------------------------------------------------------------------------------
-
-  /** {@code /v1/cluster} of a node asked from the client host, or null when it did not answer 200. */
-  private JsonObject view(Host node) {
-    HttpResult r = rig.control(node, "GET", "/v1/cluster", null);
-    return r.status() == 200 ? r.json() : null;
-  }
-
-  /** {@code /v1/cluster} asked on the node's own loopback (the client host cannot reach a cut-off host). */
-  private JsonObject viewFrom(Host node) {
-    HttpResult r = rig.httpFrom(node.ns(), "GET", "http://127.0.0.1:9090/v1/cluster",
-        Map.of("Authorization", "Bearer " + NetnsRig.TOKEN), null);
-    return r.status() == 200 ? r.json() : null;
-  }
-
-  private static Set<String> nodeIds(JsonObject view) {
-    Set<String> ids = new TreeSet<>();
-    view.getJsonArray("nodes").forEach(n -> ids.add(((JsonObject) n).getString("id")));
-    return ids;
-  }
-
-  /** The node lists all three nodes, and every node it lists reports every backend up. */
-  private Future<Boolean> convergedView(Host node) {
-    return blocking(() -> view(node)).map(v -> {
-      if (v == null || !nodeIds(v).equals(ALL_NODES)) {
-        return false;
-      }
-      for (Object n : v.getJsonArray("nodes")) {
-        JsonArray backends = ((JsonObject) n).getJsonArray("backends");
-        if (backends == null || backends.size() != 9
-            || backends.stream().anyMatch(b -> !((JsonObject) b).getBoolean("up", false))) {
-          return false;
-        }
-      }
-      return true;
-    });
-  }
-
-  // ---- plumbing ----------------------------------------------------------------------------------------------
-
-  private Future<Boolean> allHosts(java.util.function.Function<Host, Future<Boolean>> check) {
-    List<Future<Boolean>> checks = HOSTS.stream().map(check).toList();
-    return Future.all(checks).map(all -> checks.stream().allMatch(Future::result));
-  }
-
-  private Duration await(Duration timeout, String what, java.util.function.Supplier<Future<Boolean>> check) throws Exception {
-    try {
-      return Eventually.until(vertx, timeout, what, check).await(timeout.toSeconds() + 30, TimeUnit.SECONDS);
-    } catch (AssertionError e) {
-      Map<String, String> logs = new LinkedHashMap<>();
-      HOSTS.forEach(h -> logs.put(h.nodeId(), rig.nodeLogTail(h, 8)));
-      throw new AssertionError(e.getMessage() + "\nlast node log lines: " + logs, e);
+    converging.put("relays (host1 relays pair to host3 again)",
+        Eventually.until(vertx, limit, "host1 relays pair to host3 again",
+            () -> blocking(() -> rig.get(H1.edge() + "/pair", "pair.test", Map.of())).map(r -> "host3".equals(r.servedBy()))));
+    // every side finishes (or times out) before any is judged, so each figure is printed
+    Future.join(List.copyOf(converging.values())).transform(all -> Future.succeededFuture())
+        .await(limit.toSeconds() + 30, TimeUnit.SECONDS);
+    for (var side : converging.entrySet()) {
+      assertThat(side.getValue().succeeded()).as("%s: %s", side.getKey(), side.getValue().cause()).isTrue();
+      NetnsRig.figure(String.format("heal: %s converged %d ms after link up", side.getKey(), side.getValue().result().toMillis()));
     }
-  }
-
-  private JsonObject control(Host node, String method, String path, String json, int expected) throws Exception {
-    HttpResult r = call(() -> rig.control(node, method, path, json));
-    assertThat(r.status()).as("%s %s on %s: %s", method, path, node, r.body()).isEqualTo(expected);
-    return r.json();
-  }
-
-  /** A rig call on a worker thread, not ordered with the others (checks of several hosts run side by side). */
-  private <T> Future<T> blocking(Callable<T> call) {
-    return vertx.executeBlocking(call, false);
-  }
-
-  private <T> T call(Callable<T> call) throws Exception {
-    return blocking(call).await(30, TimeUnit.SECONDS);
-  }
-
-  private static double seconds(long nanos) {
-    return nanos / 1e9;
   }
 }

@@ -266,6 +266,45 @@ public final class NetnsRig implements AutoCloseable {
     return result.exit() == 0 ? HttpResult.parse(result.output()) : new HttpResult(0, Map.of(), result.output().strip());
   }
 
+  /**
+   * A WebSocket conversation from the client host ({@code ops/netns/wsclient.py}): upgrade with this {@code Host},
+   * send {@code message} {@code count} times; the answers, one a line, or the client's error when it failed.
+   */
+  public WebSocketResult webSocket(String url, String hostHeader, String message, int count) {
+    Result result = run(List.of("ip", "netns", "exec", prefix + "-" + CLIENT, "python3",
+        script.resolveSibling("wsclient.py").toString(), url, hostHeader, message, String.valueOf(count)), Duration.ofSeconds(20));
+    return new WebSocketResult(result.exit() == 0, result.output().strip().lines().toList());
+  }
+
+  /** What {@link #webSocket} saw: whether every message was answered, and the answers (or the error). */
+  public record WebSocketResult(boolean ok, List<String> lines) {
+  }
+
+  /**
+   * Sends every request of {@code urls} (GET) from the client host at once, {@code parallel} at a time, in one
+   * {@code curl --parallel}; their statuses in order, 0 for a request that got no answer.
+   */
+  public List<Integer> statuses(List<String> urls, Map<String, String> headers, int parallel) {
+    List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", prefix + "-" + CLIENT,
+        "curl", "-s", "--no-progress-meter", "--parallel", "--parallel-immediate", "--parallel-max", String.valueOf(parallel), "--max-time", "10"));
+    headers.forEach((name, value) -> command.addAll(List.of("-H", name + ": " + value)));
+    // each transfer writes "<index> <status>": --parallel finishes them in any order
+    command.addAll(List.of("-w", "%{urlnum} %{http_code}\\n"));
+    for (String url : urls) {
+      command.addAll(List.of("-o", "/dev/null", url));
+    }
+    Result result = run(command, Duration.ofSeconds(60));
+    Integer[] statuses = new Integer[urls.size()];
+    java.util.Arrays.fill(statuses, 0);
+    for (String line : result.output().strip().split("\\n")) {
+      String[] parts = line.strip().split(" ");
+      if (parts.length == 2 && parts[0].matches("\\d+") && parts[1].matches("\\d{3}")) {
+        statuses[Integer.parseInt(parts[0])] = Integer.parseInt(parts[1]);
+      }
+    }
+    return List.of(statuses);
+  }
+
   /** The node's log so far (for failure messages). */
   public String nodeLogTail(Host host, int lines) {
     try (Stream<String> all = Files.lines(state.resolve(host.ns()).resolve("node.log"))) {
