@@ -67,7 +67,7 @@ public final class MembershipVerticle extends VerticleBase {
         node.config().roles().stream().map(Role::configName).sorted().toList(),
         node.config().edge().advertise(),
         node.config().control().host() + ":" + node.config().control().port(),
-        0, node.startedAt(), clusterNodeId);
+        0, node.startedAt(), clusterNodeId, false);
     Gauge.builder(MetricNames.CLUSTER_NODES, nodesGauge, AtomicInteger::get)
         .description("Nodes in this node's view of the cluster, itself included").register(node.meters());
 
@@ -79,6 +79,10 @@ public final class MembershipVerticle extends VerticleBase {
       announce();
     }));
     consumers.add(bus.<Object>localConsumer(Addresses.NODE_DRAINING, msg -> leave()));
+    consumers.add(bus.<Object>localConsumer(Addresses.NODE_SERVING, msg -> {
+      self = self.asServing();
+      announce();
+    }));
     if (node.clusterManager() != null) {
       announceConsumer = bus.consumer(Addresses.CLUSTER_ANNOUNCE, msg -> onAnnounce(msg.body()));
       consumers.add(announceConsumer);
@@ -153,9 +157,16 @@ public final class MembershipVerticle extends VerticleBase {
       LOG.error("another cluster member ({}) also calls itself node '{}'; node ids must be unique", info.control(), info.id());
       return;
     }
+    if (leavingMembers.contains(info.clusterNodeId())) {
+      // an announcement it sent before it said it leaves, late: it drains and must not be relayed to again
+      return;
+    }
     Peer previous = peers.put(info.id(), new Peer(info, System.nanoTime()));
-    if (info.roles().contains(Role.EDGE.configName())) {
+    if (info.roles().contains(Role.EDGE.configName()) && info.serving()) {
       node.peers().put(info.id(), info.edge());
+    } else {
+      // still starting: its edge may not listen yet
+      node.peers().remove(info.id());
     }
     if (previous == null) {
       LOG.info("node {} joined the view (roles {}, edge {})", info.id(), info.roles(), info.edge());
@@ -271,10 +282,12 @@ public final class MembershipVerticle extends VerticleBase {
     }
   }
 
+  /** This node and its peers, less any the cluster manager no longer lists (dropped before our listener ran). */
   private JsonArray view() {
     Map<String, NodeInfo> all = new TreeMap<>();
     all.put(self.id(), self);
-    peers.values().forEach(p -> all.put(p.info().id(), p.info()));
+    Set<String> members = clusterMemberIds();
+    peers.values().stream().filter(p -> members.contains(p.info().clusterNodeId())).forEach(p -> all.put(p.info().id(), p.info()));
     JsonArray out = new JsonArray();
     all.values().forEach(info -> out.add(info.toJson().put("self", info == self)));
     return out;

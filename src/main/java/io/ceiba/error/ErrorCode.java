@@ -6,6 +6,8 @@ public enum ErrorCode {
   UNKNOWN_HOST(404),
   NO_HEALTHY_BACKEND(503),
   BAD_GATEWAY(502),
+  /** The backend's connection broke after the request went out, before any byte of an answer: not replayed. */
+  UPSTREAM_CONNECTION_BROKEN(502),
   UPSTREAM_TIMEOUT(504),
   HEADERS_TOO_LARGE(431),
   BODY_TOO_LARGE(413),
