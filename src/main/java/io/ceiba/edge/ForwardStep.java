@@ -54,12 +54,8 @@ final class ForwardStep {
     to(ex, index);
   }
 
-  /**
-   * Whether this node can send to {@code backend}: directly, or through the edge of its node while that node is in the
-   * view and serving (a node that said it leaves, or is still starting, is not). A relayed request is not relayed on.
-   */
   private boolean reachable(Exchange ex, Backend backend) {
-    return !peers.relays(backend.node(), backend.host()) || (!ex.relayed && peers.edgeOf(backend.node()) != null);
+    return peers.reachable(backend.node(), backend.host(), ex.relayed);
   }
 
   /** Sends the request to the backend at {@code index} of the exchange's balancer. */
