@@ -36,6 +36,8 @@ public final class MembershipVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(MembershipVerticle.class);
   static final Duration ANNOUNCE_INTERVAL = Duration.ofSeconds(1);
   static final Duration PEER_TIMEOUT = Duration.ofSeconds(5);
+  /** Readiness waits at most this long after start for every member's announcement. */
+  static final Duration HEARD_WITHIN = Duration.ofSeconds(10);
   /** How long after start we compare the joined members with the configured list. */
   static final Duration MEMBER_CHECK_DELAY = Duration.ofSeconds(15);
 
@@ -90,8 +92,9 @@ public final class MembershipVerticle extends VerticleBase {
       watchClusterView();
       recount();
     }
-    node.readiness().register("cluster", 2000, promise -> promise.complete(Status.OK(new JsonObject()
-        .put("enabled", node.clusterManager() != null).put("nodes", nodesGauge.get()))));
+    long startedNanos = System.nanoTime();
+    Context own = context;
+    node.readiness().register("cluster", 2000, promise -> own.runOnContext(v -> promise.complete(readiness(startedNanos))));
 
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
         .compose(v -> bus.<Registry>request(Addresses.REGISTRY_CURRENT, null, new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true)))
@@ -121,6 +124,25 @@ public final class MembershipVerticle extends VerticleBase {
       }
     }
     return Future.succeededFuture();
+  }
+
+  /**
+   * Ready once every cluster member has announced itself to us: before that this node does not know where their edges
+   * are and cannot relay to their backends, so a load balancer must not send it traffic yet. A member still unheard
+   * {@link #HEARD_WITHIN} after start does not hold readiness back (it may be deaf to us; see
+   * {@link #resubscribeWhenMembersUnheard}).
+   */
+  private Status readiness(long startedNanos) {
+    JsonObject data = new JsonObject().put("enabled", node.clusterManager() != null).put("nodes", nodesGauge.get());
+    if (node.clusterManager() == null || System.nanoTime() - startedNanos > HEARD_WITHIN.toNanos()) {
+      return Status.OK(data);
+    }
+    Set<String> unheard = new HashSet<>(clusterMemberIds());
+    unheard.remove(self.clusterNodeId());
+    unheard.removeAll(leavingMembers);
+    peers.values().forEach(p -> unheard.remove(p.info().clusterNodeId()));
+    return unheard.isEmpty() ? Status.OK(data)
+        : Status.KO(data.put("reason", "no announcement yet from " + unheard.size() + " cluster member(s)"));
   }
 
   /** Tells peers we go before we actually leave the cluster, so they stop counting on us at once. */

@@ -141,7 +141,7 @@ final class BalancedClients {
               closeAnswers.incrementAndGet();
             }
             if (response.statusCode() != 200 || response.getHeader("x-origin") == null) {
-              throw new IllegalStateException(response.statusCode() + " " + errorCode(body));
+              throw new IllegalStateException(response.statusCode() + " " + errorCode(body) + " from " + response.getHeader("x-ceiba-node"));
             }
             return (Void) null;
           }), e -> Future.failedFuture(e.getClass().getSimpleName() + ": " + e.getMessage()));

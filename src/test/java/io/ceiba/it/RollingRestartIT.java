@@ -55,7 +55,11 @@ class RollingRestartIT {
   private static final String[] IDS = {"node1", "node2", "node3"};
   /** Given as the environment, not the file, so the same scenario runs on a build that does not know the key. */
   private static final Map<String, String> DRAIN = Map.of("CEIBA_SHUTDOWN_DRAIN_DELAY", "2s");
-  private static final Duration START_WITHIN = Duration.ofSeconds(120);
+  /**
+   * A start of the jar takes 15-20 s on an idle 2-core machine, over 80 s at load average 20-25 (JGroups' join alone
+   * took a minute there): {@code -Dceiba.rolling.startWithin=SECONDS} on a machine busier still.
+   */
+  private static final Duration START_WITHIN = Duration.ofSeconds(Integer.getInteger("ceiba.rolling.startWithin", 180));
   private static final Duration CLUSTER_VIEW_WITHIN = Duration.ofMillis(1500);
 
   private final Vertx vertx = Vertx.vertx();
@@ -154,6 +158,9 @@ class RollingRestartIT {
   @Test
   @Order(2)
   void should_fail_no_idempotent_request_when_a_relaying_node_is_killed_and_show_the_cluster_at_once() throws Exception {
+    for (int i = 0; i < 3; i++) {
+      awaitServing(i); // the scenario starts from a whole cluster, whatever the test before left
+    }
     BalancedClients clients = clients();
     clients.start(CONNECTIONS);
     long viewMs;
@@ -180,7 +187,7 @@ class RollingRestartIT {
     // what may fail: a request whose body went to the dead node (502 upstream_connection_broken), or a POST whose
     // connect was refused before node1 heard of the death (502 bad_gateway: a POST is never replayed)
     clients.failureCounts().forEach((what, count) -> assertThat(what).as(clients.summary())
-        .matches("(POST|PUT) \\S+ 502 (upstream_connection_broken|bad_gateway)"));
+        .matches("(POST|PUT) \\S+ 502 (upstream_connection_broken|bad_gateway) from node1"));
     assertThat(viewMs).as("/v1/cluster right after the kill, in ms").isLessThan(CLUSTER_VIEW_WITHIN.toMillis());
   }
 
