@@ -89,10 +89,10 @@ public final class Main implements Callable<Integer> {
     AtomicBoolean stoppedCleanly = new AtomicBoolean();
     Runnable stop = () -> {
       if (stopping.compareAndSet(false, true)) {
-        // off the signal thread: the drain takes up to shutdown.grace
+        // off the signal thread: the drain takes shutdown.drain_delay, then up to shutdown.grace
         Thread t = new Thread(() -> {
           try {
-            node.stop().await(nodeConfig.shutdown().grace().toMillis() + 10_000, TimeUnit.MILLISECONDS);
+            node.stop().await(nodeConfig.shutdown().stopDeadline().toMillis(), TimeUnit.MILLISECONDS);
             stoppedCleanly.set(true);
           } catch (Exception e) {
             LOG.warn("node {} did not stop cleanly: {}", nodeConfig.nodeId(), e.getMessage());

@@ -60,6 +60,8 @@ public final class Addresses {
 
   /** Local publish: the node starts to stop; readiness turns 503 so load balancers move away. */
   public static final String NODE_DRAINING = "ceiba.node.draining";
+  /** Local: every role of the node runs, its edge listens (peers may relay to it from now on). */
+  public static final String NODE_SERVING = "ceiba.node.serving";
   /** Clustered: a key hash (hex) in, a {@code KeyRecord} (or {@code found: false}) out; answered by auth verticles. */
   public static final String AUTH_LOOKUP = "ceiba.auth.lookup";
   /**

@@ -36,6 +36,8 @@ public final class MembershipVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(MembershipVerticle.class);
   static final Duration ANNOUNCE_INTERVAL = Duration.ofSeconds(1);
   static final Duration PEER_TIMEOUT = Duration.ofSeconds(5);
+  /** Readiness waits at most this long after start for every member's announcement. */
+  static final Duration HEARD_WITHIN = Duration.ofSeconds(10);
   /** How long after start we compare the joined members with the configured list. */
   static final Duration MEMBER_CHECK_DELAY = Duration.ofSeconds(15);
 
@@ -67,7 +69,7 @@ public final class MembershipVerticle extends VerticleBase {
         node.config().roles().stream().map(Role::configName).sorted().toList(),
         node.config().edge().advertise(),
         node.config().control().host() + ":" + node.config().control().port(),
-        0, node.startedAt(), clusterNodeId);
+        0, node.startedAt(), clusterNodeId, false);
     Gauge.builder(MetricNames.CLUSTER_NODES, nodesGauge, AtomicInteger::get)
         .description("Nodes in this node's view of the cluster, itself included").register(node.meters());
 
@@ -79,6 +81,10 @@ public final class MembershipVerticle extends VerticleBase {
       announce();
     }));
     consumers.add(bus.<Object>localConsumer(Addresses.NODE_DRAINING, msg -> leave()));
+    consumers.add(bus.<Object>localConsumer(Addresses.NODE_SERVING, msg -> {
+      self = self.asServing();
+      announce();
+    }));
     if (node.clusterManager() != null) {
       announceConsumer = bus.consumer(Addresses.CLUSTER_ANNOUNCE, msg -> onAnnounce(msg.body()));
       consumers.add(announceConsumer);
@@ -86,8 +92,9 @@ public final class MembershipVerticle extends VerticleBase {
       watchClusterView();
       recount();
     }
-    node.readiness().register("cluster", 2000, promise -> promise.complete(Status.OK(new JsonObject()
-        .put("enabled", node.clusterManager() != null).put("nodes", nodesGauge.get()))));
+    long startedNanos = System.nanoTime();
+    Context own = context;
+    node.readiness().register("cluster", 2000, promise -> own.runOnContext(v -> promise.complete(readiness(startedNanos))));
 
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
         .compose(v -> bus.<Registry>request(Addresses.REGISTRY_CURRENT, null, new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true)))
@@ -117,6 +124,25 @@ public final class MembershipVerticle extends VerticleBase {
       }
     }
     return Future.succeededFuture();
+  }
+
+  /**
+   * Ready once every cluster member has announced itself to us: before that this node does not know where their edges
+   * are and cannot relay to their backends, so a load balancer must not send it traffic yet. A member still unheard
+   * {@link #HEARD_WITHIN} after start does not hold readiness back (it may be deaf to us; see
+   * {@link #resubscribeWhenMembersUnheard}).
+   */
+  private Status readiness(long startedNanos) {
+    JsonObject data = new JsonObject().put("enabled", node.clusterManager() != null).put("nodes", nodesGauge.get());
+    if (node.clusterManager() == null || System.nanoTime() - startedNanos > HEARD_WITHIN.toNanos()) {
+      return Status.OK(data);
+    }
+    Set<String> unheard = new HashSet<>(clusterMemberIds());
+    unheard.remove(self.clusterNodeId());
+    unheard.removeAll(leavingMembers);
+    peers.values().forEach(p -> unheard.remove(p.info().clusterNodeId()));
+    return unheard.isEmpty() ? Status.OK(data)
+        : Status.KO(data.put("reason", "no announcement yet from " + unheard.size() + " cluster member(s)"));
   }
 
   /** Tells peers we go before we actually leave the cluster, so they stop counting on us at once. */
@@ -153,9 +179,16 @@ public final class MembershipVerticle extends VerticleBase {
       LOG.error("another cluster member ({}) also calls itself node '{}'; node ids must be unique", info.control(), info.id());
       return;
     }
+    if (leavingMembers.contains(info.clusterNodeId())) {
+      // an announcement it sent before it said it leaves, late: it drains and must not be relayed to again
+      return;
+    }
     Peer previous = peers.put(info.id(), new Peer(info, System.nanoTime()));
-    if (info.roles().contains(Role.EDGE.configName())) {
+    if (info.roles().contains(Role.EDGE.configName()) && info.serving()) {
       node.peers().put(info.id(), info.edge());
+    } else {
+      // still starting: its edge may not listen yet
+      node.peers().remove(info.id());
     }
     if (previous == null) {
       LOG.info("node {} joined the view (roles {}, edge {})", info.id(), info.roles(), info.edge());
@@ -271,10 +304,12 @@ public final class MembershipVerticle extends VerticleBase {
     }
   }
 
+  /** This node and its peers, less any the cluster manager no longer lists (dropped before our listener ran). */
   private JsonArray view() {
     Map<String, NodeInfo> all = new TreeMap<>();
     all.put(self.id(), self);
-    peers.values().forEach(p -> all.put(p.info().id(), p.info()));
+    Set<String> members = clusterMemberIds();
+    peers.values().stream().filter(p -> members.contains(p.info().clusterNodeId())).forEach(p -> all.put(p.info().id(), p.info()));
     JsonArray out = new JsonArray();
     all.values().forEach(info -> out.add(info.toJson().put("self", info == self)));
     return out;

@@ -126,6 +126,15 @@ public final class Peers {
     return accepted != null && backendNode != null && !backendNode.equals(selfId) && isLoopback(backendHost);
   }
 
+  /**
+   * Whether a request that arrived at this node ({@code relayedHere}: from a peer's edge) can be sent to a backend of
+   * {@code backendNode} at {@code backendHost}: directly, or through that node's edge while it is in the view and serving
+   * (not one that said it leaves, nor one still starting). A relayed request is never relayed on.
+   */
+  public boolean reachable(String backendNode, String backendHost, boolean relayedHere) {
+    return !relays(backendNode, backendHost) || (!relayedHere && edges.containsKey(backendNode));
+  }
+
   static boolean isLoopback(String host) {
     return host.startsWith("127.") || host.equalsIgnoreCase("localhost") || host.equals("::1") || host.equals("[::1]");
   }

@@ -87,6 +87,7 @@ public final class NodeConfigLoader {
     m.put("REDIS_URL", "redis.url");
     m.put("CEIBA_REDIS_URL", "redis.url");
     m.put("CEIBA_SHUTDOWN_GRACE", "shutdown.grace");
+    m.put("CEIBA_SHUTDOWN_DRAIN_DELAY", "shutdown.drain_delay");
     m.put("CEIBA_DEMO_ORIGIN_PORT", "demo_origin.port");
     // not Map.copyOf: its iteration order changes between JVM starts, and with it the winner of a pair
     return Collections.unmodifiableMap(m);
@@ -268,7 +269,8 @@ public final class NodeConfigLoader {
     redisMap.finish();
 
     MappingReader shutdownMap = root.mapping("shutdown");
-    ShutdownConfig shutdown = new ShutdownConfig(shutdownMap.duration("grace", ShutdownConfig.DEFAULT_GRACE));
+    ShutdownConfig shutdown = new ShutdownConfig(shutdownMap.duration("grace", ShutdownConfig.DEFAULT_GRACE),
+        shutdownMap.durationOrZero("drain_delay", ShutdownConfig.DEFAULT_DRAIN_DELAY));
     shutdownMap.finish();
 
     UsageConfig usage = readUsage(root.mapping("usage"));

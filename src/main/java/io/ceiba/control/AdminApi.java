@@ -33,6 +33,8 @@ final class AdminApi {
   static final long MAX_BODY_BYTES = 1024 * 1024;
   /** How long {@code PUT /v1/registry} waits for each node's answer. */
   static final long APPLY_TIMEOUT_MS = 5000;
+  /** How long /v1/cluster waits for a peer's health view: a peer killed a moment ago must not hold the answer up. */
+  static final long HEALTH_VIEW_WAIT_MS = 500;
   private static final String BODY = "ceiba.body";
   private static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true).setSendTimeout(2000);
 
@@ -127,9 +129,13 @@ final class AdminApi {
     }
   }
 
-  /** The membership view, each node with its own view of backend health (asked over the cluster, 2 s max). */
+  /**
+   * This node's membership view (nodes the cluster manager dropped are not in it), each node with its own view of
+   * backend health, asked over the cluster for at most {@link #HEALTH_VIEW_WAIT_MS}: a node that died a moment ago
+   * and is not dropped yet shows {@code backends_error} rather than holding the answer up.
+   */
   private Future<JsonObject> cluster() {
-    DeliveryOptions ask = new DeliveryOptions().setSendTimeout(2000);
+    DeliveryOptions ask = new DeliveryOptions().setSendTimeout(HEALTH_VIEW_WAIT_MS);
     return vertx.eventBus().<JsonArray>request(Addresses.CLUSTER_VIEW, null, LOCAL).compose(reply -> {
       List<Future<JsonObject>> nodes = new ArrayList<>();
       for (Object o : reply.body()) {

@@ -72,7 +72,9 @@ public final class EdgeVerticle extends VerticleBase {
           health.onHealth(msg.body());
           tcp.onHealth(msg.body());
         }),
-        bus.<JsonObject>localConsumer(Addresses.EDGE_EJECTED, msg -> health.onEjected(msg.body())));
+        bus.<JsonObject>localConsumer(Addresses.EDGE_EJECTED, msg -> health.onEjected(msg.body())),
+        // the node stops: keep serving through the drain delay, but send every client elsewhere after its answer
+        bus.<Object>localConsumer(Addresses.NODE_DRAINING, msg -> pipeline.drain(node.config().shutdown().grace())));
     DeliveryOptions local = new DeliveryOptions().setLocalOnly(true).setSendTimeout(5000);
     HttpServerOptions options = listenerOptions();
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
@@ -184,7 +186,7 @@ public final class EdgeVerticle extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    // stop accepting first; the clients close after in-flight exchanges had their chance
+    // after the drain delay: stop accepting; idle connections close now, busy ones after their response
     long grace = node.config().shutdown().grace().toMillis();
     Future<Void> closing = Future.join(
         server == null ? Future.succeededFuture() : server.shutdown(grace, TimeUnit.MILLISECONDS),

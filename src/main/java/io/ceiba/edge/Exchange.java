@@ -82,6 +82,8 @@ final class Exchange implements Handler<Void> {
   Backend backend;
   int backendIndex = -1;
   int attempt;
+  /** Some of the request body went upstream: it cannot be sent again. */
+  boolean bodySent;
   /** Sent through the backend's node's edge. */
   boolean viaPeer;
   /** The request upstream once a connection took it: reset when the exchange ends early. */

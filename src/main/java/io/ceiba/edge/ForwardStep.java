@@ -19,8 +19,12 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * Sends an admitted request to a backend of its snapshot's balancer (directly, or through the edge of the backend's
- * node), streams the body up, and hands the response head to {@link StreamStep}. Nothing reached the backend when a
- * connection is refused: the backend is taken out and an idempotent request is tried once on another.
+ * node, when that node is in the view and serving), streams the body up, and hands the response head to
+ * {@link StreamStep}. Nothing reached the backend when a connection is refused: the backend is taken out and an
+ * idempotent request is tried once on another. When a connection breaks after the request went out but before any
+ * byte of an answer came (its node was killed, or it closed a keep-alive connection just then), the client has seen
+ * nothing yet: an idempotent request without a body is tried once on another backend, anything else is answered
+ * {@code 502 upstream_connection_broken}. Nothing is tried again once the response started.
  */
 final class ForwardStep {
 
@@ -42,12 +46,16 @@ final class ForwardStep {
   /** Picks a healthy backend and sends the request there. */
   void start(Exchange ex) {
     ex.balancer = ex.route.balancer();
-    int index = ex.balancer.select(health, -1);
+    int index = ex.balancer.select(health, -1, b -> reachable(ex, b));
     if (index < 0) {
       end.fail(ex, ErrorCode.NO_HEALTHY_BACKEND, "no healthy backend for " + ex.service.name());
       return;
     }
     to(ex, index);
+  }
+
+  private boolean reachable(Exchange ex, Backend backend) {
+    return peers.reachable(backend.node(), backend.host(), ex.relayed);
   }
 
   /** Sends the request to the backend at {@code index} of the exchange's balancer. */
@@ -132,15 +140,9 @@ final class ForwardStep {
     ex.backend = null;
     ex.backendIndex = -1;
     ex.upstream = null;
-    String reason = cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
-    health.suspect(ex.service.name(), failed.node(), failed.url(), reason);
-    if (ex.attempt == 0 && IDEMPOTENT.contains(ex.request.method())) {
-      int next = ex.balancer.select(health, failedIndex);
-      if (next >= 0) {
-        ex.attempt++;
-        to(ex, next);
-        return;
-      }
+    health.suspect(ex.service.name(), failed.node(), failed.url(), describe(cause));
+    if (retried(ex, failedIndex)) {
+      return;
     }
     if (ex.relayed) {
       // nothing reached the backend: the relaying edge may try another one
@@ -164,6 +166,46 @@ final class ForwardStep {
     return false;
   }
 
+  /**
+   * Sends an exchange whose backend failed to another one, once, if it is idempotent and its body (if any) was not
+   * consumed yet: RFC 9110 9.2.2 lets a client repeat such a request whether or not the first one reached the backend.
+   */
+  private boolean retried(Exchange ex, int failedIndex) {
+    if (ex.attempt > 0 || !IDEMPOTENT.contains(ex.request.method()) || (ex.hasBody && ex.bodySent)) {
+      return false;
+    }
+    int next = ex.balancer.select(health, failedIndex, b -> reachable(ex, b));
+    if (next < 0) {
+      return false;
+    }
+    ex.attempt++;
+    to(ex, next);
+    return true;
+  }
+
+  /**
+   * The backend's connection broke after the request went out and before the response head came: the client has
+   * received nothing, so the exchange may still go elsewhere; the backend is not taken out (a keep-alive connection
+   * closed by the backend while we sent on it breaks the same way).
+   */
+  private void connectionBroke(Exchange ex, Throwable cause) {
+    ex.balancer.release(ex.backendIndex);
+    int failedIndex = ex.backendIndex;
+    String where = ex.viaPeer ? "relay through " + ex.backend.node() : ex.backend.url();
+    ex.backend = null;
+    ex.backendIndex = -1;
+    ex.upstream = null;
+    if (retried(ex, failedIndex)) {
+      return;
+    }
+    end.fail(ex, ErrorCode.UPSTREAM_CONNECTION_BROKEN, "the connection to a backend of " + ex.service.name() + " (" + where
+        + ") broke before it answered: " + describe(cause));
+  }
+
+  private static String describe(Throwable cause) {
+    return cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+  }
+
   private void send(Exchange ex, HttpClientRequest upstream) {
     HttpServerRequest request = ex.request;
     upstream.response().onComplete(ar -> headReceived(ex, ar));
@@ -176,6 +218,7 @@ final class ForwardStep {
       upstream.setChunked(true);
     }
     long max = ex.service.maxBodyBytes();
+    ex.bodySent = true;
     request.handler(chunk -> {
       ex.bytesIn += chunk.length();
       if (ex.bytesIn > max) {
@@ -228,7 +271,7 @@ final class ForwardStep {
     } else if (cause instanceof ConnectException) {
       connectFailed(ex, cause);
     } else {
-      end.fail(ex, ErrorCode.BAD_GATEWAY, "backend of " + ex.service.name() + " failed: " + cause.getMessage());
+      connectionBroke(ex, cause);
     }
   }
 }

@@ -37,7 +37,7 @@ final class WebSocketStep {
 
   void start(Exchange ex) {
     ex.balancer = ex.route.balancer();
-    int index = ex.relayed ? ex.backendIndex : ex.balancer.select(health.webSocketCapable, -1);
+    int index = ex.relayed ? ex.backendIndex : ex.balancer.select(health.webSocketCapable, -1, b -> reachable(ex, b));
     if (index < 0) {
       if (ex.service.allBackends().stream().allMatch(Backend::h2c)) {
         // WebSocket over HTTP/2 (RFC 8441) is not relayed: an h2c-only service cannot take an HTTP/1.1 upgrade
@@ -48,6 +48,11 @@ final class WebSocketStep {
       return;
     }
     to(ex, index);
+  }
+
+  /** Not through a node that left the view or is still starting; a relayed upgrade is not relayed on. */
+  private boolean reachable(Exchange ex, Backend backend) {
+    return peers.reachable(backend.node(), backend.host(), ex.relayed);
   }
 
   private void to(Exchange ex, int index) {
@@ -104,7 +109,7 @@ final class WebSocketStep {
       ex.backend = null;
       ex.backendIndex = -1;
       if (!refusedUpgrade && ex.attempt == 0) {
-        int next = ex.balancer.select(health.webSocketCapable, failed);
+        int next = ex.balancer.select(health.webSocketCapable, failed, b -> reachable(ex, b));
         if (next >= 0) {
           ex.attempt++;
           to(ex, next);

@@ -8,6 +8,8 @@ public enum ErrorCode {
   BAD_GATEWAY(502),
   /** A TLS backend's certificate was refused (unknown CA, wrong name, expired) or the handshake failed. */
   UPSTREAM_TLS_FAILED(502),
+  /** The backend's connection broke after the request went out, before any byte of an answer: not replayed. */
+  UPSTREAM_CONNECTION_BROKEN(502),
   UPSTREAM_TIMEOUT(504),
   HEADERS_TOO_LARGE(431),
   BODY_TOO_LARGE(413),

@@ -16,6 +16,7 @@ import io.ceiba.usage.UsageVerticle;
 import io.vertx.core.Deployable;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.Status;
@@ -36,6 +37,7 @@ import org.slf4j.LoggerFactory;
 final class NodeSupervisor {
 
   private static final Logger LOG = LoggerFactory.getLogger(NodeSupervisor.class);
+  private static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true);
 
   private final Vertx vertx;
   private final NodeContext node;
@@ -63,7 +65,11 @@ final class NodeSupervisor {
     for (Step step : plan()) {
       chain = chain.compose(v -> deploy(step));
     }
-    return chain.onSuccess(v -> started.set(true));
+    return chain.onSuccess(v -> {
+      started.set(true);
+      // the edge listens now: peers may relay to it
+      vertx.eventBus().publish(Addresses.NODE_SERVING, node.nodeId(), LOCAL);
+    });
   }
 
   private String rolesText() {
@@ -119,10 +125,20 @@ final class NodeSupervisor {
         .mapEmpty();
   }
 
-  /** Readiness turns 503 and peers hear we leave, then verticles stop in reverse start order. */
+  /**
+   * Drains, then stops: readiness turns 503, peers hear we leave (they stop relaying to us) and the edge answers with
+   * {@code Connection: close} while it keeps serving for {@code shutdown.drain_delay}, so that load balancers and peers
+   * are gone before a listener closes; then verticles stop in reverse start order (the edge first).
+   */
   Future<Void> stop() {
-    vertx.eventBus().publish(Addresses.NODE_DRAINING, node.nodeId());
-    Future<Void> chain = Future.succeededFuture();
+    vertx.eventBus().publish(Addresses.NODE_DRAINING, node.nodeId(), LOCAL);
+    long delay = node.config().shutdown().drainDelay().toMillis();
+    if (delay > 0) {
+      LOG.info("node {} draining: unready and out of the peers' views, still serving for {} ms", node.nodeId(), delay);
+    }
+    // a future of no context (not vertx.timer's): the stop chain must not deliver on an event loop, since the last
+    // step of the node's stop closes them all
+    Future<Void> chain = delay > 0 ? Future.future(p -> vertx.setTimer(delay, t -> p.complete())) : Future.succeededFuture();
     while (!deployed.isEmpty()) {
       Deployed d = deployed.pop();
       chain = chain.compose(v -> vertx.undeploy(d.id())

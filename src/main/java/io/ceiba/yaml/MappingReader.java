@@ -180,13 +180,22 @@ public final class MappingReader {
 
   /** A strictly positive duration ({@code 500ms}, {@code 2s}); zero and negatives are refused. */
   public Duration duration(String key, Duration defaultValue) {
+    return duration(key, defaultValue, false);
+  }
+
+  /** A duration that may be zero ({@code 0s}: "not at all"); negatives are refused. */
+  public Duration durationOrZero(String key, Duration defaultValue) {
+    return duration(key, defaultValue, true);
+  }
+
+  private Duration duration(String key, Duration defaultValue, boolean zeroAllowed) {
     YamlNode.Scalar s = scalar(key);
     if (s == null) {
       return defaultValue;
     }
     try {
       Duration d = Durations.parse(s.value());
-      if (d.isZero()) {
+      if (d.isZero() && !zeroAllowed) {
         problem(key, "duration must be greater than zero");
         return defaultValue;
       }

@@ -59,6 +59,17 @@ class NodeConfigLoaderTest {
     assertThat(config.dataDir()).isEqualTo(dir.resolve("data"));
     assertThat(config.registry().file()).isEqualTo(dir.resolve("node-configs/registry.yaml"));
     assertThat(config.shutdown().grace()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(config.shutdown().drainDelay()).isEqualTo(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void should_take_a_drain_delay_of_zero_from_the_file_and_another_from_the_environment() throws IOException {
+    Path file = write("shutdown: { drain_delay: 0s }\n");
+    assertThat(NodeConfigLoader.load(file, Map.of(), CliOverrides.NONE, dir).shutdown().drainDelay()).isZero();
+    assertThat(NodeConfigLoader.load(file, Map.of("CEIBA_SHUTDOWN_DRAIN_DELAY", "2s"), CliOverrides.NONE, dir).shutdown().drainDelay())
+        .isEqualTo(Duration.ofSeconds(2));
+    assertThat(problemsOf(write("shutdown: { drain_delay: -1s }\n"), Map.of(), CliOverrides.NONE)).singleElement()
+        .satisfies(p -> assertThat(p.field()).isEqualTo("shutdown.drain_delay"));
   }
 
   @Test

@@ -75,8 +75,12 @@ class EdgeIT {
   }
 
   private void startNode(String registryYaml) {
+    startNode(registryYaml, "");
+  }
+
+  private void startNode(String registryYaml, String extraYaml) {
     registryFile = Registries.write(dir.resolve("registry.yaml"), registryYaml);
-    TestNodes.Spec spec = TestNodes.write(dir, "node1", null, null, registryFile, "roles: [edge, health, control]\n");
+    TestNodes.Spec spec = TestNodes.write(dir, "node1", null, null, registryFile, "roles: [edge, health, control]\n" + extraYaml);
     edgePort = spec.edgePort();
     node = TestNodes.start(spec);
   }
@@ -247,18 +251,39 @@ class EdgeIT {
   @Test
   void should_not_replay_a_post_whose_backend_took_it_and_broke_the_connection_before_answering() throws Exception {
     // round-robin starts with the breaker; the next backend in line must never see the POST
-    List<String> broken = java.util.Collections.synchronizedList(new ArrayList<>());
-    var breaker = breaker(broken);
+    BreakerFirst solo = startBehindBreaker();
+    Answer post = call(HttpMethod.POST, "solo.test", "/", Map.of(), Buffer.buffer("payload")).await(10, TimeUnit.SECONDS);
+    assertThat(post.status()).isEqualTo(502);
+    assertThat(post.code()).isEqualTo("upstream_connection_broken");
+    assertThat(solo.methodsSeen()).containsExactly("POST");
+    assertThat(solo.second().requests()).isZero();
+    solo.breaker().close().await(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void should_retry_a_get_once_on_another_backend_when_its_connection_broke_before_any_answer() throws Exception {
+    // a killed node's relay connection breaks the same way: the request went out, nothing came back
+    BreakerFirst solo = startBehindBreaker();
+    Answer get = get("solo.test", "/once");
+    assertThat(get.status()).as(get.body()).isEqualTo(200);
+    assertThat(get.origin()).isEqualTo("second");
+    assertThat(solo.methodsSeen()).containsExactly("GET");
+    assertThat(solo.second().requests()).isEqualTo(1);
+    solo.breaker().close().await(10, TimeUnit.SECONDS);
+  }
+
+  private record BreakerFirst(List<String> methodsSeen, io.vertx.core.net.NetServer breaker, Origin second) {
+  }
+
+  /** One service, {@code solo.test}, with a {@link #breaker} first in round-robin order and an origin after it. */
+  private BreakerFirst startBehindBreaker() throws Exception {
+    List<String> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+    var breaker = breaker(seen);
     Origin second = origin("second");
     startNode("version: 1\nhttp:\n"
         + service("solo", "solo.test", "      - { url: \"http://127.0.0.1:" + breaker.actualPort() + "\" }\n" + backend(second, null),
             "    health: { enabled: false }\n"));
-    Answer post = call(HttpMethod.POST, "solo.test", "/", Map.of(), Buffer.buffer("payload")).await(10, TimeUnit.SECONDS);
-    assertThat(post.status()).isEqualTo(502);
-    assertThat(post.code()).isEqualTo("bad_gateway");
-    assertThat(broken).containsExactly("POST");
-    assertThat(second.requests()).isZero();
-    breaker.close().await(10, TimeUnit.SECONDS);
+    return new BreakerFirst(seen, breaker, second);
   }
 
   /** A backend that reads a whole request (head, and a body by Content-Length), then closes the connection unanswered. */
@@ -657,6 +682,35 @@ class EdgeIT {
       heldClosed.future().await(5, TimeUnit.SECONDS);
       System.out.println("redis-primary: new primary reached " + followed.toMillis() + " ms after the swap");
     }
+  }
+
+  @Test
+  void should_keep_serving_unready_with_connection_close_through_the_drain_delay_then_close() throws Exception {
+    Origin a = origin("a");
+    startNode("version: 1\nhttp:\n" + service("api", "api.test", backend(a, null), "    health: { enabled: false }\n"),
+        "shutdown: { drain_delay: 3s }\n");
+    var control = new io.ceiba.testkit.ControlClient(vertx, node.config().control().port(), TestNodes.TOKEN);
+    HttpClient keepAlive = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true));
+    RequestOptions request = new RequestOptions().setHost("api.test").setPort(edgePort)
+        .setServer(io.vertx.core.net.SocketAddress.inetSocketAddress(edgePort, "127.0.0.1")).setURI("/");
+    assertThat(keepAlive.request(request).compose(r -> r.send()).map(r -> r.getHeader("connection")).await(10, TimeUnit.SECONDS))
+        .as("Connection header before the stop").isNull();
+    long stopAt = System.nanoTime();
+    Future<Void> stopping = node.stop();
+    Eventually.until(vertx, Duration.ofSeconds(1), "/ready 503", () -> control.get("/ready").map(r -> r.statusCode() == 503))
+        .await(5, TimeUnit.SECONDS);
+    // unready, yet the keep-alive connection and new ones are served; each answer sends the client elsewhere
+    var drained = keepAlive.request(request).compose(r -> r.send()).await(10, TimeUnit.SECONDS);
+    assertThat(drained.statusCode()).isEqualTo(200);
+    assertThat(drained.getHeader("connection")).isEqualTo("close");
+    Answer fresh = get("api.test", "/fresh");
+    assertThat(fresh.status()).isEqualTo(200);
+    assertThat(Duration.ofNanos(System.nanoTime() - stopAt)).as("served within the drain delay").isLessThan(Duration.ofSeconds(3));
+    stopping.await(30, TimeUnit.SECONDS);
+    node = null;
+    assertThat(call(HttpMethod.GET, "api.test", "/", Map.of(), null).transform(ar -> Future.succeededFuture(ar.failed()))
+        .await(10, TimeUnit.SECONDS)).as("refused after the drain").isTrue();
+    keepAlive.close().await(10, TimeUnit.SECONDS);
   }
 
   @Test

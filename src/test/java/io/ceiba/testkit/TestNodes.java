@@ -73,6 +73,10 @@ public final class TestNodes {
     if (extraYaml != null) {
       yaml.append(extraYaml);
     }
+    if (extraYaml == null || !extraYaml.contains("shutdown:")) {
+      // no load balancer in front of test nodes to wait for: stop at once (the drain has tests of its own)
+      yaml.append("shutdown: { drain_delay: 0s }\n");
+    }
     if (extraYaml == null || !extraYaml.contains("postgres:")) {
       yaml.append("postgres: { url: \"").append(TestPostgres.newDatabase()).append("\" }\n");
     }

@@ -3,6 +3,7 @@ package io.ceiba.edge.lb;
 import io.ceiba.registry.Backend;
 import io.ceiba.registry.HttpService;
 import io.ceiba.registry.LbPolicy;
+import java.util.function.Predicate;
 
 /**
  * Picks a backend for one service. Candidates come in tiers, first non-empty tier wins:
@@ -72,10 +73,16 @@ public final class ServiceBalancer {
    * @return index of the chosen backend, or -1 when no backend is healthy
    */
   public int select(BackendHealth health, int exclude) {
+    return select(health, exclude, b -> true);
+  }
+
+  /** As {@link #select(BackendHealth, int)}, among the backends {@code reachable} accepts (e.g. whose node is in the view). */
+  public int select(BackendHealth health, int exclude, Predicate<Backend> reachable) {
     for (int t = 0; t < 4; t++) {
       int count = 0;
       for (int i = 0; i < backends.length; i++) {
-        if (tier[i] == t && i != exclude && health.isUp(serviceName, backends[i].node(), backends[i].url())) {
+        if (tier[i] == t && i != exclude && health.isUp(serviceName, backends[i].node(), backends[i].url())
+            && reachable.test(backends[i])) {
           scratch[count++] = i;
         }
       }
