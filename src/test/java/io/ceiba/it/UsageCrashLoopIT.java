@@ -4,34 +4,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.ceiba.testkit.ControlClient;
 import io.ceiba.testkit.Eventually;
-import io.ceiba.testkit.Origin;
-import io.ceiba.testkit.Ports;
-import io.ceiba.testkit.Registries;
 import io.ceiba.testkit.TestNodes;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
-import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
-import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
-import io.vertx.core.http.RequestOptions;
-import io.vertx.core.net.SocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Issue 18: {@code kill -9} under keyed load loses no usage. One {@code combined} node on the embedded default, run
@@ -42,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and the spool was replayed without a corrupt tail that grows. The edge before the spool lost about 1.2 s of traffic a
  * crash, unreported: this fails on it by hundreds of events.
  */
-class UsageCrashLoopIT {
+class UsageCrashLoopIT extends KeyedJarScenario {
 
   private static final int KILLS = Integer.getInteger("ceiba.crashloop.kills", 10);
   private static final int CONNECTIONS = 10;
@@ -59,34 +46,9 @@ class UsageCrashLoopIT {
    */
   private static final Duration READY_WITHIN = Duration.ofSeconds(Integer.getInteger("ceiba.crashloop.readyWithin", 10));
 
-  @TempDir
-  Path dir;
-
-  private final Vertx client = Vertx.vertx();
-  private final int edgePort = Ports.free();
-  private final int controlPort = Ports.free();
-  private final Random random = new Random();
-  private Origin origin;
-
-  @AfterEach
-  void close() throws Exception {
-    if (origin != null) {
-      origin.close();
-    }
-    client.close().await(10, TimeUnit.SECONDS);
-  }
-
   @Test
   void should_count_every_admitted_request_after_kill_9_at_random_moments_under_load() throws Exception {
-    origin = Origin.start(client, "origin");
-    Path registry = Registries.write(dir.resolve("registry.yaml"), Registries.keyedService(origin));
-    Path config = dir.resolve("node.yaml");
-    Files.writeString(config, "node: { id: crash1 }\n"
-        + "instances: { edge: " + EDGE_INSTANCES + " }\n"
-        + "edge: { host: 127.0.0.1, port: " + edgePort + ", access_log: false }\n"
-        + "control: { host: 127.0.0.1, port: " + controlPort + ", token: " + TestNodes.TOKEN + " }\n"
-        + "registry: { file: " + registry + " }\n"
-        + "data_dir: data\n");
+    Path config = keyedNodeConfig("crash1", "instances: { edge: " + EDGE_INSTANCES + " }\n");
     ControlClient control = new ControlClient(client, controlPort, TestNodes.TOKEN);
     Context loop = client.getOrCreateContext();
 
@@ -104,7 +66,7 @@ class UsageCrashLoopIT {
         // a client per round: the connections of the last one died with the node
         HttpClient http = client.createHttpClient(new HttpClientOptions().setKeepAlive(true).setConnectTimeout(1000),
             new PoolOptions().setHttp1MaxSize(CONNECTIONS));
-        Load load = new Load(http, loop, project.key());
+        KeyedLoad load = new KeyedLoad(http, loop, project.key(), edgePort, CONNECTIONS);
         load.start();
         Eventually.until(client, Duration.ofSeconds(20), "the first keyed 200",
             () -> Future.succeededFuture(load.ok.get() > 0)).await(25, TimeUnit.SECONDS);
@@ -184,62 +146,5 @@ class UsageCrashLoopIT {
     Duration ready = Duration.ofNanos(System.nanoTime() - start);
     assertThat(ready).as("time to ready\n" + node.output()).isLessThanOrEqualTo(within);
     return ready;
-  }
-
-  /** {@value #CONNECTIONS} request loops on keep-alive connections, counting 200s, until the node dies or stop. */
-  private final class Load {
-    private final HttpClient http;
-    private final Context context;
-    private final String key;
-    final AtomicLong ok = new AtomicLong();
-    final AtomicLong other = new AtomicLong();
-    private final AtomicBoolean stopped = new AtomicBoolean();
-    private final List<Promise<Void>> loops = new ArrayList<>();
-    private long startNanos;
-
-    Load(HttpClient http, Context context, String key) {
-      this.http = http;
-      this.context = context;
-      this.key = key;
-    }
-
-    void start() {
-      startNanos = System.nanoTime();
-      for (int i = 0; i < CONNECTIONS; i++) {
-        Promise<Void> done = Promise.promise();
-        loops.add(done);
-        context.runOnContext(v -> next(done, 0));
-      }
-    }
-
-    long elapsedMs() {
-      return (System.nanoTime() - startNanos) / 1_000_000;
-    }
-
-    /** Bounded: a loop ends at its first failure (the node died) or after 100 000 requests. */
-    private void next(Promise<Void> done, int n) {
-      if (stopped.get() || n >= 100_000) {
-        done.tryComplete();
-        return;
-      }
-      RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET)
-          .setServer(SocketAddress.inetSocketAddress(edgePort, "127.0.0.1"))
-          .setHost(Registries.KEYED_HOST).setPort(edgePort).setURI("/c" + n).putHeader("X-API-Key", key);
-      http.request(options)
-          .compose(req -> req.send())
-          .compose(resp -> resp.body().map(body -> resp.statusCode()))
-          .onSuccess(status -> {
-            (status == 200 ? ok : other).incrementAndGet();
-            next(done, n + 1);
-          })
-          .onFailure(e -> done.tryComplete());
-    }
-
-    /** Waits until every loop ended (the node is dead by now) and returns the 200s. */
-    long stop() throws Exception {
-      stopped.set(true);
-      Future.join(loops.stream().map(Promise::future).toList()).await(30, TimeUnit.SECONDS);
-      return ok.get();
-    }
   }
 }

@@ -223,7 +223,10 @@ class MultiHostIT extends RigScenario {
 
       // meanwhile the majority side changes things host3 cannot hear of: a revocation and a new registry
       control(H1, "DELETE", "/v1/keys/" + key.getString("id"), null, 204);
+      long putStarted = System.nanoTime();
       JsonObject put = control(H1, "PUT", "/v1/registry", withLateService(REGISTRY), 200);
+      NetnsRig.figure(String.format("partition: PUT /v1/registry on host1 answered in %d ms",
+          Duration.ofNanos(System.nanoTime() - putStarted).toMillis()));
       assertThat(put.getJsonObject("nodes").fieldNames()).as("PUT during the partition: %s", put).containsExactlyInAnyOrder("host1", "host2");
       expectBackends(BACKENDS + 1);
     } finally {

@@ -60,6 +60,8 @@ public final class NetnsRig implements AutoCloseable {
   public static final String TOKEN = "rig-token";
   /** Where the client namespace's requests come from; rig.sh's name for it. */
   public static final String CLIENT = "cl";
+  /** How long a control API call may take: more than one node's answer to PUT /v1/registry may (5 s). */
+  private static final int CONTROL_MAX_SECONDS = 12;
 
   /**
    * {@code CEIBA_MULTIHOST=required} (CI) fails the suite when the rig cannot run here; {@code skip} skips it
@@ -247,7 +249,8 @@ public final class NetnsRig implements AutoCloseable {
     if (jsonBody != null) {
       headers.put("Content-Type", "application/json");
     }
-    return http(method, node.control() + path, headers, jsonBody);
+    // longer than the edge's 3 s: PUT /v1/registry waits up to 5 s for each node's answer (AdminApi.APPLY_TIMEOUT_MS)
+    return httpFrom(CLIENT, method, node.control() + path, headers, jsonBody, CONTROL_MAX_SECONDS);
   }
 
   /**
@@ -255,14 +258,18 @@ public final class NetnsRig implements AutoCloseable {
    * request that got no answer has status 0 and curl's error as its body.
    */
   public HttpResult httpFrom(String fromNs, String method, String url, Map<String, String> headers, String body) {
+    return httpFrom(fromNs, method, url, headers, body, 3);
+  }
+
+  private HttpResult httpFrom(String fromNs, String method, String url, Map<String, String> headers, String body, int maxSeconds) {
     List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", prefix + "-" + fromNs,
-        "curl", "-sS", "-i", "--max-time", "3", "-X", method));
+        "curl", "-sS", "-i", "--max-time", String.valueOf(maxSeconds), "-X", method));
     headers.forEach((name, value) -> command.addAll(List.of("-H", name + ": " + value)));
     if (body != null) {
       command.addAll(List.of("--data-binary", body));
     }
     command.add(url);
-    Result result = run(command, Duration.ofSeconds(10));
+    Result result = run(command, Duration.ofSeconds(maxSeconds + 7));
     return result.exit() == 0 ? HttpResult.parse(result.output()) : new HttpResult(0, Map.of(), result.output().strip());
   }
 

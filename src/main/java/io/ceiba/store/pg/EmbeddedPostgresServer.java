@@ -29,13 +29,30 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
    */
   static final Map<String, String> DURABILITY = Map.of("fsync", "on", "synchronous_commit", "on", "full_page_writes", "on");
 
+  /**
+   * PostgreSQL's own log, kept by its logging collector in {@code <data_dir>/postgres/log}: one file a weekday,
+   * overwritten a week later, so it stays bounded. Before the collector runs (and when a start fails) the server
+   * writes to {@link #STARTUP_LOG} instead.
+   */
+  static final Map<String, String> LOGGING = Map.of("logging_collector", "on", "log_directory", "log",
+      "log_filename", "postgresql-%a.log", "log_rotation_age", "1d", "log_rotation_size", "0",
+      "log_truncate_on_rotation", "on");
+  /** Beside the data directory (initdb wants that one empty): initdb's, pg_ctl's and a failed start's messages. */
+  static final String STARTUP_LOG = "postgres-startup.log";
+  /** How long a dead postmaster's backends get to notice and exit before they are killed. */
+  static final Duration LEFTOVER_GRACE = Duration.ofSeconds(2);
+
   private final EmbeddedPostgres postgres;
+  private final Path dataDir;
   private final int port;
+  private final long postmasterPid;
   private final Process watchdog;
 
-  private EmbeddedPostgresServer(EmbeddedPostgres postgres, int port, Process watchdog) {
+  private EmbeddedPostgresServer(EmbeddedPostgres postgres, Path dataDir, int port, long postmasterPid, Process watchdog) {
     this.postgres = postgres;
+    this.dataDir = dataDir;
     this.port = port;
+    this.postmasterPid = postmasterPid;
     this.watchdog = watchdog;
   }
 
@@ -63,10 +80,13 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
         .setServerConfig("unix_socket_directories", "")
         .setPGStartupWait(START_TIMEOUT);
     DURABILITY.forEach(builder::setServerConfig);
+    LOGGING.forEach(builder::setServerConfig);
+    ProcessBuilder.Redirect startupLog = ProcessBuilder.Redirect.appendTo(dataDir.resolve(STARTUP_LOG).toFile());
+    builder.setOutputRedirector(startupLog).setErrorRedirector(startupLog);
     serverConfig.forEach(builder::setServerConfig);
     EmbeddedPostgres pg = builder.start();
     long postmaster = OrphanPostmaster.readPid(pgData.resolve(OrphanPostmaster.PID_FILE));
-    return new EmbeddedPostgresServer(pg, chosen, postmaster > 0 ? PostmasterWatchdog.watch(postmaster) : null);
+    return new EmbeddedPostgresServer(pg, dataDir, chosen, postmaster, postmaster > 0 ? PostmasterWatchdog.watch(postmaster) : null);
   }
 
   private static int freePort() throws IOException {
@@ -77,6 +97,32 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
 
   public int port() {
     return port;
+  }
+
+  /** The postmaster's pid, or 0 when its pid file could not be read. */
+  long postmasterPid() {
+    return postmasterPid;
+  }
+
+  /** Whether the postmaster still runs (true when its pid is unknown: nothing to tell). */
+  boolean alive() {
+    return postmasterPid <= 0 || ProcessHandle.of(postmasterPid).map(ProcessHandle::isAlive).orElse(false);
+  }
+
+  /**
+   * This server with its postmaster started again after it died (killed, OOM-killed, crashed): the dead one's
+   * leftover processes are waited for (or killed), then {@code pg_ctl restart} starts it with the same settings and
+   * waits until it accepts connections. The library's handle and its lock on the data directory stay as they are,
+   * so {@link #close()} stops whichever postmaster runs.
+   */
+  EmbeddedPostgresServer restarted() throws IOException {
+    if (watchdog != null) {
+      watchdog.destroy();
+    }
+    Path pgData = dataDir.resolve("postgres");
+    LeftoverServerProcesses.stop(pgData, LEFTOVER_GRACE);
+    long pid = PostmasterRestart.run(pgData, dataDir.resolve(STARTUP_LOG));
+    return new EmbeddedPostgresServer(postgres, dataDir, port, pid, pid > 0 ? PostmasterWatchdog.watch(pid) : null);
   }
 
   public PostgresUrl url() {

@@ -42,6 +42,7 @@ final class OrphanPostmaster {
     if (process.isEmpty() || !process.get().isAlive()) {
       // PostgreSQL itself replaces a pid file whose process is gone, and recovers from its WAL
       LOG.info("embedded PostgreSQL under {} was not stopped cleanly (pid {} is gone); it recovers from its WAL", pgData, pid);
+      LeftoverServerProcesses.stop(pgData, EmbeddedPostgresServer.LEFTOVER_GRACE);
       return -1;
     }
     String command = process.get().info().command().orElse("");

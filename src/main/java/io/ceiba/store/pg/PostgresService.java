@@ -34,13 +34,14 @@ public final class PostgresService {
   private final Vertx vertx;
   private final PostgresConfig config;
   private final PostgresUrl url;
-  private final EmbeddedPostgresServer embedded;
+  /** Null with an external PostgreSQL. */
+  private final EmbeddedPostgresSupervisor embedded;
   private final Pool pool;
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile long retryTimer = -1;
   private volatile String lastMigrationError;
 
-  private PostgresService(Vertx vertx, PostgresConfig config, PostgresUrl url, EmbeddedPostgresServer embedded) {
+  private PostgresService(Vertx vertx, PostgresConfig config, PostgresUrl url, EmbeddedPostgresSupervisor embedded) {
     this.vertx = vertx;
     this.config = config;
     this.url = url;
@@ -79,7 +80,12 @@ public final class PostgresService {
       } else {
         LOG.info("using PostgreSQL at {}", url);
       }
-      PostgresService service = new PostgresService(vertx, config, url, embedded);
+      EmbeddedPostgresSupervisor supervisor = null;
+      if (embedded != null) {
+        supervisor = new EmbeddedPostgresSupervisor(vertx, embedded);
+        supervisor.start();
+      }
+      PostgresService service = new PostgresService(vertx, config, url, supervisor);
       if (config.migrate()) {
         service.migrateInBackground();
       }
@@ -171,10 +177,7 @@ public final class PostgresService {
     }
     vertx.cancelTimer(retryTimer);
     return pool.close()
-        .eventually(() -> embedded == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {
-          embedded.close();
-          return null;
-        }))
+        .eventually(() -> embedded == null ? Future.succeededFuture() : embedded.close())
         .onComplete(ar -> {
           if (embedded != null) {
             LOG.info("embedded PostgreSQL stopped");
