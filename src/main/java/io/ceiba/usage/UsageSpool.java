@@ -70,6 +70,8 @@ public final class UsageSpool implements AutoCloseable {
   static final long SEGMENT_BYTES = 16L * 1024 * 1024;
   /** Acknowledged positions are written to the journal's checkpoint this often: a crash replays at most this much more. */
   static final long COMMIT_INTERVAL_MS = 200;
+  /** A full journal has room again once a tenth of its bound is free. */
+  private static final long ROOM_AGAIN_FRACTION = 10;
   /** A batch not answered by then is sent again (a late answer is harmless: stored ids are skipped). */
   static final long ACK_TIMEOUT_MS = 30_000;
   /** Retries back off up to this: at a start the node's own usage verticle deploys after the spool opens. */
@@ -379,7 +381,9 @@ public final class UsageSpool implements AutoCloseable {
     try {
       end = journal.append(payloads);
       counters.appended(appendedTotal);
-      if (full) {
+      // room again only below 90 % of the bound: near it, a small group fits where the next one does not, and the
+      // full/room lines would alternate with every group
+      if (full && journal.diskBytes() < journal.maxBytes() - journal.maxBytes() / ROOM_AGAIN_FRACTION) {
         full = false;
         LOG.info("usage spool {} has room again ({} of {} bytes)", dir, journal.diskBytes(), journal.maxBytes());
       }
