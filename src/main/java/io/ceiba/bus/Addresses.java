@@ -106,4 +106,12 @@ public final class Addresses {
   public static String registryApply(String nodeId) {
     return REGISTRY_APPLY_PREFIX + nodeId;
   }
+
+  /** Cluster request to one node: an HTTP-01 challenge (token, key authorization) its edge answers from now on. */
+  public static String acmeChallenge(String nodeId) {
+    return "ceiba.acme.challenge." + nodeId;
+  }
+
+  /** Local request to the node's ACME verticle: check every ACME certificate now; {@code {"force": true}} renews them. */
+  public static final String ACME_RENEW = "ceiba.acme.renew";
 }

@@ -36,8 +36,13 @@ public final class MembershipVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(MembershipVerticle.class);
   static final Duration ANNOUNCE_INTERVAL = Duration.ofSeconds(1);
   static final Duration PEER_TIMEOUT = Duration.ofSeconds(5);
-  /** Readiness waits at most this long after start for every member's announcement. */
-  static final Duration HEARD_WITHIN = Duration.ofSeconds(10);
+  /**
+   * Readiness waits at most this long after start for every member's announcement: long enough for the resubscription
+   * after {@link #PEER_TIMEOUT} to take effect on a loaded cluster (a node ready before it knows its peers' edges
+   * answers 503 no_healthy_backend for every service it relays), short enough that a node deaf for good still serves
+   * its own backends.
+   */
+  static final Duration HEARD_WITHIN = Duration.ofSeconds(30);
   /** How long after start we compare the joined members with the configured list. */
   static final Duration MEMBER_CHECK_DELAY = Duration.ofSeconds(15);
 
@@ -46,6 +51,7 @@ public final class MembershipVerticle extends VerticleBase {
 
   private final NodeContext node;
   private final Map<String, Peer> peers = new HashMap<>();
+  private boolean readyUnheardLogged;
   /** Cluster members (Vert.x node ids) that have not announced themselves to us, and since when (nanoTime). */
   private final Map<String, Long> unheardSince = new HashMap<>();
   /** Members (Vert.x node ids) that said they leave: silent while they drain, not unheard. */
@@ -134,15 +140,25 @@ public final class MembershipVerticle extends VerticleBase {
    */
   private Status readiness(long startedNanos) {
     JsonObject data = new JsonObject().put("enabled", node.clusterManager() != null).put("nodes", nodesGauge.get());
-    if (node.clusterManager() == null || System.nanoTime() - startedNanos > HEARD_WITHIN.toNanos()) {
+    if (node.clusterManager() == null) {
       return Status.OK(data);
     }
     Set<String> unheard = new HashSet<>(clusterMemberIds());
     unheard.remove(self.clusterNodeId());
     unheard.removeAll(leavingMembers);
     peers.values().forEach(p -> unheard.remove(p.info().clusterNodeId()));
-    return unheard.isEmpty() ? Status.OK(data)
-        : Status.KO(data.put("reason", "no announcement yet from " + unheard.size() + " cluster member(s)"));
+    if (unheard.isEmpty()) {
+      return Status.OK(data);
+    }
+    if (System.nanoTime() - startedNanos > HEARD_WITHIN.toNanos()) {
+      if (!readyUnheardLogged) {
+        readyUnheardLogged = true;
+        LOG.warn("ready without announcements from cluster member(s) {} after {} s: their backends are not relayed to until"
+            + " they are heard", unheard, HEARD_WITHIN.toSeconds());
+      }
+      return Status.OK(data.put("unheard", unheard.size()));
+    }
+    return Status.KO(data.put("reason", "no announcement yet from " + unheard.size() + " cluster member(s)"));
   }
 
   /** Tells peers we go before we actually leave the cluster, so they stop counting on us at once. */

@@ -31,7 +31,8 @@ public record NodeConfig(
     Path dataDir,
     Path configFile,
     BackupConfig backup,
-    DemoOriginConfig demoOrigin) {
+    DemoOriginConfig demoOrigin,
+    AcmeConfig acme) {
 
   public static final String DEFAULT_NODE_ID = "node1";
   public static final String DEFAULT_DATA_DIR = "data";

@@ -89,6 +89,8 @@ public final class NodeConfigLoader {
     m.put("CEIBA_SHUTDOWN_GRACE", "shutdown.grace");
     m.put("CEIBA_SHUTDOWN_DRAIN_DELAY", "shutdown.drain_delay");
     m.put("CEIBA_DEMO_ORIGIN_PORT", "demo_origin.port");
+    m.put("CEIBA_ACME_DIRECTORY", "acme.directory");
+    m.put("CEIBA_ACME_EMAIL", "acme.email");
     // not Map.copyOf: its iteration order changes between JVM starts, and with it the winner of a pair
     return Collections.unmodifiableMap(m);
   }
@@ -288,6 +290,8 @@ public final class NodeConfigLoader {
         demoMap.port("port", noConfigFile ? DemoOriginConfig.QUICK_START_PORT : DemoOriginConfig.DEFAULT_PORT, true));
     demoMap.finish();
 
+    AcmeConfig acme = readAcme(root.mapping("acme"), baseDir);
+
     Path dataDir = resolve(baseDir, root.string("data_dir", NodeConfig.DEFAULT_DATA_DIR), root.sourceOf("data_dir"));
     root.finish();
 
@@ -297,7 +301,36 @@ public final class NodeConfigLoader {
     }
     return new NodeConfig(nodeId, roles, instances, new EdgeConfig(edgeHost, edgePort, advertise, maxHeaderSize, idleTimeout, edgeListener,
         accessLog, tls, trustedProxies), control, cluster,
-        registry, postgres, new RedisConfig(redisUrl), shutdown, usage, dataDir, configFile, backup, demoOrigin);
+        registry, postgres, new RedisConfig(redisUrl), shutdown, usage, dataDir, configFile, backup, demoOrigin, acme);
+  }
+
+  private static AcmeConfig readAcme(MappingReader map, Path baseDir) {
+    String directory = map.string("directory", "").trim();
+    if (!directory.isEmpty()) {
+      checkUrl(map, "directory", directory, List.of("https", "http"));
+    }
+    String email = map.string("email", "").trim();
+    if (!email.isEmpty() && !email.matches("[^@\\s]{1,64}@[^@\\s]{1,255}")) {
+      map.problem("email", "expected an e-mail address, got '" + email + "'");
+    }
+    String ca = map.string("ca", "").trim();
+    Duration checkInterval = map.duration("check_interval", AcmeConfig.DEFAULT_CHECK_INTERVAL);
+    double renewAt = AcmeConfig.DEFAULT_RENEW_AT;
+    if (map.has("renew_at")) {
+      String value = map.string("renew_at", "").trim();
+      try {
+        renewAt = Double.parseDouble(value);
+      } catch (NumberFormatException e) {
+        renewAt = -1;
+      }
+      if (!(renewAt > 0 && renewAt < 1)) {
+        map.problem("renew_at", "expected a fraction of the lifetime between 0 and 1 (e.g. 0.66), got '" + value + "'");
+      }
+    }
+    Duration retryAfter = map.duration("retry_after", AcmeConfig.DEFAULT_RETRY_AFTER);
+    map.finish();
+    return new AcmeConfig(directory, email, ca.isEmpty() ? null : resolve(baseDir, ca, map.sourceOf("ca")), checkInterval,
+        renewAt, retryAfter);
   }
 
   private static Set<Role> readRoles(MappingReader root) {

@@ -35,6 +35,8 @@ final class AdminApi {
   static final long APPLY_TIMEOUT_MS = 5000;
   /** How long /v1/cluster waits for a peer's health view: a peer killed a moment ago must not hold the answer up. */
   static final long HEALTH_VIEW_WAIT_MS = 500;
+  /** How long {@code POST /v1/acme/renew} waits for the orders (each may take the CA up to 90 s). */
+  static final long ACME_RENEW_TIMEOUT_MS = 120_000;
   private static final String BODY = "ceiba.body";
   private static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true).setSendTimeout(2000);
 
@@ -61,6 +63,7 @@ final class AdminApi {
     new AccessApi(vertx, node).mount(router, ctx -> ctx.get(BODY));
     new UsageApi(node).mount(router, ctx -> ctx.get(BODY));
     new CertificateApi(vertx, node).mount(router, ctx -> ctx.get(BODY));
+    router.post("/acme/renew").handler(ctx -> respond(ctx, renewAcme()));
     router.route().failureHandler(this::fail);
     return router;
   }
@@ -158,6 +161,23 @@ final class AdminApi {
         return new JsonObject().put("self", node.nodeId()).put("nodes", out);
       });
     });
+  }
+
+  /** Orders every ACME certificate again now, under the cluster's ACME lock; the outcome per certificate. */
+  private Future<JsonObject> renewAcme() {
+    DeliveryOptions wait = new DeliveryOptions().setLocalOnly(true).setSendTimeout(ACME_RENEW_TIMEOUT_MS);
+    return vertx.eventBus().<JsonObject>request(Addresses.ACME_RENEW, new JsonObject().put("force", true), wait)
+        .map(reply -> reply.body())
+        .recover(e -> Future.failedFuture(e instanceof io.vertx.core.eventbus.ReplyException r
+            ? switch (r.failureType()) {
+              case NO_HANDLERS -> new CeibaException(ErrorCode.NOT_FOUND,
+                  "no ACME on this node: it needs acme.directory, role control and a database");
+              case TIMEOUT -> new CeibaException(ErrorCode.UNAVAILABLE, "the renewal did not finish within "
+                  + ACME_RENEW_TIMEOUT_MS / 1000 + " s; it goes on, see the node's log");
+              default -> new CeibaException(r.failureCode() == 409 ? ErrorCode.CONFLICT : ErrorCode.UNAVAILABLE,
+                  r.getMessage());
+            }
+            : e));
   }
 
   private Future<Registry> currentRegistry() {

@@ -14,7 +14,6 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -62,20 +61,10 @@ final class CertificateApi {
     JsonInput in = JsonInput.parse(body, Set.of("cert", "key"));
     String cert = in.string("cert", true);
     String key = in.string("key", true);
-    return vertx.executeBlocking(() -> {
-      try {
-        ServedCertificate checked = CertificateChecks.check(vertx, cert, key, "certificate " + name, Instant.now());
-        return new Sealed(checked, node.vault().seal(name, key));
-      } catch (CertificateChecks.Refused e) {
-        throw new CeibaException(ErrorCode.INVALID_REQUEST, e.getMessage());
-      }
-    }).compose(sealed -> store.put(sealed.certificate(), name, sealed.key()).map(v -> {
-      vertx.eventBus().publish(Addresses.TLS_STORED_CHANGED, new JsonObject().put("name", name));
-      return describe(name, sealed.certificate()).put("stored", true);
-    }));
-  }
-
-  private record Sealed(ServedCertificate certificate, String key) {
+    return store.store(vertx, node.vault(), name, cert, key)
+        .recover(e -> Future.failedFuture(e instanceof CertificateChecks.Refused
+            ? new CeibaException(ErrorCode.INVALID_REQUEST, e.getMessage()) : e))
+        .map(stored -> describe(name, stored).put("stored", true));
   }
 
   private Future<JsonObject> delete(String rawName) {

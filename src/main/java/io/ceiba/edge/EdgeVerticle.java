@@ -114,6 +114,7 @@ public final class EdgeVerticle extends VerticleBase {
     return new HttpPipeline(node.peers(),
         new FramingStep(nodeId, config.maxHeaderSize(), new RequestHygiene(new TrustedProxies(config.trustedProxies())), end),
         new RouteStep(nodeId, end),
+        new AcmeChallengeStep(node.acmeChallenges(), end),
         new MiddlewareStep(end),
         new AccessStep(node.access(), end),
         cacheStep,

@@ -22,17 +22,19 @@ final class HttpPipeline implements AccessStep.Next {
   private final Peers peers;
   private final FramingStep framing;
   private final RouteStep route;
+  private final AcmeChallengeStep acme;
   private final MiddlewareStep middlewares;
   private final AccessStep access;
   private final CacheStep cache;
   private final ForwardStep forward;
   private final WebSocketStep webSocket;
 
-  HttpPipeline(Peers peers, FramingStep framing, RouteStep route, MiddlewareStep middlewares,
+  HttpPipeline(Peers peers, FramingStep framing, RouteStep route, AcmeChallengeStep acme, MiddlewareStep middlewares,
       AccessStep access, CacheStep cache, ForwardStep forward, WebSocketStep webSocket) {
     this.peers = peers;
     this.framing = framing;
     this.route = route;
+    this.acme = acme;
     this.middlewares = middlewares;
     this.access = access;
     this.cache = cache;
@@ -74,7 +76,7 @@ final class HttpPipeline implements AccessStep.Next {
       }
       return;
     }
-    if (!route.byHost(ex) || !framing.fits(ex) || !middlewares.apply(ex)) {
+    if (!route.byHost(ex) || acme.answered(ex) || !framing.fits(ex) || !middlewares.apply(ex)) {
       return;
     }
     framing.holdBody(ex);

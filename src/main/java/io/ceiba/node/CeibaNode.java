@@ -1,5 +1,6 @@
 package io.ceiba.node;
 
+import io.ceiba.acme.AcmeChallenges;
 import io.ceiba.access.AccessGate;
 import io.ceiba.access.limit.Limiter;
 import io.ceiba.backup.RevocationLedger;
@@ -98,7 +99,10 @@ public final class CeibaNode {
             });
             NodeContext context = new NodeContext(config, meters, HealthChecks.create(vertx), HealthChecks.create(vertx),
                 pg, redis, access, config.has(Role.EDGE) ? new EdgeCache(meters) : null, spool, clusterManager, countingNodes,
-                peers, token, startedAt, vault);
+                peers, token, startedAt, vault, config.has(Role.EDGE) ? new AcmeChallenges() : null);
+            if (context.acmeChallenges() != null) {
+              context.acmeChallenges().listen(vertx, config.nodeId());
+            }
             if (pg != null) {
               pg.registerReadiness(context.readiness());
             }

@@ -4,6 +4,7 @@ import io.ceiba.cluster.CeibaClusterManager;
 import io.ceiba.cluster.CountingNodes;
 import io.ceiba.cluster.Peers;
 import io.ceiba.access.AccessGate;
+import io.ceiba.acme.AcmeChallenges;
 import io.ceiba.config.NodeConfig;
 import io.ceiba.edge.cache.EdgeCache;
 import io.ceiba.store.pg.PostgresService;
@@ -33,6 +34,7 @@ import java.time.Instant;
  * @param peers          the other edges of the cluster and the secret relayed requests carry
  * @param adminToken     bearer token of {@code /v1/*}
  * @param vault          seals and opens the private keys of certificates stored for the whole cluster
+ * @param acmeChallenges the ACME HTTP-01 challenges the node's edge answers; null without role edge
  */
 public record NodeContext(
     NodeConfig config,
@@ -49,7 +51,8 @@ public record NodeContext(
     Peers peers,
     String adminToken,
     Instant startedAt,
-    CertificateVault vault) {
+    CertificateVault vault,
+    AcmeChallenges acmeChallenges) {
 
   public String nodeId() {
     return config.nodeId();

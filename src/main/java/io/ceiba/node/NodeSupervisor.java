@@ -1,6 +1,7 @@
 package io.ceiba.node;
 
 import io.ceiba.access.auth.AuthVerticle;
+import io.ceiba.acme.AcmeVerticle;
 import io.ceiba.backup.BackupVerticle;
 import io.ceiba.bus.Addresses;
 import io.ceiba.cluster.ClusterPublishes;
@@ -87,6 +88,9 @@ final class NodeSupervisor {
     // role verticles: health before edge, so the edge starts with a health view; edge last (it takes traffic)
     if (node.config().has(Role.CONTROL) && node.config().backup().enabled() && node.postgres() != null) {
       steps.add(new Step("backup", () -> new BackupVerticle(node), 1));
+    }
+    if (node.config().acme().enabled() && node.config().has(Role.CONTROL) && node.postgres() != null) {
+      steps.add(new Step("acme", () -> new AcmeVerticle(node), 1));
     }
     if (node.config().demoOrigin().enabled()) {
       // before health and edge: the quick start's backend is up when they first look at it

@@ -40,6 +40,8 @@ public final class MetricNames {
   public static final String RESTORE_CHECK_LAST_SUCCESS = "ceiba.restore.check.last.success.timestamp.seconds";
   /** {@code ceiba_backup_failures_total}: scheduled backups or restore checks that failed. */
   public static final String BACKUP_FAILURES = "ceiba.backup.failures";
+  /** ACME orders by result (issued, failed): {@code ceiba_acme_orders_total{result}}. */
+  public static final String ACME_ORDERS = "ceiba.acme.orders";
 
   public static final String TAG_NODE = "node";
   public static final String TAG_LISTENER = "listener";

@@ -24,7 +24,8 @@ public record HttpService(
     List<Middleware> middlewares,
     long maxBodyBytes,
     Timeouts timeouts,
-    UpstreamTls upstreamTls) {
+    UpstreamTls upstreamTls,
+    boolean acme) {
 
   public HttpService {
     hosts = List.copyOf(hosts);

@@ -197,9 +197,20 @@ public final class RegistryParser {
       }
       tls = UpstreamTlsReader.read(svc.mapping("upstream_tls"), baseDir);
     }
+    boolean acme = false;
+    if (svc.has("tls")) {
+      // the certificate clients see for this service's hosts
+      MappingReader clientTls = svc.mapping("tls");
+      acme = clientTls.bool("acme", false);
+      if (acme) {
+        hosts.stream().filter(h -> h.startsWith("*.")).findFirst().ifPresent(h -> clientTls.problem("acme",
+            "HTTP-01 cannot prove a wildcard name ('" + h + "'): list the names, or store a wildcard certificate with PUT /v1/certificates"));
+      }
+      clientTls.finish();
+    }
     svc.finish();
     return new HttpService(name, hosts, backends, fallback, lb, health, access, rateLimit, cache, middlewares, maxBody, timeouts,
-        tls);
+        tls, acme);
   }
 
   /** Null when {@code host} is a valid DNS name or one-label wildcard, else why not. */

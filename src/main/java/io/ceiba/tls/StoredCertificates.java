@@ -8,6 +8,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.sqlclient.Pool;
 import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
+import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
 
@@ -29,6 +30,23 @@ public final class StoredCertificates {
     vertx.eventBus().<Object>consumer(Addresses.TLS_STORED_LIST, msg -> rows(true)
         .onSuccess(msg::reply)
         .onFailure(e -> msg.fail(503, "certificates not readable: " + e.getMessage())));
+  }
+
+  /**
+   * Checks the pair as a reload would (chain, the key is the certificate's, valid now), seals the key, stores both and
+   * tells every edge. Fails with {@link CertificateChecks.Refused} for a bad pair, nothing stored.
+   */
+  public Future<ServedCertificate> store(Vertx vertx, CertificateVault vault, String name, String certPem, String keyPem) {
+    return vertx.executeBlocking(() -> {
+      ServedCertificate checked = CertificateChecks.check(vertx, certPem, keyPem, "certificate " + name, Instant.now());
+      return new Sealed(checked, vault.seal(name, keyPem));
+    }).compose(sealed -> put(sealed.certificate(), name, sealed.key()).map(v -> {
+      vertx.eventBus().publish(Addresses.TLS_STORED_CHANGED, new JsonObject().put("name", name));
+      return sealed.certificate();
+    }));
+  }
+
+  private record Sealed(ServedCertificate certificate, String key) {
   }
 
   public Future<Void> put(ServedCertificate certificate, String name, String keySealed) {

@@ -63,6 +63,21 @@ class NodeConfigLoaderTest {
   }
 
   @Test
+  void should_read_acme_and_refuse_what_cannot_work() throws IOException {
+    assertThat(NodeConfigLoader.load(null, Map.of(), CliOverrides.NONE, dir).acme().enabled()).isFalse();
+    AcmeConfig acme = load("acme: { directory: \"https://acme.example/dir\", email: ops@example.com, ca: ca.pem, renew_at: 0.5 }\n").acme();
+    assertThat(acme.enabled()).isTrue();
+    assertThat(acme.ca()).isEqualTo(dir.resolve("ca.pem"));
+    assertThat(acme.renewAt()).isEqualTo(0.5);
+    assertThat(acme.checkInterval()).isEqualTo(AcmeConfig.DEFAULT_CHECK_INTERVAL);
+    assertThat(NodeConfigLoader.load(write("node: { id: a }\n"), Map.of("CEIBA_ACME_DIRECTORY", "https://acme.example/dir"),
+        CliOverrides.NONE, dir).acme().directory()).isEqualTo("https://acme.example/dir");
+    assertThat(problemsOf(write("acme: { directory: \"ftp://x/dir\", email: not-an-address, renew_at: 1.5, colour: red }\n"),
+        Map.of(), CliOverrides.NONE)).extracting(Problem::field)
+        .containsExactlyInAnyOrder("acme.directory", "acme.email", "acme.renew_at", "acme.colour");
+  }
+
+  @Test
   void should_take_a_drain_delay_of_zero_from_the_file_and_another_from_the_environment() throws IOException {
     Path file = write("shutdown: { drain_delay: 0s }\n");
     assertThat(NodeConfigLoader.load(file, Map.of(), CliOverrides.NONE, dir).shutdown().drainDelay()).isZero();

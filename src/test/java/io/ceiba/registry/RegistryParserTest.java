@@ -49,6 +49,31 @@ class RegistryParserTest {
   }
 
   @Test
+  void should_mark_acme_services_and_refuse_acme_for_a_wildcard_name() throws Exception {
+    Registry registry = RegistryParser.parse("r.yaml", """
+        version: 1
+        http:
+          shop:
+            hosts: [shop.example.com]
+            backends: [{ url: "http://127.0.0.1:9001" }]
+            tls: { acme: true }
+          plain:
+            hosts: [plain.example.com]
+            backends: [{ url: "http://127.0.0.1:9001" }]
+        """);
+    assertThat(registry.http().get("shop").acme()).isTrue();
+    assertThat(registry.http().get("plain").acme()).isFalse();
+    assertThat(problems("""
+        version: 1
+        http:
+          wild:
+            hosts: ["*.example.com"]
+            backends: [{ url: "http://127.0.0.1:9001" }]
+            tls: { acme: true, colour: red }
+        """)).extracting(Problem::field).containsExactlyInAnyOrder("http.wild.tls.acme", "http.wild.tls.colour");
+  }
+
+  @Test
   void should_parse_the_spec_example_into_records() {
     Registry r = RegistryParser.parse("r.yaml", SPEC_EXAMPLE);
     assertThat(r.version()).isEqualTo(12);
