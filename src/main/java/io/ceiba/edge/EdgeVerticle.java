@@ -48,6 +48,10 @@ public final class EdgeVerticle extends VerticleBase {
   private TcpProxy tcp;
   private HttpServer server;
   private HttpServer tlsServer;
+  /** The certificate swap under way (or the last one): the next starts after it. */
+  private Future<Void> lastSwap = Future.succeededFuture();
+  private static final String TLS_SWAPPER = "ceiba.edge.tls-swapper";
+  private final String swapperId = java.util.UUID.randomUUID().toString();
 
   public EdgeVerticle(NodeContext node) {
     this.node = node;
@@ -98,10 +102,27 @@ public final class EdgeVerticle extends VerticleBase {
         .compose(reply -> listen(tlsListenerOptions(plain, http2).setKeyCertOptions(reply.body().keyCertOptions())))
         .onSuccess(t -> {
           tlsServer = t;
-          vertx.eventBus().<CertificateSet>localConsumer(Addresses.TLS_CHANGED, msg -> tlsServer.updateSSLOptions(msg.body().serverOptions(http2))
-              .onFailure(e -> LOG.error("edge: TLS certificates not swapped in: {}", e.getMessage())));
+          if (claimCertificateSwaps()) {
+            vertx.eventBus().<CertificateSet>localConsumer(Addresses.TLS_CHANGED, msg -> swapCertificates(msg.body(), http2));
+          }
         })
         .mapEmpty();
+  }
+
+  /**
+   * Whether this instance swaps the certificates of the node's TLS listener. The instances share one server, so one
+   * update serves them all; and Vert.x 5.0's {@code updateSSLOptions} called from two event loops at once can recurse
+   * until the stack overflows (seen in CI: "not swapped in: null", the old certificate kept). So the first instance to
+   * listen does every swap, one after the other.
+   */
+  private boolean claimCertificateSwaps() {
+    return vertx.sharedData().<String, String>getLocalMap(TLS_SWAPPER).putIfAbsent(nodeId, swapperId) == null;
+  }
+
+  private void swapCertificates(CertificateSet certificates, boolean http2) {
+    lastSwap = lastSwap.transform(ar -> tlsServer.updateSSLOptions(certificates.serverOptions(http2))
+        .onFailure(e -> LOG.error("edge: TLS certificates not swapped in: {}", String.valueOf(e)))
+        .<Void>mapEmpty());
   }
 
   /** The steps of the request path, each with what it needs; one set per edge instance. */
@@ -189,6 +210,7 @@ public final class EdgeVerticle extends VerticleBase {
   public Future<?> stop() {
     // after the drain delay: stop accepting; idle connections close now, busy ones after their response
     long grace = node.config().shutdown().grace().toMillis();
+    vertx.sharedData().<String, String>getLocalMap(TLS_SWAPPER).remove(nodeId, swapperId);
     Future<Void> closing = Future.join(
         server == null ? Future.succeededFuture() : server.shutdown(grace, TimeUnit.MILLISECONDS),
         tlsServer == null ? Future.succeededFuture() : tlsServer.shutdown(grace, TimeUnit.MILLISECONDS)).mapEmpty();

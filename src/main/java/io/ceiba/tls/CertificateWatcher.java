@@ -46,6 +46,8 @@ public final class CertificateWatcher extends VerticleBase {
 
   /** How often the cluster's stored certificates are fetched again, besides on every change published. */
   static final Duration STORED_REFRESH = Duration.ofSeconds(30);
+  /** Until the stored certificates were fetched once, a failed fetch is retried this soon. */
+  static final Duration STORED_FIRST_RETRY = Duration.ofSeconds(2);
 
   private final NodeContext node;
   private final TlsConfig tls;
@@ -55,6 +57,8 @@ public final class CertificateWatcher extends VerticleBase {
   private List<ServedCertificate> stored = List.of();
   /** The sealed rows {@link #stored} came from, so an unchanged list is not swapped in again. */
   private JsonArray storedRows = new JsonArray();
+  private boolean fetchedOnce;
+  private boolean retryPending;
   /** sha-256 of every watched file's bytes when {@link #current} was read; a change triggers a reload. */
   private Map<String, String> readShas = Map.of();
   /** The refused state last logged, so an unchanged bad file is not logged on every poll. */
@@ -105,7 +109,20 @@ public final class CertificateWatcher extends VerticleBase {
               LOG.info("stored TLS certificates now served: {}", describe(current));
               vertx.eventBus().publish(Addresses.TLS_CHANGED, current, new DeliveryOptions().setLocalOnly(true));
             }).mapEmpty())
-        .onFailure(e -> LOG.debug("stored TLS certificates not fetched: {}", e.getMessage()));
+        .onSuccess(v -> fetchedOnce = true)
+        .onFailure(e -> {
+          LOG.debug("stored TLS certificates not fetched: {}", e.getMessage());
+          if (!fetchedOnce && !retryPending) {
+            // a node just started may ask before the cluster knows a node with a database: ask again soon, not in 30 s
+            retryPending = true;
+            vertx.setTimer(STORED_FIRST_RETRY.toMillis(), t -> {
+              retryPending = false;
+              if (!fetchedOnce) {
+                fetchStored();
+              }
+            });
+          }
+        });
   }
 
   private List<ServedCertificate> openAll(JsonArray rows) {
