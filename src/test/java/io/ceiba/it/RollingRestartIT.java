@@ -148,7 +148,8 @@ class RollingRestartIT {
     }
     long seconds = (System.nanoTime() - started) / 1_000_000_000L;
     System.out.printf("rolling restart of 3 nodes with %d keep-alive clients in %d s: %s%n", CONNECTIONS, seconds, clients.summary());
-    assertThat(clients.failureCounts()).as(clients.summary()).isEmpty();
+    assertThat(clients.failureCounts()).as("%s%nwhat the nodes said of their peers and readiness:%n%s", clients.summary(),
+        membershipLines()).isEmpty();
     assertThat(clients.closeAnswers.get()).as("answers of draining nodes with Connection: close").isPositive();
     assertThat(exits).as("exit codes after SIGTERM").containsOnly(0);
     // 985d73f logged an IllegalStateException while the stopping edge still accepted
@@ -206,6 +207,21 @@ class RollingRestartIT {
 
   private static List<String> ids(JsonObject view) {
     return view.getJsonArray("nodes").stream().map(n -> ((JsonObject) n).getString("id")).toList();
+  }
+
+  /** The nodes' log lines about joining, leaving and readiness: what a failed request count needs to be read. */
+  private String membershipLines() {
+    StringBuilder out = new StringBuilder();
+    for (int i = 0; i < 3; i++) {
+      String id = IDS[i];
+      try {
+        processes[i].output().lines().filter(l -> l.contains("MembershipVerticle") || l.contains("ready without")
+            || l.contains("draining") || l.contains(" started in ")).forEach(l -> out.append(id).append(": ").append(l).append('\n'));
+      } catch (Exception e) {
+        out.append(IDS[i]).append(": output not readable: ").append(e).append('\n');
+      }
+    }
+    return out.toString();
   }
 
   private JarProcess startNode(int i) throws Exception {
