@@ -26,6 +26,7 @@ import io.ceiba.usage.UsageSpool;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.VertxBuilder;
@@ -37,6 +38,8 @@ import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
 import java.time.Instant;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,6 +51,9 @@ import org.slf4j.LoggerFactory;
 public final class CeibaNode {
 
   private static final Logger LOG = LoggerFactory.getLogger(CeibaNode.class);
+  /** Joins of the cluster tried before a start fails, and the wait between them (see {@link #join}). */
+  private static final int JOIN_ATTEMPTS = 3;
+  private static final java.time.Duration JOIN_RETRY = java.time.Duration.ofSeconds(5);
 
   private final NodeConfig config;
   private final Vertx vertx;
@@ -67,16 +73,16 @@ public final class CeibaNode {
     PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     meters.config().commonTags(MetricNames.TAG_NODE, config.nodeId());
     ClusterCredentials credentials;
-    CeibaClusterManager clusterManager;
     CertificateVault vault;
     try {
       credentials = clusterCredentials(config);
       vault = credentials != null ? new CertificateVault(credentials.sealingKeys()) : CertificateVault.ofNode(config.dataDir());
-      clusterManager = config.cluster().enabled() ? CeibaClusterManager.create(config.cluster(), config.nodeId(), credentials) : null;
     } catch (Exception e) {
       return Future.failedFuture(new IllegalStateException("cluster set-up failed: " + e.getMessage(), e));
     }
-    return buildVertx(config, meters, clusterManager, credentials).compose(vertx -> {
+    return join(config, meters, credentials, 1).compose(joined -> {
+      Vertx vertx = joined.vertx();
+      CeibaClusterManager clusterManager = joined.clusterManager();
       ProcessMetrics.bindTo(meters, vertx);
       vertx.eventBus().registerDefaultCodec(Registry.class, new LocalObjectCodec<>(Registry.class));
       vertx.eventBus().registerDefaultCodec(UsageEvent.Batch.class, new LocalObjectCodec<>(UsageEvent.Batch.class));
@@ -148,6 +154,37 @@ public final class CeibaNode {
     ClusterCredentials credentials = ClusterCredentials.prepare(config.cluster(), config.nodeId(), config.dataDir());
     LOG.info("cluster {}: mutual TLS with the credentials in {}", config.cluster().name(), credentials.describe());
     return credentials;
+  }
+
+  /** Vert.x and, when clustered, the cluster manager it joined with. */
+  private record Joined(Vertx vertx, CeibaClusterManager clusterManager) {
+  }
+
+  /**
+   * Builds Vert.x and joins the cluster. A node restarted right after it died may find its previous incarnation still
+   * in the members' view, and Infinispan can refuse the join of its caches then (seen: ISPN000659 on the locks cache,
+   * an NPE in the coordinator); the dead member is out of the view seconds later, so the join is tried again with a
+   * fresh cluster manager, {@link #JOIN_ATTEMPTS} times in all, before the start fails.
+   */
+  private static Future<Joined> join(NodeConfig config, PrometheusMeterRegistry meters, ClusterCredentials credentials, int attempt) {
+    CeibaClusterManager clusterManager;
+    try {
+      clusterManager = config.cluster().enabled() ? CeibaClusterManager.create(config.cluster(), config.nodeId(), credentials) : null;
+    } catch (Exception e) {
+      return Future.failedFuture(new IllegalStateException("cluster set-up failed: " + e.getMessage(), e));
+    }
+    return buildVertx(config, meters, clusterManager, credentials).map(vertx -> new Joined(vertx, clusterManager)).recover(e -> {
+      if (clusterManager == null || attempt >= JOIN_ATTEMPTS) {
+        return Future.failedFuture(e);
+      }
+      LOG.warn("node {}: joining cluster {} failed ({}); trying again in {} s (attempt {} of {})", config.nodeId(),
+          config.cluster().name(), e.getMessage(), JOIN_RETRY.toSeconds(), attempt + 1, JOIN_ATTEMPTS);
+      Promise<Joined> next = Promise.promise();
+      // no Vert.x to set a timer on yet: the JDK's delayed executor waits, nothing blocks
+      CompletableFuture.delayedExecutor(JOIN_RETRY.toMillis(), TimeUnit.MILLISECONDS)
+          .execute(() -> join(config, meters, credentials, attempt + 1).onComplete(next));
+      return next.future();
+    });
   }
 
   private static Future<Vertx> buildVertx(NodeConfig config, PrometheusMeterRegistry meters, CeibaClusterManager clusterManager,
