@@ -104,6 +104,10 @@ public final class EdgeVerticle extends VerticleBase {
           tlsServer = t;
           if (claimCertificateSwaps()) {
             vertx.eventBus().<CertificateSet>localConsumer(Addresses.TLS_CHANGED, msg -> swapCertificates(msg.body(), http2));
+            // a change published between the first TLS_CURRENT and this consumer (stored certificates fetched while
+            // the listener bound) would be missed for good: ask once more now that nothing can slip through
+            vertx.eventBus().<CertificateSet>request(Addresses.TLS_CURRENT, null, local)
+                .onSuccess(reply -> swapCertificates(reply.body(), http2));
           }
         })
         .mapEmpty();
