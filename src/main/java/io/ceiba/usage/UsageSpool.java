@@ -70,8 +70,6 @@ public final class UsageSpool implements AutoCloseable {
   static final long SEGMENT_BYTES = 16L * 1024 * 1024;
   /** Acknowledged positions are written to the journal's checkpoint this often: a crash replays at most this much more. */
   static final long COMMIT_INTERVAL_MS = 200;
-  /** A full journal has room again once a tenth of its bound is free. */
-  private static final long ROOM_AGAIN_FRACTION = 10;
   /** A batch not answered by then is sent again (a late answer is harmless: stored ids are skipped). */
   static final long ACK_TIMEOUT_MS = 30_000;
   /** Retries back off up to this: at a start the node's own usage verticle deploys after the spool opens. */
@@ -132,6 +130,8 @@ public final class UsageSpool implements AutoCloseable {
   private boolean failing;
   /** The last append was refused for want of room (logged once per episode). */
   private boolean full;
+  /** The journal's size on disk when it was found full. */
+  private long fullAtBytes;
 
   private final Counter replayed;
   private final Counter lost;
@@ -381,15 +381,16 @@ public final class UsageSpool implements AutoCloseable {
     try {
       end = journal.append(payloads);
       counters.appended(appendedTotal);
-      // room again only below 90 % of the bound: near it, a small group fits where the next one does not, and the
-      // full/room lines would alternate with every group
-      if (full && journal.diskBytes() < journal.maxBytes() - journal.maxBytes() / ROOM_AGAIN_FRACTION) {
+      // room again only once acknowledged segments were deleted (appends alone only grow the journal): near the
+      // bound a small group fits where the next one does not, and the full/room lines would alternate
+      if (full && journal.diskBytes() < fullAtBytes) {
         full = false;
         LOG.info("usage spool {} has room again ({} of {} bytes)", dir, journal.diskBytes(), journal.maxBytes());
       }
     } catch (RuntimeException e) {
       if (e instanceof JournalFullException && !full) {
         full = true;
+        fullAtBytes = journal.diskBytes();
         LOG.warn("usage spool {} is full ({} of {} bytes, usage.journal_max_bytes): no usage role has acknowledged its"
             + " events; new events go on in memory without crash safety up to usage.buffer_size, beyond that they are"
             + " dropped (ceiba_usage_spool_dropped_total)", dir, journal.diskBytes(), journal.maxBytes());
