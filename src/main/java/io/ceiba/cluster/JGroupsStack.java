@@ -40,11 +40,10 @@ public final class JGroupsStack {
   static final long HEARTBEAT_MILLIS = 1000;
   static final long SUSPECT_AFTER_MILLIS = 5000;
   /**
-   * How long a starting node waits for the configured members to answer before it forms a cluster alone: the first
-   * node of a cluster waits this long; later ones go on as soon as the coordinator answers. Shorter risks two
-   * clusters that merge later, which Vert.x's subscriptions survive badly.
+   * Discovery requests sent within the join timeout ({@code cluster.join_timeout}): one lost to a connection that
+   * failed its TLS handshake (a peer's acceptor gives up after {@link #CONNECT_TIMEOUT_MILLIS}) is sent again.
    */
-  static final long JOIN_TIMEOUT_MILLIS = 3000;
+  static final int DISCOVERY_RUNS = 3;
   /** Connecting and the TLS handshake plus the peer's address; JGroups' 1 s is short for a handshake on a busy host. */
   static final int CONNECT_TIMEOUT_MILLIS = 3000;
 
@@ -73,7 +72,7 @@ public final class JGroupsStack {
 
     List<Protocol> protocols = List.of(
         tcp,
-        new TCPPING().setInitialHosts(members(cluster)).setPortRange(0),
+        discovery(cluster),
         new MERGE3().setMinInterval(2000).setMaxInterval(5000),
         fdSock,
         new FD_ALL3().setTimeout(SUSPECT_AFTER_MILLIS).setInterval(HEARTBEAT_MILLIS),
@@ -81,7 +80,9 @@ public final class JGroupsStack {
         new NAKACK2().useMcastXmit(false),
         new UNICAST3(),
         new STABLE(),
-        new GMS().setJoinTimeout(JOIN_TIMEOUT_MILLIS).printLocalAddress(false),
+        // the first node of a cluster waits the whole join timeout; later ones go on once the coordinator answers.
+        // Shorter risks two clusters that merge later, which Vert.x's subscriptions survive badly
+        new GMS().setJoinTimeout(cluster.joinTimeout().toMillis()).printLocalAddress(false),
         new UFC(),
         new MFC(),
         new FRAG4());
@@ -91,6 +92,12 @@ public final class JGroupsStack {
       tcp.getDiagnosticsHandler().setEnabled(false);
     }
     return channel;
+  }
+
+  private static TCPPING discovery(ClusterConfig cluster) {
+    TCPPING ping = new TCPPING().setInitialHosts(members(cluster)).setPortRange(0);
+    ping.setValue("num_discovery_runs", DISCOVERY_RUNS);
+    return ping;
   }
 
   /** The configured members; one whose name does not resolve yet is left out (it joins us when it starts). */

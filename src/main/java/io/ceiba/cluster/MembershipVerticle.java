@@ -52,6 +52,8 @@ public final class MembershipVerticle extends VerticleBase {
   private final NodeContext node;
   private final Map<String, Peer> peers = new HashMap<>();
   private boolean readyUnheardLogged;
+  /** Every member was heard once: from then on a member that joins and has not spoken yet does not make us unready. */
+  private boolean heardAll;
   /** Cluster members (Vert.x node ids) that have not announced themselves to us, and since when (nanoTime). */
   private final Map<String, Long> unheardSince = new HashMap<>();
   /** Members (Vert.x node ids) that said they leave: silent while they drain, not unheard. */
@@ -100,7 +102,7 @@ public final class MembershipVerticle extends VerticleBase {
     }
     long startedNanos = System.nanoTime();
     Context own = context;
-    node.readiness().register("cluster", 2000, promise -> own.runOnContext(v -> promise.complete(readiness(startedNanos))));
+    node.readiness().register("cluster", 2000, promise -> own.runOnContext(v -> promise.tryComplete(readiness(startedNanos))));
 
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
         .compose(v -> bus.<Registry>request(Addresses.REGISTRY_CURRENT, null, new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true)))
@@ -136,7 +138,8 @@ public final class MembershipVerticle extends VerticleBase {
    * Ready once every cluster member has announced itself to us: before that this node does not know where their edges
    * are and cannot relay to their backends, so a load balancer must not send it traffic yet. A member still unheard
    * {@link #HEARD_WITHIN} after start does not hold readiness back (it may be deaf to us; see
-   * {@link #resubscribeWhenMembersUnheard}).
+   * {@link #resubscribeWhenMembersUnheard}). Once ready, a member that joins later and has not spoken yet (it is still
+   * starting) does not make this node unready: it serves as before, and relays to the newcomer once it is heard.
    */
   private Status readiness(long startedNanos) {
     JsonObject data = new JsonObject().put("enabled", node.clusterManager() != null).put("nodes", nodesGauge.get());
@@ -147,8 +150,9 @@ public final class MembershipVerticle extends VerticleBase {
     unheard.remove(self.clusterNodeId());
     unheard.removeAll(leavingMembers);
     peers.values().forEach(p -> unheard.remove(p.info().clusterNodeId()));
-    if (unheard.isEmpty()) {
-      return Status.OK(data);
+    if (unheard.isEmpty() || heardAll) {
+      heardAll = true;
+      return Status.OK(unheard.isEmpty() ? data : data.put("unheard", unheard.size()));
     }
     if (System.nanoTime() - startedNanos > HEARD_WITHIN.toNanos()) {
       if (!readyUnheardLogged) {

@@ -1,6 +1,7 @@
 package io.ceiba.config;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -17,9 +18,12 @@ import java.util.List;
  *                    null: {@code <data_dir>/cluster-credentials}. Made on first start when absent (see
  *                    {@code ceiba cluster init})
  * @param insecure    true: no credentials, no TLS; anyone who reaches the ports can join (logged at start)
+ * @param joinTimeout how long a starting node waits for a configured member to answer before it forms a cluster of
+ *                    its own (which merges with the others once they are heard). Only a node that finds nobody waits
+ *                    it all: one whose peers answer goes on at once
  */
 public record ClusterConfig(boolean enabled, String name, String host, String publicHost, int port, int busPort, List<String> members,
-    Path credentials, boolean insecure) {
+    Path credentials, boolean insecure, Duration joinTimeout) {
 
   public static final boolean DEFAULT_ENABLED = false;
   public static final String DEFAULT_NAME = "ceiba";
@@ -28,6 +32,13 @@ public record ClusterConfig(boolean enabled, String name, String host, String pu
   public static final int DEFAULT_BUS_PORT = 0;
   public static final String DEFAULT_CREDENTIALS_DIR = "cluster-credentials";
   public static final boolean DEFAULT_INSECURE = false;
+  /**
+   * A restarted node on a loaded host (a cold JVM's first TLS handshakes, peers busy serving) took more than 3 s to
+   * hear its peers, formed a cluster alone and was ready, and so served without them, until the partitions merged
+   * (RollingRestartIT: 503 no_healthy_backend). 10 s, with discovery sent three times within it, rides that out.
+   */
+  public static final Duration DEFAULT_JOIN_TIMEOUT = Duration.ofSeconds(10);
+  public static final Duration MAX_JOIN_TIMEOUT = Duration.ofMinutes(2);
 
   public ClusterConfig {
     members = List.copyOf(members);

@@ -79,6 +79,7 @@ public final class NodeConfigLoader {
     m.put("CEIBA_CLUSTER_MEMBERS", "cluster.members");
     m.put("CEIBA_CLUSTER_CREDENTIALS", "cluster.credentials");
     m.put("CEIBA_CLUSTER_INSECURE", "cluster.insecure");
+    m.put("CEIBA_CLUSTER_JOIN_TIMEOUT", "cluster.join_timeout");
     m.put("CEIBA_REGISTRY_FILE", "registry.file");
     m.put("CEIBA_DATA_DIR", "data_dir");
     m.put("DATABASE_URL", "postgres.url");
@@ -439,9 +440,13 @@ public final class NodeConfigLoader {
     }
     String credentials = map.string("credentials", "");
     boolean insecure = map.bool("insecure", ClusterConfig.DEFAULT_INSECURE);
+    Duration joinTimeout = map.duration("join_timeout", ClusterConfig.DEFAULT_JOIN_TIMEOUT);
+    if (joinTimeout.compareTo(ClusterConfig.MAX_JOIN_TIMEOUT) > 0) {
+      map.problem("join_timeout", "at most " + ClusterConfig.MAX_JOIN_TIMEOUT.toSeconds() + "s, got " + joinTimeout.toSeconds() + "s");
+    }
     map.finish();
     return new ClusterConfig(enabled, name, host, publicHost, port, busPort, members.stream().map(String::trim).toList(),
-        credentials.isBlank() ? null : resolve(baseDir, credentials, map.sourceOf("credentials")), insecure);
+        credentials.isBlank() ? null : resolve(baseDir, credentials, map.sourceOf("credentials")), insecure, joinTimeout);
   }
 
   private static PostgresConfig readPostgres(MappingReader map) {

@@ -101,7 +101,7 @@ public final class RegistryVerticle extends VerticleBase {
     node.readiness().register("registry", 2000, promise -> bus.<JsonObject>request(Addresses.REGISTRY_STATUS, null,
             new DeliveryOptions().setSendTimeout(1500).setLocalOnly(true))
         .map(reply -> reply.body().getLong("version", 0L) > 0 ? Status.OK(reply.body()) : Status.KO(reply.body()))
-        .onComplete(ar -> promise.complete(ar.succeeded() ? ar.result() : Status.KO(new JsonObject().put("reason", "registry not answering")))));
+        .onComplete(ar -> promise.tryComplete(ar.succeeded() ? ar.result() : Status.KO(new JsonObject().put("reason", "registry not answering")))));
 
     return Future.all(consumers.stream().map(MessageConsumer::completion).toList())
         .compose(v -> loadInitial())

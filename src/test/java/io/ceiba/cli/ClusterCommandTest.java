@@ -56,7 +56,7 @@ class ClusterCommandTest {
   }
 
   private static SSLContext tls(Path credentials, String node) {
-    ClusterConfig cluster = new ClusterConfig(true, "c", "127.0.0.1", "127.0.0.1", 0, 0, List.of(), credentials, false);
+    ClusterConfig cluster = new ClusterConfig(true, "c", "127.0.0.1", "127.0.0.1", 0, 0, List.of(), credentials, false, ClusterConfig.DEFAULT_JOIN_TIMEOUT);
     return ClusterCredentials.prepare(cluster, node, credentials).sslContext();
   }
 
@@ -142,7 +142,7 @@ class ClusterCommandTest {
   }
 
   private static List<String> relayTokens(Path credentials) {
-    ClusterConfig cluster = new ClusterConfig(true, "c", "127.0.0.1", "127.0.0.1", 0, 0, List.of(), credentials, false);
+    ClusterConfig cluster = new ClusterConfig(true, "c", "127.0.0.1", "127.0.0.1", 0, 0, List.of(), credentials, false, ClusterConfig.DEFAULT_JOIN_TIMEOUT);
     return ClusterCredentials.prepare(cluster, "node1", credentials).relayTokens();
   }
 

@@ -88,6 +88,19 @@ class NodeConfigLoaderTest {
   }
 
   @Test
+  void should_take_a_join_timeout_from_the_file_or_the_environment_and_refuse_one_out_of_bounds() throws IOException {
+    assertThat(NodeConfigLoader.load(write(""), Map.of(), CliOverrides.NONE, dir).cluster().joinTimeout()).isEqualTo(Duration.ofSeconds(10));
+    Path file = write("cluster: { join_timeout: 4s }\n");
+    assertThat(NodeConfigLoader.load(file, Map.of(), CliOverrides.NONE, dir).cluster().joinTimeout()).isEqualTo(Duration.ofSeconds(4));
+    assertThat(NodeConfigLoader.load(file, Map.of("CEIBA_CLUSTER_JOIN_TIMEOUT", "20s"), CliOverrides.NONE, dir).cluster().joinTimeout())
+        .isEqualTo(Duration.ofSeconds(20));
+    for (String bad : new String[] {"0s", "-1s", "3m", "soon"}) {
+      assertThat(problemsOf(write("cluster: { join_timeout: " + bad + " }\n"), Map.of(), CliOverrides.NONE)).as(bad).singleElement()
+          .satisfies(p -> assertThat(p.field()).isEqualTo("cluster.join_timeout"));
+    }
+  }
+
+  @Test
   void should_equal_the_built_in_defaults_when_loading_the_reference_file() throws IOException {
     try (InputStream in = NodeConfigLoader.class.getResourceAsStream("/conf/node.yaml")) {
       Files.write(dir.resolve("node.yaml"), in.readAllBytes());

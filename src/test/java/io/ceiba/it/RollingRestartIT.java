@@ -28,7 +28,6 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -109,6 +108,14 @@ class RollingRestartIT {
 
   @AfterAll
   void stop() throws Exception {
+    // every incarnation's log, for a look after a failure (the temporary folder goes with the test)
+    Path keep = Path.of("target", "rolling-restart-logs");
+    java.nio.file.Files.createDirectories(keep);
+    try (var logs = java.nio.file.Files.list(dir)) {
+      for (Path log : logs.filter(f -> f.getFileName().toString().endsWith(".log")).toList()) {
+        java.nio.file.Files.copy(log, keep.resolve(log.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
     for (JarProcess p : processes) {
       if (p != null) {
         p.close();
@@ -122,13 +129,14 @@ class RollingRestartIT {
   }
 
   /*
-   * Not in the default run: in fresh-clone CI runs on this 2-core machine it failed in 3 of 6 (85, 96 and 34,144
-   * requests 503 no_healthy_backend from node1 around restarts), and the cause is not found yet (issue 20 stays open).
-   * Run it with -Dceiba.it.rolling=true.
+   * Out of the default run in 0d8525e: it had failed in 3 of 6 fresh-clone CI runs (85, 96 and 34,144 requests 503
+   * no_healthy_backend from node1 around restarts). The logs showed why: a restarted node on the loaded machine heard
+   * no member within JGroups' 3 s join timeout, formed a cluster of its own, was ready at once (it had no unheard
+   * member) and served without its peers until the partitions merged 20-30 s later. cluster.join_timeout is now
+   * 10 s with discovery sent three times, and a ready node no longer turns unready while a newcomer is still starting.
    */
   @Test
   @Order(1)
-  @EnabledIfSystemProperty(named = "ceiba.it.rolling", matches = "true")
   void should_fail_no_request_of_any_method_while_every_node_is_restarted_in_turn_under_load() throws Exception {
     BalancedClients clients = clients();
     long started = System.nanoTime();
@@ -223,7 +231,8 @@ class RollingRestartIT {
       String id = IDS[i];
       try {
         processes[i].output().lines().filter(l -> l.contains("MembershipVerticle") || l.contains("ready without")
-            || l.contains("draining") || l.contains(" started in ")).forEach(l -> out.append(id).append(": ").append(l).append('\n'));
+            || l.contains("draining") || l.contains(" started in ") || l.contains("merged") || l.contains("coordinator")
+            || l.contains("JOIN") || l.contains("ISPN")).forEach(l -> out.append(id).append(": ").append(l).append('\n'));
       } catch (Exception e) {
         out.append(IDS[i]).append(": output not readable: ").append(e).append('\n');
       }

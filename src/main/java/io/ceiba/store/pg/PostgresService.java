@@ -148,24 +148,24 @@ public final class PostgresService {
         .timeout(READINESS_TIMEOUT_MS, TimeUnit.MILLISECONDS)
         .onComplete(ar -> {
           if (ar.failed()) {
-            promise.complete(Status.KO(new JsonObject().put("reason", "no answer within " + READINESS_TIMEOUT_MS + " ms")));
+            promise.tryComplete(Status.KO(new JsonObject().put("reason", "no answer within " + READINESS_TIMEOUT_MS + " ms")));
             return;
           }
           SchemaState s = ar.result();
           JsonObject data = new JsonObject().put("schema_version", s.current()).put("expected_version", s.expected());
           if (s.ready()) {
-            promise.complete(Status.OK(data));
+            promise.tryComplete(Status.OK(data));
           } else if (s.error() != null) {
             // the pool's own words about a failed TLS handshake are thin; pgjdbc's (the migration's) are precise
             String detail = lastMigrationError != null && !s.error().endsWith(lastMigrationError)
                 ? " (last migration attempt: " + lastMigrationError + ")" : "";
-            promise.complete(Status.KO(data.put("reason", s.error() + detail)));
+            promise.tryComplete(Status.KO(data.put("reason", s.error() + detail)));
           } else {
             String reason = "migrations pending: schema at " + s.current() + ", expected " + s.expected();
             if (lastMigrationError != null) {
               reason += " (last attempt: " + lastMigrationError + ")";
             }
-            promise.complete(Status.KO(data.put("reason", reason)));
+            promise.tryComplete(Status.KO(data.put("reason", reason)));
           }
         }));
   }
