@@ -113,6 +113,8 @@ public final class CeibaNode {
               pg.registerReadiness(context.readiness());
             }
             redis.registerReadiness(context.readiness());
+            DataDirSpace.watch(vertx, config.dataDir(), meters, spool == null ? () -> false : spool::diskWritesFailing)
+                .registerReadiness(context.readiness());
             return context;
           })))
           .compose(context -> {

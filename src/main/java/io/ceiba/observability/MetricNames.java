@@ -42,6 +42,10 @@ public final class MetricNames {
   public static final String BACKUP_FAILURES = "ceiba.backup.failures";
   /** ACME orders by result (issued, failed): {@code ceiba_acme_orders_total{result}}. */
   public static final String ACME_ORDERS = "ceiba.acme.orders";
+  /** Bytes the data_dir's file system has for this process ({@code ceiba_data_dir_free_bytes}). */
+  public static final String DATA_DIR_FREE = "ceiba.data.dir.free.bytes";
+  /** Size of the data_dir's file system. */
+  public static final String DATA_DIR_SIZE = "ceiba.data.dir.size.bytes";
 
   public static final String TAG_NODE = "node";
   public static final String TAG_LISTENER = "listener";

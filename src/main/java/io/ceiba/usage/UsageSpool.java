@@ -130,6 +130,10 @@ public final class UsageSpool implements AutoCloseable {
   private boolean failing;
   /** The last append was refused for want of room (logged once per episode). */
   private boolean full;
+  /** The last append failed for another reason than the bound (a full or failing disk); read by /ready's disk check. */
+  private volatile boolean diskFailing;
+  /** Events carried in memory since the disk started failing: said once when it takes writes again. */
+  private long unjournaledSinceFailing;
   /** The journal's size on disk when it was found full. */
   private long fullAtBytes;
 
@@ -370,6 +374,11 @@ public final class UsageSpool implements AutoCloseable {
     return group;
   }
 
+  /** True while the spool's disk refuses writes (full or failing), not counting the journal's own bound. */
+  public boolean diskWritesFailing() {
+    return diskFailing;
+  }
+
   /** Writes a group to the journal (one system call) and keeps it for sending, unless only the disk is to keep it. */
   private void append(List<UsageEvent> group, long now) {
     List<byte[]> payloads = new ArrayList<>(group.size());
@@ -381,6 +390,12 @@ public final class UsageSpool implements AutoCloseable {
     try {
       end = journal.append(payloads);
       counters.appended(appendedTotal);
+      if (diskFailing) {
+        diskFailing = false;
+        LOG.info("usage spool {} takes writes again; {} events went on in memory without crash safety meanwhile", dir,
+            unjournaledSinceFailing);
+        unjournaledSinceFailing = 0;
+      }
       // room again only once acknowledged segments were deleted (appends alone only grow the journal): near the
       // bound a small group fits where the next one does not, and the full/room lines would alternate
       if (full && journal.diskBytes() < fullAtBytes) {
@@ -405,8 +420,13 @@ public final class UsageSpool implements AutoCloseable {
       // not crash-safe now, but still on its way: a full or failing disk must not lose what memory can carry
       unjournaled.increment(group.size());
       if (!(e instanceof JournalFullException)) {
-        LOG.warn("usage spool: {} events could not be written to {} and go on without crash safety: {}", group.size(), dir,
-            e.getMessage());
+        unjournaledSinceFailing += group.size();
+        if (!diskFailing) {
+          // once per failing spell: a full disk fails every group, and a line each would flood the log
+          diskFailing = true;
+          LOG.warn("usage spool: events cannot be written to {} ({}): they go on in memory without crash safety until"
+              + " the disk takes writes again (ceiba_usage_spool_unjournaled_total, /ready's disk check)", dir, e.getMessage());
+        }
       }
       end = null;
     }
