@@ -33,6 +33,10 @@ public final class AdminClient {
     return server;
   }
 
+  String token() {
+    return token;
+  }
+
   /** The answer of the API: its status and body. */
   record Reply(int status, String body) {
 
