@@ -178,6 +178,8 @@ class AdminCliIT {
     assertThat(ok(admin("registry", "apply", v3.toString())).out()).contains("node1").contains("applied on every node");
     JsonArray history = ok(admin("registry", "history", "--json")).json().getJsonArray("versions");
     assertThat(history.stream().map(v -> ((JsonObject) v).getLong("version")).toList()).containsExactly(3L, 2L);
+    assertThat(ok(admin("registry", "show", "2", "--yaml")).out()).isEqualTo(Files.readString(v2));
+    assertThat(ok(admin("registry", "show", "--help")).out()).contains("VERSION");
     String diff = ok(admin("registry", "diff", "2", "3")).out();
     assertThat(diff).contains("--- version 2").contains("+++ version 3").contains("-    hosts: [api.test]")
         .contains("+    hosts: [api.test, api2.test]");

@@ -43,7 +43,7 @@ final class RegistryCommands extends AdminGroup {
   @Command(name = "show", mixinStandardHelpOptions = true,
       description = "The registry this node serves (or a recorded version): version, sha256, services, YAML.")
   static final class Show extends AdminCall {
-    @Option(names = "--version", paramLabel = "VERSION", description = "a version from registry_history instead of the current one")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "VERSION", description = "a version from registry_history instead of the current one")
     Long version;
 
     @Option(names = "--yaml", description = "print only the YAML (e.g. to edit it and apply it)")
