@@ -71,6 +71,8 @@ expect '"origin" : "ceiba demo origin"' "a request through the edge reached the 
 expect '"allowed":true' "the new key verifies"
 expect 'HTTP/1.1 200 OK' "the keyed request through the edge got 200"
 expect '^ratelimit-limit: 10' "with the plan's RateLimit headers"
+expect '^pro  *10/1s' "ceiba admin plans list shows the plan as a table"
+expect '^node1 (self)' "ceiba admin cluster status lists this node"
 if [ "$failed" != 0 ]; then
   cat readme-output.txt >&2
   exit 1

@@ -6,6 +6,7 @@ import io.ceiba.cli.RestoreCommand;
 import io.ceiba.cli.ClusterCommand;
 import io.ceiba.cli.ValidateCommand;
 import io.ceiba.cli.VersionInfo;
+import io.ceiba.cli.admin.AdminCommand;
 import io.ceiba.config.CliOverrides;
 import io.ceiba.config.NodeConfig;
 import io.ceiba.config.NodeConfigLoader;
@@ -28,11 +29,12 @@ import sun.misc.Signal;
 /**
  * {@code java -jar ceiba.jar [--config FILE] [--roles …] [--instances role=N,…] [--node-id ID] [--cluster|--no-cluster]}
  * starts a node; {@code validate} checks files; {@code cluster init} makes the cluster credentials; {@code --version}
- * prints the version.
+ * prints the version; {@code admin} operates a running cluster through its control API.
  */
 @Command(name = "ceiba", description = "Multi-node edge gateway and API access layer.",
     mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
-    subcommands = {ValidateCommand.class, ClusterCommand.class, BackupCommand.class, RestoreCommand.class, RegistryCommand.class})
+    subcommands = {ValidateCommand.class, ClusterCommand.class, BackupCommand.class, RestoreCommand.class, RegistryCommand.class,
+        AdminCommand.class})
 public final class Main implements Callable<Integer> {
 
   static {

@@ -52,6 +52,7 @@ final class AdminApi {
 
   Router router() {
     Router router = Router.router(vertx);
+    router.get("/openapi.json").handler(new OpenApiDocument(vertx)::handle);
     router.route().handler(this::authenticate);
     router.route().handler(this::readBody);
     router.get("/cluster").handler(ctx -> respond(ctx, cluster()));
@@ -60,6 +61,7 @@ final class AdminApi {
     router.post("/registry/rollback").handler(ctx -> respond(ctx, rollback(ctx.get(BODY))));
     router.post("/registry/validate").handler(ctx -> respond(ctx, parse(ctx).map(r -> new JsonObject()
         .put("valid", true).put("version", r.version()).put("summary", RegistrySummary.describe(r)))));
+    new RegistryHistoryApi(node).mount(router);
     new AccessApi(vertx, node).mount(router, ctx -> ctx.get(BODY));
     new UsageApi(node).mount(router, ctx -> ctx.get(BODY));
     new CertificateApi(vertx, node).mount(router, ctx -> ctx.get(BODY));
