@@ -55,8 +55,10 @@ final class AdminApi {
     router.route().handler(this::authenticate);
     router.route().handler(this::readBody);
     router.get("/cluster").handler(ctx -> respond(ctx, cluster()));
+    router.get("/cluster/status").handler(ctx -> respond(ctx, NodeStatus.gather(vertx, node.nodeId())));
     router.get("/registry").handler(ctx -> respond(ctx, currentRegistry().map(AdminApi::registryJson)));
     router.put("/registry").handler(ctx -> respond(ctx, parse(ctx).compose(this::distribute)));
+    router.get("/registry/history").handler(ctx -> respond(ctx, ApiReplies.call(() -> history(ctx))));
     router.post("/registry/rollback").handler(ctx -> respond(ctx, rollback(ctx.get(BODY))));
     router.post("/registry/validate").handler(ctx -> respond(ctx, parse(ctx).map(r -> new JsonObject()
         .put("valid", true).put("version", r.version()).put("summary", RegistrySummary.describe(r)))));
@@ -225,6 +227,32 @@ final class AdminApi {
         .otherwise(e -> {
           LOG.warn("registry version {} not recorded: {}", registry.version(), e.getMessage());
           return false;
+        });
+  }
+
+  /** Newest first: what {@code PUT /v1/registry} distributed, {@code ?limit=} (1-100, default 20) versions. */
+  private Future<JsonObject> history(RoutingContext ctx) {
+    if (node.postgres() == null) {
+      return Future.failedFuture(new CeibaException(ErrorCode.NOT_FOUND, "this node keeps no registry history (no database)"));
+    }
+    String limitParam = ctx.queryParams().get("limit");
+    int limit = 20;
+    if (limitParam != null) {
+      if (!limitParam.matches("\\d{1,3}") || Integer.parseInt(limitParam) < 1 || Integer.parseInt(limitParam) > 100) {
+        throw JsonInput.invalidField("limit", "must be a number from 1 to 100, got '" + JsonInput.clip(limitParam) + "'");
+      }
+      limit = Integer.parseInt(limitParam);
+    }
+    return node.postgres().pool()
+        .preparedQuery("select version, sha256, body, applied_by, created_at from registry_history order by version desc limit $1")
+        .execute(Tuple.of(limit))
+        .map(rows -> {
+          JsonArray versions = new JsonArray();
+          rows.forEach(r -> versions.add(new JsonObject().put("version", r.getLong("version")).put("sha256", r.getString("sha256"))
+              .put("applied_by", r.getString("applied_by"))
+              .put("applied_at", r.getOffsetDateTime("created_at").toInstant().toString())
+              .put("yaml", r.getString("body"))));
+          return new JsonObject().put("versions", versions);
         });
   }
 
