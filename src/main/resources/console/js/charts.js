@@ -36,15 +36,15 @@ function formatTick(v) {
   return v >= 1000 ? `${(v / 1000).toFixed(1)}k` : Number.isInteger(v) ? String(v) : v.toFixed(1);
 }
 
-/** series: [{name, points: [[timeMs, value], …]}]; the x axis spans `windowMs` up to now. */
-export function lineChart(series, windowMs, title) {
-  const now = Date.now();
+/** series: [{name, points: [[timeMs, value], …]}]; the x axis spans `windowMs` up to `now` (the server's clock). */
+export function lineChart(series, windowMs, title, now) {
   const from = now - windowMs;
   const max = niceMax(Math.max(0, ...series.flatMap(x => x.points.map(p => p[1]))));
   const x = t => PAD.left + (W - PAD.left - PAD.right) * ((t - from) / windowMs);
   const y = v => PAD.top + (H - PAD.top - PAD.bottom) * (1 - v / max);
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': title });
-  svg.append(frame(max, [[x(from), `-${Math.round(windowMs / 60000)} min`], [x(now), 'now']]));
+  const span = windowMs >= 120000 ? `-${Math.round(windowMs / 60000)} min` : `-${Math.round(windowMs / 1000)} s`;
+  svg.append(frame(max, [[x(from), span], [x(now), 'now']]));
   series.forEach((serie, i) => {
     const points = serie.points.filter(p => p[0] >= from);
     if (points.length > 1) {

@@ -21,7 +21,8 @@ final class ConsoleRoutes {
   }
 
   static void mount(Router router) {
-    router.get("/console").handler(ctx -> ctx.response().setStatusCode(301).putHeader("location", PATH).end());
+    // a regular expression: a plain "/console" route would match "/console/" too, and redirect it to itself
+    router.getWithRegex("/console").handler(ctx -> ctx.response().setStatusCode(301).putHeader("location", PATH).end());
     router.route(PATH + "*").handler(ConsoleRoutes::secure).handler(StaticHandler.create("console")
         .setCachingEnabled(false)
         .setDirectoryListing(false)

@@ -18,19 +18,12 @@ import java.util.concurrent.TimeUnit;
  */
 public final class TrafficFigures {
 
-  /** {@code ceiba_edge_requests_total{service,code}}, as the edge registers it. */
-  static final String EDGE_REQUESTS = "ceiba.edge.requests";
-  /** {@code ceiba_upstream_duration_seconds{service,backend_node}}, as the edge registers it. */
-  static final String UPSTREAM_DURATION = "ceiba.upstream.duration";
-  /** {@code ceiba_auth_decisions_total{decision,reason}}, as the access gate registers it. */
-  static final String AUTH_DECISIONS = "ceiba.auth.decisions";
-
   private TrafficFigures() {
   }
 
   public static JsonObject of(MeterRegistry meters) {
     TreeMap<String, JsonObject> services = new TreeMap<>();
-    for (Counter c : meters.find(EDGE_REQUESTS).counters()) {
+    for (Counter c : meters.find(MetricNames.EDGE_REQUESTS).counters()) {
       JsonObject s = services.computeIfAbsent(tag(c.getId().getTag("service")), TrafficFigures::emptyService);
       long n = (long) c.count();
       String code = tag(c.getId().getTag("code"));
@@ -39,13 +32,13 @@ public final class TrafficFigures {
       classes.put(statusClass, classes.getLong(statusClass, 0L) + n);
       s.put("requests", s.getLong("requests") + n);
     }
-    for (Timer t : meters.find(UPSTREAM_DURATION).timers()) {
+    for (Timer t : meters.find(MetricNames.UPSTREAM_DURATION).timers()) {
       JsonObject up = services.computeIfAbsent(tag(t.getId().getTag("service")), TrafficFigures::emptyService)
           .getJsonObject("upstream");
       add(up, t.takeSnapshot());
     }
     JsonObject decisions = new JsonObject();
-    for (Counter c : meters.find(AUTH_DECISIONS).counters()) {
+    for (Counter c : meters.find(MetricNames.AUTH_DECISIONS).counters()) {
       long n = (long) c.count();
       if (n > 0) {
         decisions.put(tag(c.getId().getTag("reason")), decisions.getLong(tag(c.getId().getTag("reason")), 0L) + n);

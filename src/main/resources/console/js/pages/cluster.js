@@ -10,12 +10,13 @@ function readiness(status) {
     return h('span', { class: 'bad', text: `no answer: ${status.error}` });
   }
   const ready = status.ready || {};
-  const failing = (ready.checks || []).filter(c => c.status !== 'UP');
+  // failing checks, and those that answer UP while saying they are degraded (redis absent, usage spooling)
+  const failing = (ready.checks || []).filter(c => c.status !== 'UP' || (c.data && c.data.degraded === true));
   const up = ready.status === 'UP';
   return h('div', null,
     h('span', { class: up ? 'pill up' : 'pill down', text: up ? 'ready' : 'not ready' }),
     failing.length ? h('ul', { class: 'reasons' }, failing.map(c => h('li', null,
-      `${c.id}${c.required ? '' : ' (degraded)'}: ${(c.data && (c.data.reason || c.data.error)) || c.status}`))) : null,
+      `${c.id}${c.status === 'UP' || !c.required ? ' (degraded)' : ''}: ${(c.data && (c.data.reason || c.data.error)) || c.status}`))) : null,
     ready.reason ? h('div', { class: 'muted', text: ready.reason }) : null);
 }
 

@@ -74,10 +74,12 @@ function draw(root) {
         h('td', { class: 'num', text: String(f.codes['5xx'] || 0) })));
     }
   }
+  // the x axis grows with the samples taken, from one minute up to WINDOW_MS
+  const span = Math.min(WINDOW_MS, Math.max(60000, newer.time - samples[0].time));
   const charts = services.map(service => lineChart(nodes.map(node => ({
     name: node,
     points: samples.slice(1).map((x, i) => [x.time, perSecond(samples[i], x, node, service, f => f.requests)]).filter(p => p[1] !== null),
-  })), WINDOW_MS, `${service}: requests per second by node`));
+  })), span, `${service}: requests per second by node`, newer.time));
   const reasons = [...new Set(newer.nodes.flatMap(n => n.traffic ? Object.keys(n.traffic.decisions) : []))].sort();
   const decisions = reasons.map(reason => h('tr', { dataset: { reason } }, h('td', { text: reason }),
     nodes.map(node => h('td', { class: 'num', text: String(newer.nodes.find(n => n.node === node).traffic.decisions[reason] || 0) }))));
