@@ -123,9 +123,11 @@ class ConsoleIT {
       List<WebElement> rows = d.findElements(By.cssSelector("#nodes tbody tr"));
       return rows.size() == 3 && rows.stream().allMatch(r -> r.findElement(By.cssSelector("td.ready")).getText().startsWith("ready"));
     });
-    List<String> ids = page.findElements(By.cssSelector("#nodes tbody tr")).stream().map(r -> r.getDomAttribute("data-node")).toList();
+    // the page redraws every few seconds: read it inside waits, which take a vanished element as "try again"
+    List<String> ids = browser.until(WAIT, "node ids", d -> d.findElements(By.cssSelector("#nodes tbody tr")).stream()
+        .map(r -> r.getDomAttribute("data-node")).toList());
     assertThat(ids).containsExactly("node1", "node2", "node3");
-    assertThat(page.findElement(By.cssSelector("#nodes tbody tr[data-node=node1]")).getText()).contains("(this node)", "auth, control, edge, health, usage");
+    assertThat(browser.<String>until(WAIT, "node1's row", d -> d.findElement(By.cssSelector("#nodes tbody tr[data-node=node1]")).getText())).contains("(this node)", "auth, control, edge, health, usage");
     browser.screenshot("1-cluster");
   }
 
@@ -143,11 +145,13 @@ class ConsoleIT {
       List<WebElement> seen = d.findElements(By.cssSelector(cells));
       return seen.size() == 3 && seen.stream().allMatch(c -> "false".equals(c.getDomAttribute("data-up")));
     });
-    List<String> observers = page.findElements(By.cssSelector(cells)).stream().map(c -> c.getDomAttribute("data-observer")).toList();
+    List<String> observers = browser.until(WAIT, "observers", d -> d.findElements(By.cssSelector(cells)).stream()
+        .map(c -> c.getDomAttribute("data-observer")).toList());
     assertThat(observers).containsExactly("node1", "node2", "node3");
-    assertThat(page.findElement(By.cssSelector(cells)).findElement(By.cssSelector(".error-text")).getText()).isNotBlank();
+    assertThat(browser.<String>until(WAIT, "the last error", d -> d.findElement(By.cssSelector(cells + " .error-text")).getText())).isNotBlank();
     // the api service's backend is still up
-    assertThat(page.findElements(By.cssSelector("#matrix tr[data-service=api] td[data-up=true]"))).hasSize(3);
+    assertThat(browser.<Integer>until(WAIT, "api's cells", d -> d.findElements(By.cssSelector("#matrix tr[data-service=api] td[data-up=true]")).size()))
+        .isEqualTo(3);
     browser.screenshot("2-health");
   }
 
@@ -184,7 +188,7 @@ class ConsoleIT {
       List<WebElement> total = d.findElements(By.id("usage-total"));
       return !total.isEmpty() && Long.parseLong(total.get(0).getDomAttribute("data-total")) >= 6;
     });
-    assertThat(page.findElement(By.id("usage-services")).getText()).contains("api");
+    assertThat(browser.<String>until(WAIT, "usage by service", d -> d.findElement(By.id("usage-services")).getText())).contains("api");
     browser.screenshot("4-access-usage");
 
     WebElement revoke = page.findElement(By.cssSelector("#keys tr[data-state=active] button.revoke"));
@@ -224,7 +228,7 @@ class ConsoleIT {
       return row.size() == 8 && Long.parseLong(row.get(7).getText()) >= 25;
     });
     browser.until(WAIT, "a line on a chart", d -> !d.findElements(By.cssSelector("svg.chart polyline")).isEmpty());
-    assertThat(page.findElement(By.id("decisions")).getText()).contains("key_revoked", "valid_key");
+    assertThat(browser.<String>until(WAIT, "decisions", d -> d.findElement(By.id("decisions")).getText())).contains("key_revoked", "valid_key");
     browser.screenshot("6-traffic");
   }
 

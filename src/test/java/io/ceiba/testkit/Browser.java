@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.function.Function;
 import java.util.logging.Level;
 import org.junit.jupiter.api.Assumptions;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.chrome.ChromeDriver;
 import org.openqa.selenium.chrome.ChromeDriverService;
@@ -70,9 +71,10 @@ public final class Browser implements AutoCloseable {
     return driver;
   }
 
-  /** Polls (Selenium's wait, with a deadline) until {@code condition} is true or non-null. */
+  /** Polls (Selenium's wait, with a deadline) until {@code condition} is true or non-null; read the page only inside it. */
   public <T> T until(Duration timeout, String what, Function<WebDriver, T> condition) {
-    return new WebDriverWait(driver, timeout).withMessage(what).until(condition::apply);
+    // pages redraw while they are read: an element found a moment ago may be gone, which is just "not yet"
+    return new WebDriverWait(driver, timeout).withMessage(what).ignoring(StaleElementReferenceException.class).until(condition::apply);
   }
 
   /** Saves a PNG of the whole page (beyond the window) as {@code target/console-screenshots/<name>.png}. */
