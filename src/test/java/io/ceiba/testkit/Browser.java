@@ -40,18 +40,27 @@ public final class Browser implements AutoCloseable {
     this.driver = driver;
   }
 
-  /** Skips the calling test (or fails it under {@code CEIBA_BROWSER=required}) when the browser is not installed. */
-  public static void assumeInstalled() {
+  private static final String MISSING = "the browser test needs Debian's chromium and chromium-driver (" + CHROMIUM + ", "
+      + CHROMEDRIVER + "): apt-get install -y chromium chromium-driver; .ci/run installs them and sets CEIBA_BROWSER=required";
+
+  /**
+   * Whether the browser and its driver are installed; fails (an assertion) when they are not and
+   * {@code CEIBA_BROWSER=required}, else says on stderr that the browser tests are skipped.
+   */
+  public static boolean installedOrRequired() {
     boolean installed = Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER);
-    String missing = "SKIPPED: the browser test needs Debian's chromium and chromium-driver (" + CHROMIUM + ", " + CHROMEDRIVER
-        + "): apt-get install -y chromium chromium-driver; .ci/run installs them and sets CEIBA_BROWSER=required";
-    if (!installed) {
-      System.err.println(missing);
-    }
     if ("required".equals(System.getenv("CEIBA_BROWSER"))) {
-      assertThat(installed).as(missing).isTrue();
+      assertThat(installed).as("CEIBA_BROWSER=required, but " + MISSING).isTrue();
     }
-    Assumptions.assumeTrue(installed, missing);
+    if (!installed) {
+      System.err.println("SKIPPED: " + MISSING);
+    }
+    return installed;
+  }
+
+  /** Skips the calling test, saying why, when the browser or its driver is not installed. */
+  public static void assumeInstalled() {
+    Assumptions.assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER), "skipped: " + MISSING);
   }
 
   /** A fresh headless browser with its own profile under {@code profileDir}. */
