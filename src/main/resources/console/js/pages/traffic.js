@@ -41,13 +41,15 @@ function p99(node, service) {
     return a ? 'idle' : '–';
   }
   const target = 0.99 * total;
+  // one sample so far (or the node's first): the whole life of the node, not the last 30 s
+  const since = ' (since start)';
   for (let i = 0; i < b.upstream.buckets.length; i++) {
     const delta = b.upstream.buckets[i].count - (a && a.upstream.buckets[i] ? a.upstream.buckets[i].count : 0);
     if (delta >= target) {
-      return `≤ ${b.upstream.buckets[i].le_ms} ms`;
+      return `≤ ${b.upstream.buckets[i].le_ms} ms${a ? '' : since}`;
     }
   }
-  return `> ${b.upstream.buckets.length ? b.upstream.buckets[b.upstream.buckets.length - 1].le_ms : 0} ms`;
+  return `> ${b.upstream.buckets.length ? b.upstream.buckets[b.upstream.buckets.length - 1].le_ms : 0} ms${a ? '' : since}`;
 }
 
 function draw(root) {

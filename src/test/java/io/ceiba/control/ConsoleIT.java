@@ -209,6 +209,10 @@ class ConsoleIT {
     Eventually.until(vertx, WAIT, "the revoked key refused at the edge (403 key_revoked)",
         () -> vertx.executeBlocking(() -> edge.get("api.test", "/after-revoke", key).statusCode() == 403)).await(40, TimeUnit.SECONDS);
     browser.screenshot("5-access-revoked");
+    JsonObject acme = control.json("/v1/projects").await(5, TimeUnit.SECONDS).getJsonArray("projects").getJsonObject(0);
+    assertThat(acme.getString("name")).isEqualTo("acme");
+    assertThat(acme.getLong("active_keys")).isZero();
+    assertThat(acme.getJsonArray("plans")).containsExactly("starter");
   }
 
   @Test
@@ -243,7 +247,7 @@ class ConsoleIT {
 
   @Test
   @Order(6)
-  void should_validate_apply_diff_and_roll_back_the_registry() {
+  void should_validate_apply_diff_and_roll_back_the_registry() throws Exception {
     go("registry");
     WebElement editor = browser.until(WAIT, "the registry editor", d -> d.findElement(By.id("registry-yaml")));
     String v1 = editor.getDomProperty("value");
@@ -277,6 +281,10 @@ class ConsoleIT {
         .contains("version 4 (a copy of version 2): applied on every node"));
     assertThat(page.findElement(By.id("registry-yaml")).getDomProperty("value")).startsWith("version: 4").doesNotContain("extra");
     browser.screenshot("8-registry-rolled-back");
+    var history = control.json("/v1/registry/history?limit=2").await(5, TimeUnit.SECONDS).getJsonArray("versions");
+    assertThat(history.stream().map(v -> ((JsonObject) v).getLong("version"))).containsExactly(4L, 3L);
+    assertThat(history.getJsonObject(0).getString("yaml")).startsWith("version: 4");
+    assertThat(history.getJsonObject(0).getString("applied_by")).isEqualTo("node1");
 
     // nothing the page loaded was refused by its policy, and no script failed
     assertThat(browser.severeLog()).noneMatch(m -> m.contains("Content Security Policy") || m.contains("Uncaught"));
