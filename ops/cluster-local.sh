@@ -250,6 +250,7 @@ do_start() {
   done
   if [ "$token" = "$(cat "$token_file" 2>/dev/null || true)" ]; then
     echo "admin token (/v1/*): in $token_file   e.g. curl -H \"Authorization: Bearer \$(cat $token_file)\" http://127.0.0.1:9091/v1/cluster"
+    echo "console: http://127.0.0.1:9091/console/ (sign in with that token)"
   fi
   return "$failed"
 }

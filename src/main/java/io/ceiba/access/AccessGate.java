@@ -123,7 +123,7 @@ public final class AccessGate {
     this.limiter = limiter;
     this.lookupOptions = new DeliveryOptions().setSendTimeout(LOOKUP_TIMEOUT_MS).setLocalOnly(localAuth);
     for (Reason reason : Reason.values()) {
-      decisions[reason.ordinal()] = Counter.builder("ceiba.auth.decisions")
+      decisions[reason.ordinal()] = Counter.builder(io.ceiba.observability.MetricNames.AUTH_DECISIONS)
           .tag("decision", reason.allows() ? "allowed" : "denied").tag("reason", reason.label())
           .description("access decisions at the edge").register(meters);
     }

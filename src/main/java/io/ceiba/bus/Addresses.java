@@ -44,6 +44,9 @@ public final class Addresses {
   /** Cluster request, suffixed with a node id: that node's health view (for /v1/cluster). */
   public static final String HEALTH_VIEW_PREFIX = "ceiba.health.view.";
 
+  /** Cluster request, suffixed with a node id: that node's build, readiness and traffic figures (for the console). */
+  public static final String NODE_STATUS_PREFIX = "ceiba.node.status.";
+
   /** Local request: the {@link io.ceiba.tls.CertificateSet} the edge's TLS listener serves now. */
   public static final String TLS_CURRENT = "ceiba.tls.current";
   /** Local publish: a new, checked {@link io.ceiba.tls.CertificateSet}; edge instances swap it in. */
@@ -87,6 +90,10 @@ public final class Addresses {
 
   public static String tlsServed(String nodeId) {
     return TLS_SERVED_PREFIX + nodeId;
+  }
+
+  public static String nodeStatus(String nodeId) {
+    return NODE_STATUS_PREFIX + nodeId;
   }
 
   public static String healthView(String nodeId) {

@@ -69,6 +69,7 @@ final class AccessApi {
       JsonInput in = JsonInput.parse(body.apply(ctx), Set.of("name"));
       return store.createProject(in.name("name"), actor(ctx));
     })));
+    router.get("/projects").handler(ctx -> ok(ctx, store.projects().map(projects -> new JsonObject().put("projects", projects))));
     router.get("/projects/:id").handler(ctx -> ok(ctx, store.project(ctx.pathParam("id"))));
     router.post("/projects/:id/subscriptions").handler(ctx -> created(ctx, ApiReplies.call(() -> {
       JsonInput in = JsonInput.parse(body.apply(ctx), Set.of("plan", "active_from", "active_until"));

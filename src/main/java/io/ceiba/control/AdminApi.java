@@ -56,6 +56,7 @@ final class AdminApi {
     router.route().handler(this::authenticate);
     router.route().handler(this::readBody);
     router.get("/cluster").handler(ctx -> respond(ctx, cluster()));
+    router.get("/cluster/status").handler(ctx -> respond(ctx, NodeStatus.gather(vertx, node.nodeId())));
     router.get("/registry").handler(ctx -> respond(ctx, currentRegistry().map(AdminApi::registryJson)));
     router.put("/registry").handler(ctx -> respond(ctx, parse(ctx).compose(this::distribute)));
     router.post("/registry/rollback").handler(ctx -> respond(ctx, rollback(ctx.get(BODY))));

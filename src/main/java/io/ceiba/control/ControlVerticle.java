@@ -58,6 +58,8 @@ public final class ControlVerticle extends VerticleBase {
     router.get("/ready").handler(readiness::handle);
     // the metrics stay current without anyone polling /ready
     vertx.setPeriodic(READINESS_METRICS_MS, t -> readiness.evaluate());
+    // build, readiness and traffic of this node, for the console of any control node
+    NodeStatus.serve(vertx, node, readiness);
     Handler<RoutingContext> metrics = PrometheusScrapingHandler.create(node.meters());
     router.get("/metrics").handler(metrics);
     if (node.postgres() != null) {
@@ -66,6 +68,7 @@ public final class ControlVerticle extends VerticleBase {
     }
     if (node.config().has(Role.CONTROL)) {
       router.route("/v1/*").subRouter(new AdminApi(vertx, node).router());
+      ConsoleRoutes.mount(router);
     }
     router.route().last().handler(ctx -> ErrorResponses.send(ctx.response(), ErrorCode.NOT_FOUND,
         "no such route: " + ctx.request().method() + " " + ctx.request().path(), null));
@@ -88,7 +91,7 @@ public final class ControlVerticle extends VerticleBase {
     return vertx.createHttpServer(options).connectionHandler(guard::admit).requestHandler(router).listen().onSuccess(s -> {
       server = s;
       LOG.info("control server listening on {}:{}{}", config.host(), s.actualPort(),
-          node.config().has(Role.CONTROL) ? " (admin API /v1)" : "");
+          node.config().has(Role.CONTROL) ? " (admin API /v1, console " + ConsoleRoutes.PATH + ")" : "");
     }).compose(s -> MetricsListener.listen(vertx, node.config().control(), metrics, health, readiness::handle))
         .onSuccess(s -> metricsServer = s);
   }

@@ -12,14 +12,15 @@ import io.vertx.sqlclient.Row;
 import io.vertx.sqlclient.Tuple;
 
 /**
- * {@code GET /v1/registry/history} (the versions recorded in {@code registry_history}, newest first, without their
- * text) and {@code GET /v1/registry/history/{version}} (one of them with its YAML): what {@code ceiba admin registry
+ * {@code GET /v1/registry/history} (the versions recorded in {@code registry_history}, newest first, with their YAML:
+ * what the console diffs; {@code ?limit=} 1-{@value #MAX_LISTED}, default {@value #DEFAULT_LISTED}) and {@code GET /v1/registry/history/{version}} (one of them with its YAML): what {@code ceiba admin registry
  * diff} and a rollback choose from. Only versions distributed with {@code PUT /v1/registry} are recorded.
  */
 final class RegistryHistoryApi {
 
   /** At most this many versions are listed. */
   static final int MAX_LISTED = 1000;
+  static final int DEFAULT_LISTED = 20;
 
   private final NodeContext node;
 
@@ -28,18 +29,25 @@ final class RegistryHistoryApi {
   }
 
   void mount(Router router) {
-    router.get("/registry/history").handler(ctx -> respond(ctx, ApiReplies.call(this::list)));
+    router.get("/registry/history").handler(ctx -> respond(ctx, ApiReplies.call(() -> list(ctx.queryParams().get("limit")))));
     router.get("/registry/history/:version").handler(ctx -> respond(ctx, ApiReplies.call(() -> one(ctx.pathParam("version")))));
   }
 
-  private Future<JsonObject> list() {
+  private Future<JsonObject> list(String limitParam) {
+    int limit = DEFAULT_LISTED;
+    if (limitParam != null) {
+      if (!limitParam.matches("[1-9][0-9]{0,3}") || Integer.parseInt(limitParam) > MAX_LISTED) {
+        throw JsonInput.invalidField("limit", "must be a number from 1 to " + MAX_LISTED + ", got '" + JsonInput.clip(limitParam) + "'");
+      }
+      limit = Integer.parseInt(limitParam);
+    }
     requireDatabase();
     return node.postgres().pool()
-        .preparedQuery("select version, sha256, applied_by, created_at from registry_history order by version desc limit $1")
-        .execute(Tuple.of(MAX_LISTED))
+        .preparedQuery("select version, sha256, applied_by, created_at, body from registry_history order by version desc limit $1")
+        .execute(Tuple.of(limit))
         .map(rows -> {
           JsonArray versions = new JsonArray();
-          rows.forEach(row -> versions.add(describe(row)));
+          rows.forEach(row -> versions.add(describe(row).put("yaml", row.getString("body"))));
           return new JsonObject().put("versions", versions);
         });
   }

@@ -1,5 +1,6 @@
 package io.ceiba.edge;
 
+import io.ceiba.observability.MetricNames;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -15,8 +16,8 @@ import java.util.Map;
  */
 final class EdgeMetrics {
 
-  static final String REQUESTS = "ceiba.edge.requests";
-  static final String UPSTREAM_DURATION = "ceiba.upstream.duration";
+  static final String REQUESTS = MetricNames.EDGE_REQUESTS;
+  static final String UPSTREAM_DURATION = MetricNames.UPSTREAM_DURATION;
 
   private final MeterRegistry registry;
   private final Map<String, Counter[]> requests = new HashMap<>();

@@ -18,6 +18,13 @@ public final class MetricNames {
   /** {@code ceiba_edge_cache_bytes}: what the node's edge cache holds. */
   public static final String EDGE_CACHE_BYTES = "ceiba.edge.cache.bytes";
 
+  /** {@code ceiba_edge_requests_total{service,code}}: requests the edge answered. */
+  public static final String EDGE_REQUESTS = "ceiba.edge.requests";
+  /** {@code ceiba_upstream_duration_seconds{service,backend_node}}: time to the end of the upstream response. */
+  public static final String UPSTREAM_DURATION = "ceiba.upstream.duration";
+  /** {@code ceiba_auth_decisions_total{decision,reason}}: access decisions at the edge. */
+  public static final String AUTH_DECISIONS = "ceiba.auth.decisions";
+
   /** {@code ceiba_listener_connections{listener=edge|control}}: open client connections. */
   public static final String LISTENER_CONNECTIONS = "ceiba.listener.connections";
   /** {@code ceiba_listener_connections_refused_total{listener}}: closed on accept, the listener being at its cap. */

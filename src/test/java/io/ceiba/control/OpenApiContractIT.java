@@ -148,6 +148,8 @@ class OpenApiContractIT {
         .map(c -> c.getJsonArray("nodes").getJsonObject(0).getJsonArray("backends", new JsonArray()).size() == 1))
         .await(25, TimeUnit.SECONDS);
     call(HttpMethod.GET, "/cluster", 200, null);
+    JsonObject status = call(HttpMethod.GET, "/cluster/status", 200, null).bodyAsJsonObject();
+    assertThat(status.getJsonArray("nodes").getJsonObject(0).getJsonObject("ready").getString("status")).isEqualTo("UP");
 
     // registry: current, validate, apply, history, one version, rollback
     call(HttpMethod.GET, "/registry", 200, null);
@@ -159,6 +161,9 @@ class OpenApiContractIT {
     call(HttpMethod.PUT, "/registry", 409, v2.replace("version: 2", "version: 1").replace("hosts: [api.test]", "hosts: [x.test]"));
     JsonArray versions = call(HttpMethod.GET, "/registry/history", 200, null).bodyAsJsonObject().getJsonArray("versions");
     assertThat(versions.getJsonObject(0).getLong("version")).isEqualTo(3);
+    assertThat(versions.getJsonObject(0).getString("yaml")).startsWith("version: 3");
+    assertThat(call(HttpMethod.GET, "/registry/history?limit=1", 200, null).bodyAsJsonObject().getJsonArray("versions")).hasSize(1);
+    call(HttpMethod.GET, "/registry/history?limit=0", 400, null);
     assertThat(call(HttpMethod.GET, "/registry/history/{version}", 200, null, "2").bodyAsJsonObject().getString("yaml")).isEqualTo(v2);
     call(HttpMethod.GET, "/registry/history/{version}", 404, null, "99");
     call(HttpMethod.GET, "/registry/history/{version}", 400, null, "two");
@@ -181,6 +186,8 @@ class OpenApiContractIT {
     call(HttpMethod.POST, "/projects/{id}/subscriptions", 201, "{\"plan\": \"free\", \"active_from\": \"2027-01-01T00:00:00Z\", "
         + "\"active_until\": \"2027-02-01T00:00:00Z\"}", project);
     call(HttpMethod.GET, "/projects/{id}", 200, null, project);
+    assertThat(call(HttpMethod.GET, "/projects", 200, null).bodyAsJsonObject().getJsonArray("projects").getJsonObject(0)
+        .getString("id")).isEqualTo(project);
     JsonObject key = call(HttpMethod.POST, "/projects/{id}/keys", 201, "{\"name\": \"ci\"}", project).bodyAsJsonObject();
     call(HttpMethod.POST, "/projects/{id}/keys", 201, "{\"expires_at\": \"2030-01-01T00:00:00Z\"}", project);
     call(HttpMethod.POST, "/projects/{id}/keys", 404, "{}", "prj_nosuch");

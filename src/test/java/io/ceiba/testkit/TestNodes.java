@@ -90,6 +90,23 @@ public final class TestNodes {
     }
   }
 
+  /**
+   * Writes the configs of a cluster of {@code count} nodes, {@code node1}…, on loopback: each with its own copy of
+   * {@code registryYaml} ({@code dir/registry-<n>.yaml}) and {@code extraYaml} (roles, a shared database).
+   */
+  public static List<Spec> writeCluster(Path dir, int count, String registryYaml, String extraYaml) {
+    String cluster = clusterName();
+    List<Integer> ports = java.util.stream.IntStream.range(0, count).mapToObj(i -> Ports.free()).toList();
+    List<Spec> specs = new java.util.ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      List<Integer> own = new java.util.ArrayList<>(ports);
+      own.add(0, own.remove(i));
+      Path registry = Registries.write(dir.resolve("registry-" + (i + 1) + ".yaml"), registryYaml);
+      specs.add(write(dir, "node" + (i + 1), cluster, own, registry, extraYaml));
+    }
+    return specs;
+  }
+
   /** The cluster credentials folder the nodes written into {@code dir} share. */
   public static Path credentialsOf(Path dir) {
     return dir.toAbsolutePath().resolve("cluster-credentials");

@@ -106,6 +106,21 @@ public final class AccessStore {
         .recover(e -> Future.failedFuture(translate(e, "a project named '" + name + "' already exists", null)));
   }
 
+  /** Every project by name, with its count of active keys and the plans it is subscribed to now. */
+  public Future<JsonArray> projects() {
+    return pool.query("select p.id, p.name, p.created_at, (select count(*) from api_keys k where k.project_id = p.id "
+            + "and k.revoked_at is null) as active_keys, array(select s.plan_name from subscriptions s where s.project_id = p.id "
+            + "and s.active_from <= now() and (s.active_until is null or s.active_until > now()) order by s.plan_name) as plans "
+            + "from projects p order by p.name").execute()
+        .map(rows -> {
+          JsonArray out = new JsonArray();
+          rows.forEach(row -> out.add(new JsonObject().put("id", row.getString("id")).put("name", row.getString("name"))
+              .put("created_at", time(row, "created_at")).put("active_keys", row.getLong("active_keys"))
+              .put("plans", new JsonArray(List.of(row.getArrayOfStrings("plans"))))));
+          return out;
+        });
+  }
+
   public Future<JsonObject> project(String id) {
     return pool.preparedQuery("select id, name, created_at, (select count(*) from api_keys k where k.project_id = p.id "
             + "and k.revoked_at is null) as active_keys from projects p where id = $1").execute(Tuple.of(id))
