@@ -6,9 +6,7 @@ import io.ceiba.node.CeibaNode;
 import io.ceiba.testkit.ControlClient;
 import io.ceiba.testkit.Eventually;
 import io.ceiba.testkit.Origin;
-import io.ceiba.testkit.Ports;
 import io.ceiba.testkit.RawHttp;
-import io.ceiba.testkit.Registries;
 import io.ceiba.testkit.TestNodes;
 import io.ceiba.testkit.TestPostgres;
 import io.ceiba.testkit.TestRedis;
@@ -73,19 +71,9 @@ class RoutesClusterIT {
               - { path: "/v1/users/{id}", methods: [GET], class: read, name: user }
               - { path: /legacy/, class: read, backends: [{ url: "%s" }] }
         """.formatted(origin.url(), legacy.url());
-    String cluster = TestNodes.clusterName();
-    List<Integer> ports = List.of(Ports.free(), Ports.free(), Ports.free());
-    String shared = "roles: [edge, auth, usage, health, control]\n"
+    TestNodes.startCluster(dir, 3, registry, "roles: [edge, auth, usage, health, control]\n"
         + "postgres: { url: \"" + TestPostgres.newDatabase() + "\" }\n"
-        + "redis: { url: \"" + redis.url() + "\" }\n";
-    for (int i = 0; i < 3; i++) {
-      List<Integer> own = new ArrayList<>(ports);
-      own.add(0, own.remove(i));
-      Path file = Registries.write(dir.resolve("registry-" + (i + 1) + ".yaml"), registry);
-      TestNodes.Spec spec = TestNodes.write(dir, "node" + (i + 1), cluster, own, file, shared);
-      specs.add(spec);
-      nodes.add(TestNodes.start(spec));
-    }
+        + "redis: { url: \"" + redis.url() + "\" }\n", specs, nodes);
     control = new ControlClient(vertx, specs.get(0).controlPort(), TestNodes.TOKEN);
     Eventually.until(vertx, Duration.ofSeconds(60), "node1 ready", () -> control.get("/ready").map(r -> r.statusCode() == 200))
         .await(70, TimeUnit.SECONDS);

@@ -90,6 +90,27 @@ public final class TestNodes {
     }
   }
 
+  /**
+   * Writes and starts {@code count} clustered nodes {@code node1}…, one after the other, each watching its own copy of
+   * {@code registry}, and adds them to {@code specs} and {@code nodes} as they start (so a test stops those that did).
+   */
+  public static void startCluster(Path dir, int count, String registry, String extraYaml, List<Spec> specs, List<CeibaNode> nodes)
+      throws IOException {
+    String cluster = clusterName();
+    List<Integer> ports = new java.util.ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      ports.add(Ports.free());
+    }
+    for (int i = 0; i < count; i++) {
+      List<Integer> own = new java.util.ArrayList<>(ports);
+      own.add(0, own.remove(i));
+      Path file = Registries.write(dir.resolve("registry-" + (i + 1) + ".yaml"), registry);
+      Spec spec = write(dir, "node" + (i + 1), cluster, own, file, extraYaml);
+      specs.add(spec);
+      nodes.add(start(spec));
+    }
+  }
+
   /** The cluster credentials folder the nodes written into {@code dir} share. */
   public static Path credentialsOf(Path dir) {
     return dir.toAbsolutePath().resolve("cluster-credentials");
