@@ -279,7 +279,7 @@ class RegistryParserTest {
 
   @Test
   void should_read_routes_with_their_overrides() {
-    HttpService api = RegistryParser.parse("r.yaml", RoutesTest.API + """
+    Registry registry = RegistryParser.parse("r.yaml", RoutesTest.API + """
             access: { policy: api-key }
             cache: { ttl: 10s }
             routes:
@@ -296,7 +296,9 @@ class RegistryParserTest {
                 backends: [{ url: "http://127.0.0.1:9002" }]
                 cache: { ttl: 1m }
                 middlewares: [https-redirect]
-        """).http().get("api");
+        """);
+    HttpService api = registry.http().get("api");
+    assertThat(RegistrySummary.describe(registry)).contains("  routes 3 (classes auth,read,default)");
     assertThat(api.routes().list()).hasSize(3);
     Route login = api.routes().list().get(0);
     assertThat(login.name()).isEqualTo("POST /auth/login");
