@@ -45,6 +45,7 @@ class RoutesClusterIT {
   private ControlClient control;
   private String key;
   private String adminKey;
+  private String mixedKey;
 
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
@@ -70,6 +71,8 @@ class RoutesClusterIT {
               - { path: /v1/, methods: [POST, PUT, PATCH, DELETE], class: write }
               - { path: "/v1/users/{id}", methods: [GET], class: read, name: user }
               - { path: /legacy/, class: read, backends: [{ url: "%s" }] }
+              - { path: /v1/cached/, methods: [GET], class: read, cache: { ttl: 1m } }
+              - { path: /secure/, class: public, access: { policy: public }, middlewares: [https-redirect] }
         """.formatted(origin.url(), legacy.url());
     TestNodes.startCluster(dir, 3, registry, "roles: [edge, auth, usage, health, control]\n"
         + "postgres: { url: \"" + TestPostgres.newDatabase() + "\" }\n"
@@ -88,6 +91,13 @@ class RoutesClusterIT {
     ControlClient.KeyedProject ops = control.newProjectWithKey("ops").await(10, TimeUnit.SECONDS);
     control.create("/v1/projects/" + ops.id() + "/subscriptions", "{\"plan\": \"admin\"}").await(10, TimeUnit.SECONDS);
     adminKey = ops.key();
+    // a plan-wide limit of 3 an hour beside a looser write class: the tighter one speaks
+    control.create("/v1/plans", """
+        {"name": "mixed", "rate_limit": {"requests": 3, "per": "1h", "write": {"requests": 10, "per": "1h"}}, "services": ["api"]}""")
+        .await(10, TimeUnit.SECONDS);
+    ControlClient.KeyedProject mixed = control.newProjectWithKey("mixed").await(10, TimeUnit.SECONDS);
+    control.create("/v1/projects/" + mixed.id() + "/subscriptions", "{\"plan\": \"mixed\"}").await(10, TimeUnit.SECONDS);
+    mixedKey = mixed.key();
   }
 
   @AfterAll
@@ -216,5 +226,30 @@ class RoutesClusterIT {
     // another address has its own counter; keyed classes of the same service are not touched
     assertThat(outcome(send(1, "127.0.0.3", "POST", "/auth/login", null))).isEqualTo("200 origin /auth/login");
     assertThat(outcome(send(2, "127.0.0.2", "GET", "/v1/users/8", key))).isEqualTo("200 origin /v1/users/8");
+  }
+
+  @Test
+  @Order(4)
+  void should_apply_a_routes_cache_and_middlewares_and_a_plans_wide_limit_beside_its_class_limit() throws Exception {
+    RawHttp.Reply first = send(1, "GET", "/v1/cached/a", key);
+    assertThat(outcome(first)).isEqualTo("200 origin /v1/cached/a");
+    assertThat(first.header("x-ceiba-cache")).isEqualTo("miss");
+    RawHttp.Reply second = send(1, "GET", "/v1/cached/a", key);
+    assertThat(second.header("x-ceiba-cache")).isEqualTo("hit");
+    assertThat(body(second).getInteger("n")).isEqualTo(body(first).getInteger("n"));
+    assertThat(send(1, "GET", "/v1/things", key).header("x-ceiba-cache")).isNull(); // the service has no cache
+    RawHttp.Reply redirected = send(2, "GET", "/secure/x?y=1", null);
+    assertThat(redirected.status()).isEqualTo(308);
+    assertThat(redirected.header("location")).isEqualTo("https://api.test/secure/x?y=1");
+
+    List<String> outcomes = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      RawHttp.Reply r = send(1 + i % 3, "POST", "/v1/orders", mixedKey);
+      outcomes.add(r.status() + " " + r.header("ratelimit-limit"));
+    }
+    assertThat(outcomes).as("3 an hour plan-wide, though writes may have 10").startsWith("200 3", "200 3").endsWith("429 3");
+    assertThat(outcomes.stream().filter(o -> o.startsWith("200")).count()).isBetween(2L, 3L);
+    // reads take from the same plan-wide counter: spent too
+    assertThat(outcome(send(2, "GET", "/v1/things", mixedKey))).isEqualTo("429 rate_limited");
   }
 }
