@@ -37,7 +37,7 @@ class RequestPathsTest {
     assertThat(RequestPaths.normalise("/v1//x?a=%2e%2e/..&b").target()).isEqualTo("/v1/x?a=%2e%2e/..&b"); // the query is left alone
     RequestPaths.Normalised plain = RequestPaths.normalise("/v1/users/7?x=1");
     assertThat(plain.path()).isEqualTo("/v1/users/7");
-    assertThat(plain.target()).isSameAs("/v1/users/7?x=1".equals(plain.target()) ? plain.target() : null);
+    assertThat(plain.target()).isEqualTo("/v1/users/7?x=1");
   }
 
   @Test
@@ -113,7 +113,7 @@ class RequestPathsTest {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
-      if (c == '%' && i + 2 < s.length() + 0 && i + 2 <= s.length() - 1 + 0 && RequestPaths.hexPair(s, i + 1) >= 0) {
+      if (c == '%' && i + 2 < s.length() && RequestPaths.hexPair(s, i + 1) >= 0) {
         out.write(RequestPaths.hexPair(s, i + 1));
         i += 2;
       } else {
