@@ -73,7 +73,8 @@ public final class AccessGate {
         Plan plan = record.subscriptions().get(i).plan();
         // limits and quotas count per project and plan: a project's keys share them
         slots[i] = new PlanSlot(limiter.bucket(record.projectId() + ":" + plan.name(),
-            plan.quota() == null ? null : new QuotaOwner(record.projectId(), plan.name())), planless.under(plan));
+            plan.quota() == null ? null : new QuotaOwner(record.projectId(), plan.name())), planless.under(plan),
+            plan.classLimits().isEmpty() ? Map.of() : new ConcurrentHashMap<>());
       }
       return new Cached(record, fetchedNanos, slots, planless);
     }
@@ -102,10 +103,14 @@ public final class AccessGate {
   }
 
   /**
-   * A project's limit counter under one plan (held here, so a request does not look it up by name) and the identity
-   * headers of requests admitted under it.
+   * A project's limit counter under one plan (held here, so a request does not look it up by name), the identity
+   * headers of requests admitted under it, and its counters per route class the plan limits (made when first used).
    */
-  private record PlanSlot(Bucket bucket, CallerHeaders caller) {
+  private record PlanSlot(Bucket bucket, CallerHeaders caller, Map<String, Bucket> classBuckets) {
+
+    Bucket classBucket(String className, Limiter limiter) {
+      return classBuckets.computeIfAbsent(className, c -> limiter.bucket(bucket.key() + ":class:" + c, null));
+    }
   }
 
   /** Thrown (stackless) when no auth verticle answered. */
@@ -138,7 +143,18 @@ public final class AccessGate {
    * @param client the caller's address; its text is made only for a public service's per-IP limit
    */
   public Future<Decision> authorize(HttpService service, String presentedKey, SocketAddress client) {
-    Future<Decision> decided = decide(service, presentedKey, client, true);
+    return authorize(service, null, presentedKey, client);
+  }
+
+  /**
+   * As {@link #authorize(HttpService, String, SocketAddress)} for a request a route of {@code routeClass} took
+   * ({@code service} being the route's view of the service): per-IP limits count per class, and a plan's limit
+   * for the class applies besides its plan-wide limit and quota.
+   *
+   * @param routeClass the route class, or null for a service without routes
+   */
+  public Future<Decision> authorize(HttpService service, String routeClass, String presentedKey, SocketAddress client) {
+    Future<Decision> decided = decide(service, routeClass, presentedKey, client, true);
     if (decided.succeeded()) {
       decisions[decided.result().reason().ordinal()].increment();
       return decided;
@@ -151,11 +167,11 @@ public final class AccessGate {
   }
 
   /** What {@link #authorize} would answer, without counting against any limit ({@code POST /v1/verify}). */
-  public Future<Decision> verify(HttpService service, String presentedKey) {
-    return decide(service, presentedKey, null, false);
+  public Future<Decision> verify(HttpService service, String routeClass, String presentedKey) {
+    return decide(service, routeClass, presentedKey, null, false);
   }
 
-  private Future<Decision> decide(HttpService service, String presentedKey, SocketAddress client, boolean take) {
+  private Future<Decision> decide(HttpService service, String routeClass, String presentedKey, SocketAddress client, boolean take) {
     AccessSpec access = service.access();
     if (access.policy() == AccessSpec.Policy.PUBLIC) {
       Rate perIp = service.rateLimit().perIp();
@@ -164,7 +180,8 @@ public final class AccessGate {
         return Future.succeededFuture(Decision.PUBLIC);
       }
       Plan.RateLimit limit = new Plan.RateLimit(perIp.requests(), perIp.per(), perIp.requests());
-      String bucket = "ip:" + service.name() + ":" + clientIp;
+      String bucket = routeClass == null ? "ip:" + service.name() + ":" + clientIp
+          : "ip:" + service.name() + ":class:" + routeClass + ":" + clientIp;
       return (take ? limiter.acquire(bucket, limit, null, null) : limiter.peek(bucket, limit, null, null))
           .map(l -> new Decision(l.allowed() ? Reason.PUBLIC : l.refusal(), null, null, l, false, null));
     }
@@ -177,33 +194,37 @@ public final class AccessGate {
     String hash = ApiKeys.hex(ApiKeys.hash(presentedKey));
     Cached cached = keys.getIfPresent(hash);
     if (cached != null && cached.fresh(System.nanoTime())) {
-      return withLimits(service, cached, take, false);
+      return withLimits(service, routeClass, cached, take, false);
     }
     return lookup(hash)
-        .compose(fetched -> withLimits(service, fetched, take, false))
+        .compose(fetched -> withLimits(service, routeClass, fetched, take, false))
         .recover(e -> {
           LOG.debug("key lookup failed ({}); cached record: {}", e.getMessage(),
               cached == null ? "none" : cached.record() == null ? "unknown key" : "stale, served");
           if (cached != null && cached.record() != null) {
             staleServed.increment();
-            return withLimits(service, cached, take, true);
+            return withLimits(service, routeClass, cached, take, true);
           }
           return Future.succeededFuture(Decision.of(access.onUnavailable() == AccessSpec.OnUnavailable.FAIL_OPEN
               ? Reason.FAIL_OPEN : Reason.AUTH_UNAVAILABLE));
         });
   }
 
-  private Future<Decision> withLimits(HttpService service, Cached cached, boolean take, boolean stale) {
+  private Future<Decision> withLimits(HttpService service, String routeClass, Cached cached, boolean take, boolean stale) {
     KeyRecord record = cached.record();
     if (record == null) {
       return Future.succeededFuture(Decision.of(Reason.INVALID_KEY));
     }
     AccessPolicy.Verdict verdict = AccessPolicy.evaluate(record, service.name(), service.access(), WallClock.now());
     Plan plan = verdict.plan();
-    if (verdict.reason() != Reason.VALID_KEY || plan == null || (plan.rateLimit() == null && plan.quota() == null)) {
+    Plan.RateLimit classLimit = plan == null ? null : plan.classLimit(routeClass);
+    if (verdict.reason() != Reason.VALID_KEY || plan == null || (plan.rateLimit() == null && plan.quota() == null && classLimit == null)) {
       return Future.succeededFuture(new Decision(verdict.reason(), record, plan, null, stale, cached.caller(plan)));
     }
     PlanSlot slot = cached.slot(plan);
+    if (classLimit != null) {
+      return withClassLimit(slot.classBucket(routeClass, limiter), classLimit, record, plan, slot, take, stale);
+    }
     Future<LimitResult> limited = take ? limiter.acquire(slot.bucket(), plan.rateLimit(), plan.quota())
         : limiter.peek(slot.bucket(), plan.rateLimit(), plan.quota());
     if (limited.succeeded()) {
@@ -211,6 +232,23 @@ public final class AccessGate {
       return Future.succeededFuture(limitedDecision(limited.result(), record, plan, slot, stale));
     }
     return limited.map(l -> limitedDecision(l, record, plan, slot, stale));
+  }
+
+  /**
+   * A request of a route class the plan limits: the class's counter first (a refusal there takes nothing from the
+   * plan's), then the plan-wide limit and quota when the plan has them. The limit headers report the tighter.
+   */
+  private Future<Decision> withClassLimit(Bucket classBucket, Plan.RateLimit classLimit, KeyRecord record, Plan plan, PlanSlot slot,
+      boolean take, boolean stale) {
+    Future<LimitResult> byClass = take ? limiter.acquire(classBucket, classLimit, null) : limiter.peek(classBucket, classLimit, null);
+    return byClass.compose(c -> {
+      if (!c.allowed() || (plan.rateLimit() == null && plan.quota() == null)) {
+        return Future.succeededFuture(limitedDecision(c, record, plan, slot, stale));
+      }
+      Future<LimitResult> byPlan = take ? limiter.acquire(slot.bucket(), plan.rateLimit(), plan.quota())
+          : limiter.peek(slot.bucket(), plan.rateLimit(), plan.quota());
+      return byPlan.map(p -> limitedDecision(!p.allowed() || p.remaining() < c.remaining() ? p : c, record, plan, slot, stale));
+    });
   }
 
   private static Decision limitedDecision(LimitResult limits, KeyRecord record, Plan plan, PlanSlot slot, boolean stale) {

@@ -53,10 +53,18 @@ public record KeyRecord(String keyId, String projectId, String projectName, Inst
     JsonObject rate = json.getJsonObject("rate_limit");
     JsonObject quota = json.getJsonObject("quota");
     JsonArray services = json.getJsonArray("services");
+    java.util.Map<String, Plan.RateLimit> classes = new java.util.HashMap<>();
+    if (rate != null) {
+      for (String field : rate.fieldNames()) {
+        if (rate.getValue(field) instanceof JsonObject limit) {
+          classes.put(field, Plan.RateLimit.fromJson(limit));
+        }
+      }
+    }
     return new Plan(json.getString("name"),
-        rate == null ? null : new Plan.RateLimit(rate.getLong("requests"), io.ceiba.yaml.Durations.parse(rate.getString("per")), rate.getLong("burst")),
+        rate == null || !rate.containsKey("requests") ? null : Plan.RateLimit.fromJson(rate),
         quota == null ? null : new Plan.Quota(quota.getLong("requests"), QuotaPeriod.byName(quota.getString("per")).orElseThrow()),
-        services == null ? null : services.stream().map(String::valueOf).toList());
+        services == null ? null : services.stream().map(String::valueOf).toList(), classes);
   }
 
   private static Instant instant(String text) {

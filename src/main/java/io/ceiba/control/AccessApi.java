@@ -13,6 +13,8 @@ import io.ceiba.error.ErrorCode;
 import io.ceiba.node.NodeContext;
 import io.ceiba.registry.HttpService;
 import io.ceiba.registry.Registry;
+import io.ceiba.registry.RequestPaths;
+import io.ceiba.registry.Route;
 import io.ceiba.yaml.Durations;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -26,6 +28,8 @@ import io.vertx.redis.client.Request;
 import io.vertx.sqlclient.DatabaseException;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Set;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -42,6 +46,7 @@ final class AccessApi {
   private static final Logger LOG = LoggerFactory.getLogger(AccessApi.class);
   static final long REANNOUNCE_MS = 1000;
   private static final Set<String> PLAN_FIELDS = Set.of("name", "rate_limit", "quota", "services");
+  private static final Set<String> RATE_FIELDS = Set.of("requests", "per", "burst");
 
   private final Vertx vertx;
   private final NodeContext node;
@@ -101,23 +106,25 @@ final class AccessApi {
       throw in.invalid("name", "must match the plan in the path ('" + pathName + "'); plans cannot be renamed");
     }
     Plan.RateLimit rate = null;
-    JsonInput r = in.object("rate_limit", Set.of("requests", "per", "burst"));
+    Map<String, Plan.RateLimit> classes = new TreeMap<>();
+    JsonInput r = in.object("rate_limit", null);
     if (r != null) {
-      long requests = r.positiveLong("requests");
-      Duration per;
-      try {
-        per = Durations.parse(r.string("per", true));
-      } catch (IllegalArgumentException e) {
-        throw r.invalid("per", e.getMessage());
+      // the plan-wide limit (requests, per, burst) and/or limits per route class: {"read": {...}, "write": {...}}
+      for (String field : r.fields()) {
+        if (!RATE_FIELDS.contains(field)) {
+          if (!field.matches("[a-z0-9][a-z0-9_-]{0,31}")) {
+            throw r.invalid(field, "neither requests, per, burst nor a route class (1-32 lower-case letters, digits, '-' or '_')");
+          }
+          JsonInput limit = r.object(field, RATE_FIELDS);
+          if (limit == null) {
+            throw r.invalid(field, "must be an object {requests, per, burst}");
+          }
+          classes.put(field, rateLimit(limit));
+        }
       }
-      if (per.toMillis() < 1) {
-        throw r.invalid("per", "must be at least 1ms");
+      if (r.has("requests") || r.has("per") || r.has("burst") || classes.isEmpty()) {
+        rate = rateLimit(r);
       }
-      long burst = r.has("burst") ? r.positiveLong("burst") : requests;
-      if (requests > Integer.MAX_VALUE || burst > Integer.MAX_VALUE) {
-        throw r.invalid("requests", "must be at most " + Integer.MAX_VALUE);
-      }
-      rate = new Plan.RateLimit(requests, per, burst);
     }
     Plan.Quota quota = null;
     JsonInput q = in.object("quota", Set.of("requests", "per"));
@@ -127,31 +134,80 @@ final class AccessApi {
       QuotaPeriod period = QuotaPeriod.byName(per).orElseThrow(() -> q.invalid("per", "must be 'day' or 'month', got '" + per + "'"));
       quota = new Plan.Quota(requests, period);
     }
-    return new Plan(name, rate, quota, in.strings("services"));
+    return new Plan(name, rate, quota, in.strings("services"), classes);
+  }
+
+  private static Plan.RateLimit rateLimit(JsonInput r) {
+    long requests = r.positiveLong("requests");
+    Duration per;
+    try {
+      per = Durations.parse(r.string("per", true));
+    } catch (IllegalArgumentException e) {
+      throw r.invalid("per", e.getMessage());
+    }
+    if (per.toMillis() < 1) {
+      throw r.invalid("per", "must be at least 1ms");
+    }
+    long burst = r.has("burst") ? r.positiveLong("burst") : requests;
+    if (requests > Integer.MAX_VALUE || burst > Integer.MAX_VALUE) {
+      throw r.invalid("requests", "must be at most " + Integer.MAX_VALUE);
+    }
+    return new Plan.RateLimit(requests, per, burst);
   }
 
   // --- verify ------------------------------------------------------------------------------------
 
+  /**
+   * The decision the edge would make for a key, without counting it. For a service with routes, {@code method}
+   * (default GET) and {@code path} name the request, and the answer is the matching route's ({@code route},
+   * {@code class}); a path the edge refuses is {@code 400 invalid_path}, one no route takes {@code 404 no_route}.
+   */
   private Future<JsonObject> verify(String body) {
-    JsonInput in = JsonInput.parse(body, Set.of("key", "service"));
+    JsonInput in = JsonInput.parse(body, Set.of("key", "service", "method", "path"));
     String key = in.string("key", false);
     String serviceName = in.string("service", true);
+    String method = in.has("method") ? in.string("method", true).toUpperCase(java.util.Locale.ROOT) : "GET";
+    if (!method.matches("[A-Z][A-Z-]{0,19}")) {
+      throw in.invalid("method", "not an HTTP method");
+    }
+    String path = in.string("path", false);
+    if (path != null && (!path.startsWith("/") || path.length() > 8192)) {
+      throw in.invalid("path", "must be a request path starting with '/' (at most 8192 characters)");
+    }
     return vertx.eventBus().<Registry>request(Addresses.REGISTRY_CURRENT, null, new DeliveryOptions().setLocalOnly(true))
         .compose(reply -> {
           HttpService service = reply.body().http().get(serviceName);
           if (service == null) {
             return Future.failedFuture(new CeibaException(ErrorCode.NOT_FOUND, "no http service '" + serviceName + "' in the registry"));
           }
-          return gate.verify(service, key).map(d -> describe(d, service));
+          if (service.routes().isEmpty()) {
+            return gate.verify(service, null, key).map(d -> describe(d, service, null));
+          }
+          if (path == null) {
+            throw in.invalid("path", "required: service " + serviceName + " has routes; name the request's path (and method)");
+          }
+          RequestPaths.Normalised normal = RequestPaths.normalise(path);
+          if (normal.refused()) {
+            throw new CeibaException(ErrorCode.INVALID_PATH, "request path refused: " + normal.problem());
+          }
+          // no headers: a route that needs one is not chosen here
+          Route route = service.routes().match(normal.path(), method, name -> null);
+          if (route == null) {
+            throw new CeibaException(ErrorCode.NO_ROUTE, "no route of " + serviceName + " takes " + method + " " + normal.path());
+          }
+          return gate.verify(route.service(), route.className(), key).map(d -> describe(d, route.service(), route));
         });
   }
 
-  private static JsonObject describe(Decision d, HttpService service) {
+  private static JsonObject describe(Decision d, HttpService service, Route route) {
     JsonObject out = new JsonObject()
         .put("allowed", d.allowed())
         .put("code", d.reason().label())
-        .put("service", service.name())
-        .put("policy", service.access().policy().yamlName())
+        .put("service", service.name());
+    if (route != null) {
+      out.put("route", route.name()).put("class", route.className());
+    }
+    out.put("policy", service.access().policy().yamlName())
         .put("project", d.key() == null ? null : d.key().projectId())
         .put("key_id", d.key() == null ? null : d.key().keyId())
         .put("plan", d.plan() == null ? null : d.plan().name());

@@ -102,7 +102,7 @@ final class JsonInput {
     }
   }
 
-  /** A nested object, or null when absent. */
+  /** A nested object, or null when absent; {@code allowed} null: any field (the caller checks them). */
   JsonInput object(String field, Set<String> allowed) {
     Object v = json.getValue(field);
     if (v == null) {
@@ -111,7 +111,13 @@ final class JsonInput {
     if (!(v instanceof JsonObject o)) {
       throw invalid(field, "must be an object");
     }
-    return new JsonInput(o, where + field + ".").requireKnown(allowed);
+    JsonInput nested = new JsonInput(o, where + field + ".");
+    return allowed == null ? nested : nested.requireKnown(allowed);
+  }
+
+  /** The object's field names. */
+  Set<String> fields() {
+    return json.fieldNames();
   }
 
   /** A list of strings, or null when absent. */

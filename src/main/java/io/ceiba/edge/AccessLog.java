@@ -43,6 +43,10 @@ final class AccessLog {
     f.add(kv("path", ex.request.path()));
     f.add(kv("host", ex.head == null ? "-" : ex.head.authority().host()));
     f.add(kv("service", service));
+    if (ex.matched != null) {
+      f.add(kv("route", ex.matched.name()));
+      f.add(kv("class", ex.matched.className()));
+    }
     f.add(kv("backend", ex.backend == null ? "-" : ex.backend.url()));
     f.add(kv("status", status));
     f.add(kv("bytes_in", ex.bytesIn));

@@ -42,7 +42,8 @@ final class AccessStep {
     String key = apiKey != null ? apiKey : bearer(headers);
     ex.keyInAuthorization = apiKey == null && key != null;
     // the client as the framing step found it: a trusted proxy's forwarded address, else the connection's peer
-    Future<Decision> decided = gate.authorize(service, key, ex.head.forwarding().client());
+    Future<Decision> decided = gate.authorize(service, ex.matched == null ? null : ex.matched.className(), key,
+        ex.head.forwarding().client());
     if (decided.isComplete()) {
       admit(ex, decided.succeeded() ? decided.result() : null, next);
     } else {

@@ -51,7 +51,7 @@ final class CacheStep {
     if (mode != CacheRules.RequestMode.PASS) {
       // everything that reaches the origin and may shape its answer: scheme, Host with port, X-Forwarded-Host, target
       ex.cacheKey = EdgeCache.Key.of(scope, ex.head.forwarding().proto(), ex.head.hostHeader(), ex.head.forwarding().host(),
-          ex.head.target(), project);
+          ex.target(), project);
       if (mode == CacheRules.RequestMode.LOOKUP) {
         hit = cache.lookup(ex.cacheKey, request.headers());
         result = hit == null ? EdgeCache.Result.MISS : EdgeCache.Result.HIT;

@@ -7,6 +7,7 @@ import io.ceiba.edge.http.RequestHead;
 import io.ceiba.edge.lb.ServiceBalancer;
 import io.ceiba.registry.Backend;
 import io.ceiba.registry.HttpService;
+import io.ceiba.registry.Route;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpHeaders;
@@ -68,7 +69,17 @@ final class Exchange implements Handler<Void> {
   }
 
   EdgeSnapshot.ServiceRoute route;
+  /** The service, or for a service with routes the matched route's view of it ({@link Route#service()}). */
   HttpService service;
+  /** The route of the service that took the request; null when the service has no routes (or for a relay). */
+  Route matched;
+  /** The normalised target that goes upstream, when the service has routes; else null (the head's target goes). */
+  String target;
+
+  /** The request target in origin-form as it goes upstream. */
+  String target() {
+    return target != null ? target : head.target();
+  }
   /** The API key came in {@code Authorization: Bearer}, which is then not passed upstream. */
   boolean keyInAuthorization;
   Decision decision;

@@ -126,6 +126,9 @@ final class ExchangeEnd {
     }
     if (!ex.probe) {
       metrics.request(service, status);
+      if (ex.matched != null) {
+        metrics.routeRequest(service, ex.matched, status);
+      }
     }
     if (accessLog != null) {
       accessLog.write(ex, service, status, error, now);

@@ -77,7 +77,7 @@ final class ForwardStep {
     }
     RequestOptions options = aim(new RequestOptions(), backend, peer, ex.route.tls())
         .setMethod(request.method())
-        .setURI(ex.head.target()) // origin-form, whatever form the client sent
+        .setURI(ex.target()) // origin-form, whatever form the client sent
         .setIdleTimeout(service.timeouts().upstream().toMillis());
     MultiMap headers = UpstreamHeaders.of(ex, options.getHeaders() == null ? MultiMap.caseInsensitiveMultiMap() : options.getHeaders(),
         peers, peer);

@@ -76,7 +76,7 @@ final class HttpPipeline implements AccessStep.Next {
       }
       return;
     }
-    if (!route.byHost(ex) || acme.answered(ex) || !framing.fits(ex) || !middlewares.apply(ex)) {
+    if (!route.byHost(ex) || acme.answered(ex) || !route.byPath(ex) || !framing.fits(ex) || !middlewares.apply(ex)) {
       return;
     }
     framing.holdBody(ex);

@@ -20,7 +20,7 @@ final class MiddlewareStep {
       return true;
     }
     String host = RouteTable.hostOnly(ex.head.authority().host());
-    String path = ex.head.target(); // origin-form: an absolute-form target's authority is not repeated
+    String path = ex.target(); // origin-form: an absolute-form target's authority is not repeated
     boolean https = ex.request.isSSL();
     boolean stripWww = service.middlewares().contains(Middleware.STRIP_WWW) && host.startsWith("www.");
     String target = null;

@@ -68,7 +68,7 @@ final class WebSocketStep {
       return;
     }
     WebSocketConnectOptions options = ForwardStep.aim(new WebSocketConnectOptions(), backend, peer, ex.route.tls())
-        .setURI(ex.head.target())
+        .setURI(ex.target())
         .setConnectTimeout(service.timeouts().connect().toMillis())
         // the client's Origin is copied with the other headers; without one the client would make one up, and with
         // this off it would drop the client's too

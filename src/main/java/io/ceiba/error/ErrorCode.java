@@ -4,6 +4,10 @@ package io.ceiba.error;
 public enum ErrorCode {
   // edge
   UNKNOWN_HOST(404),
+  /** The service has routes and none takes the request's method and path. */
+  NO_ROUTE(404),
+  /** A request path the edge does not normalise safely (encoded '/', '..' above the root, bad '%'). */
+  INVALID_PATH(400),
   NO_HEALTHY_BACKEND(503),
   BAD_GATEWAY(502),
   /** A TLS backend's certificate was refused (unknown CA, wrong name, expired) or the handshake failed. */

@@ -172,7 +172,7 @@ public final class HealthVerticle extends VerticleBase {
       if (!spec.enabled()) {
         continue;
       }
-      for (Backend b : service.allBackends()) {
+      for (Backend b : service.checkedBackends()) {
         Target t = new Target(service.name(), b.node(), b.url(), b.h2c() ? "h2c" : "http", b.host(), b.port(), b.tls(), spec.path(),
             spec.interval(), spec.timeout(), spec.unhealthyAfter(), spec.healthyAfter());
         // checked from here through its node's edge: the path requests from here would take

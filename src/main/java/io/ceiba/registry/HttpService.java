@@ -10,6 +10,7 @@ import java.util.List;
  * @param cache        null when the service is not cached
  * @param maxBodyBytes largest request body accepted ({@code 413} beyond)
  * @param upstreamTls  how its {@code https://} backends are verified (the {@code upstream_tls} block)
+ * @param routes       its {@code routes}, compiled; {@link Routes#NONE}: every path goes to the service as a whole
  */
 public record HttpService(
     String name,
@@ -25,13 +26,31 @@ public record HttpService(
     long maxBodyBytes,
     Timeouts timeouts,
     UpstreamTls upstreamTls,
-    boolean acme) {
+    boolean acme,
+    Routes routes) {
 
   public HttpService {
     hosts = List.copyOf(hosts);
     backends = List.copyOf(backends);
     fallback = List.copyOf(fallback);
     middlewares = List.copyOf(middlewares);
+  }
+
+  /** The service as it is for the requests of a route: the same, with the route's overrides and without routes. */
+  public HttpService forRoute(List<Backend> ownBackends, AccessSpec access, RateLimitSpec rateLimit, CacheSpec cache,
+      List<Middleware> middlewares) {
+    return new HttpService(name, hosts, ownBackends == null ? backends : ownBackends, ownBackends == null ? fallback : List.of(), lb,
+        health, access, rateLimit, cache, middlewares, maxBodyBytes, timeouts, upstreamTls, acme, Routes.NONE);
+  }
+
+  /** Every backend health checks watch: the service's and its routes' own, each once. */
+  public List<Backend> checkedBackends() {
+    if (routes.isEmpty()) {
+      return allBackends();
+    }
+    java.util.LinkedHashSet<Backend> all = new java.util.LinkedHashSet<>(allBackends());
+    routes.list().stream().filter(Route::ownBackends).forEach(r -> all.addAll(r.service().backends()));
+    return List.copyOf(all);
   }
 
   /** The primary backends, then the fallback ones. */

@@ -45,6 +45,9 @@ public final class RegistryParser {
   private static final Pattern NODE_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");
   private static final Pattern SIZE = Pattern.compile("(\\d+)\\s*(b|kb|k|mb|m|gb|g)?", Pattern.CASE_INSENSITIVE);
   private static final Pattern RATE = Pattern.compile("(\\d+)\\s*/\\s*(\\S+)");
+  private static final Pattern METHOD = Pattern.compile("[A-Z][A-Z-]{0,19}");
+  private static final Pattern HEADER_NAME = Pattern.compile("[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}");
+  private static final Pattern CLASS_NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,31}");
 
   private RegistryParser() {
   }
@@ -171,32 +174,11 @@ public final class RegistryParser {
     HealthSpec health = readHealth(svc.mapping("health"), defaults.health());
     AccessSpec access = readAccess(svc.mapping("access"));
     RateLimitSpec rateLimit = readRateLimit(svc.mapping("rate_limit"));
-    CacheSpec cache = null;
-    if (svc.has("cache")) {
-      MappingReader c = svc.mapping("cache");
-      cache = new CacheSpec(c.duration("ttl", Duration.ofMinutes(1)));
-      c.finish();
-    }
-    List<Middleware> middlewares = new ArrayList<>();
-    for (String m : svc.stringList("middlewares", List.of())) {
-      Middleware mw = Arrays.stream(Middleware.values()).filter(v -> v.yamlName().equals(m)).findFirst().orElse(null);
-      if (mw == null) {
-        svc.problem("middlewares", "unknown middleware '" + m + "' (expected one of: "
-            + String.join(", ", Arrays.stream(Middleware.values()).map(Middleware::yamlName).toList()) + ")");
-      } else if (!middlewares.contains(mw)) {
-        middlewares.add(mw);
-      }
-    }
+    CacheSpec cache = readCache(svc, null);
+    List<Middleware> middlewares = readMiddlewares(svc);
     long maxBody = size(svc, "max_body", defaults.maxBody());
     Timeouts timeouts = readTimeouts(svc.mapping("timeouts"), defaults.timeouts());
-    UpstreamTls tls = UpstreamTls.SYSTEM;
-    if (svc.has("upstream_tls")) {
-      boolean anyHttps = backends.stream().anyMatch(Backend::tls) || fallback.stream().anyMatch(Backend::tls);
-      if (!anyHttps) {
-        svc.problem("upstream_tls", "applies to https:// backends, and this service has none");
-      }
-      tls = UpstreamTlsReader.read(svc.mapping("upstream_tls"), baseDir);
-    }
+    UpstreamTls tls = svc.has("upstream_tls") ? UpstreamTlsReader.read(svc.mapping("upstream_tls"), baseDir) : UpstreamTls.SYSTEM;
     boolean acme = false;
     if (svc.has("tls")) {
       // the certificate clients see for this service's hosts
@@ -208,9 +190,151 @@ public final class RegistryParser {
       }
       clientTls.finish();
     }
+    HttpService service = new HttpService(name, hosts, backends, fallback, lb, health, access, rateLimit, cache, middlewares,
+        maxBody, timeouts, tls, acme, Routes.NONE);
+    Routes routes = svc.has("routes") ? readRoutes(svc, service) : Routes.NONE;
+    if (svc.has("upstream_tls") && service.allBackends().stream().noneMatch(Backend::tls)
+        && routes.list().stream().noneMatch(r -> r.ownBackends() && r.service().backends().stream().anyMatch(Backend::tls))) {
+      svc.problem("upstream_tls", "applies to https:// backends, and this service has none");
+    }
     svc.finish();
-    return new HttpService(name, hosts, backends, fallback, lb, health, access, rateLimit, cache, middlewares, maxBody, timeouts,
-        tls, acme);
+    return routes.isEmpty() ? service : new HttpService(name, hosts, backends, fallback, lb, health, access, rateLimit, cache,
+        middlewares, maxBody, timeouts, tls, acme, routes);
+  }
+
+  private static CacheSpec readCache(MappingReader map, CacheSpec base) {
+    if (!map.has("cache")) {
+      map.mapping("cache");
+      return base;
+    }
+    MappingReader c = map.mapping("cache");
+    CacheSpec cache = new CacheSpec(c.duration("ttl", Duration.ofMinutes(1)));
+    c.finish();
+    return cache;
+  }
+
+  private static List<Middleware> readMiddlewares(MappingReader map) {
+    List<Middleware> middlewares = new ArrayList<>();
+    for (String m : map.stringList("middlewares", List.of())) {
+      Middleware mw = Arrays.stream(Middleware.values()).filter(v -> v.yamlName().equals(m)).findFirst().orElse(null);
+      if (mw == null) {
+        map.problem("middlewares", "unknown middleware '" + m + "' (expected one of: "
+            + String.join(", ", Arrays.stream(Middleware.values()).map(Middleware::yamlName).toList()) + ")");
+      } else if (!middlewares.contains(mw)) {
+        middlewares.add(mw);
+      }
+    }
+    return middlewares;
+  }
+
+  /**
+   * A service's {@code routes}: each a path (exact, prefix or template), optional methods and headers, a class, and
+   * overrides of the service's backends, access, rate limit, cache and middlewares. A route that no request can
+   * reach (an earlier or more specific one with the same path takes all of its requests) is a problem, as are two
+   * routes of one class with different per-IP limits (a class has one counter).
+   */
+  private static Routes readRoutes(MappingReader svc, HttpService service) {
+    List<Route> routes = new ArrayList<>();
+    Map<String, Integer> names = new HashMap<>();
+    Map<String, Route> classLimit = new HashMap<>();
+    List<MappingReader> items = svc.mappingList("routes");
+    if (items.isEmpty()) {
+      svc.problem("routes", "at least one route is needed (leave routes out to send every path to the service)");
+    }
+    for (MappingReader r : items) {
+      String pathText = r.string("path", null);
+      RoutePattern pattern = null;
+      if (pathText == null) {
+        r.problem("path", "required: /exact, /prefix/ (or /prefix/*) or /template/{param}");
+      } else {
+        try {
+          pattern = RoutePattern.parse(pathText.trim());
+        } catch (IllegalArgumentException e) {
+          r.problem("path", e.getMessage());
+        }
+      }
+      Set<String> methods = null;
+      if (r.has("methods")) {
+        methods = new java.util.TreeSet<>();
+        for (String m : r.stringList("methods", List.of())) {
+          String method = m.trim().toUpperCase(Locale.ROOT);
+          if (!METHOD.matcher(method).matches()) {
+            r.problem("methods", "not an HTTP method: '" + m + "'");
+          } else {
+            methods.add(method);
+          }
+        }
+        if (methods.isEmpty()) {
+          r.problem("methods", "leave methods out to take every method; an empty list takes none");
+        }
+      } else {
+        r.stringList("methods", List.of());
+      }
+      Map<String, String> headers = new java.util.TreeMap<>();
+      MappingReader h = r.mapping("headers");
+      for (String header : h.keys()) {
+        String value = h.string(header, null);
+        if (!HEADER_NAME.matcher(header).matches()) {
+          h.problem(header, "not a header name");
+        } else if (value == null || value.isEmpty()) {
+          h.problem(header, "expected the value the header must have, or '*' for any value");
+        } else {
+          headers.put(header.toLowerCase(Locale.ROOT), value);
+        }
+      }
+      h.finish();
+      String className = r.string("class", Route.DEFAULT_CLASS);
+      if (!CLASS_NAME.matcher(className).matches()) {
+        r.problem("class", "a route class is 1-32 lower-case letters, digits, '-' or '_', got '" + className + "'");
+      }
+      List<Backend> own = null;
+      if (r.has("backends")) {
+        own = readBackends(r, "backends");
+        if (r.sizeOf("backends") == 0) {
+          r.problem("backends", "at least one backend is needed (leave backends out to use the service's)");
+        }
+      } else {
+        r.mappingList("backends");
+      }
+      AccessSpec access = r.has("access") ? readAccess(r.mapping("access")) : skip(r, "access", service.access());
+      RateLimitSpec rateLimit = r.has("rate_limit") ? readRateLimit(r.mapping("rate_limit")) : skip(r, "rate_limit", service.rateLimit());
+      CacheSpec cache = readCache(r, service.cache());
+      List<Middleware> middlewares = r.has("middlewares") ? readMiddlewares(r) : service.middlewares();
+      String explicitName = r.string("name", null);
+      int line = r.source().line();
+      r.finish();
+      if (pattern == null) {
+        continue;
+      }
+      String name = explicitName != null ? explicitName.trim()
+          : (methods == null ? "" : String.join(",", methods) + " ") + pattern.text();
+      Integer sameName = names.putIfAbsent(name, line);
+      if (sameName != null) {
+        r.problem(explicitName != null ? "name" : "path", "route '" + name + "' is already the name of the route at line " + sameName
+            + (explicitName != null ? "" : "; give one of them a name"));
+      }
+      Route route = new Route(routes.size(), name, className, pattern, methods, headers,
+          service.forRoute(own, access, rateLimit, cache, middlewares), own != null, r.has("cache"), line);
+      Route first = access.policy() == AccessSpec.Policy.PUBLIC ? classLimit.putIfAbsent(className, route) : null;
+      if (first != null && !java.util.Objects.equals(first.service().rateLimit(), route.service().rateLimit())) {
+        r.problem("rate_limit", "routes of class '" + className + "' share one per-IP counter and must have the same rate_limit "
+            + "as the route at line " + first.line());
+      }
+      routes.add(route);
+    }
+    Routes compiled = new Routes(routes);
+    for (Route[] pair : compiled.unreachable()) {
+      svc.problems().add(new Source(svc.source().file(), pair[0].line()), svc.pathOf("routes") + "[" + pair[0].index() + "]",
+          "route '" + pair[0].name() + "' is unreachable: the route '" + pair[1].name() + "' at line " + pair[1].line()
+              + " takes every request it would (same path, looser or equal methods and headers, and it comes first)");
+    }
+    return compiled;
+  }
+
+  /** Marks an absent optional key as read and returns the service's value. */
+  private static <T> T skip(MappingReader map, String key, T inherited) {
+    map.mapping(key);
+    return inherited;
   }
 
   /** Null when {@code host} is a valid DNS name or one-label wildcard, else why not. */

@@ -27,6 +27,10 @@ public final class RegistrySummary {
       if (s.cache() != null) {
         sb.append("  cache ").append(io.ceiba.yaml.Durations.format(s.cache().ttl()));
       }
+      if (!s.routes().isEmpty()) {
+        sb.append("  routes ").append(s.routes().list().size()).append(" (classes ")
+            .append(String.join(",", s.routes().list().stream().map(Route::className).distinct().toList())).append(')');
+      }
       sb.append('\n');
     }
     for (TcpService s : registry.tcp().values()) {

@@ -120,6 +120,28 @@ class AccessApiIT {
     assertThat(send(HttpMethod.PUT, "/v1/plans/nosuch", "{}").statusCode()).isEqualTo(404);
     assertThat(send(HttpMethod.PUT, "/v1/plans/basic", "{\"name\": \"renamed\"}").statusCode()).isEqualTo(400);
     assertThat(send(HttpMethod.GET, "/v1/plans", null).bodyAsJsonObject().getJsonArray("plans").encode()).contains("\"basic\"");
+
+    // limits per route class: stored, answered and replaced as given, the plan-wide limit optional beside them
+    HttpResponse<Buffer> classes = send(HttpMethod.POST, "/v1/plans", "{\"name\": \"classy\", \"rate_limit\": "
+        + "{\"read\": {\"requests\": 100, \"per\": \"1m\"}, \"write\": {\"requests\": 5, \"per\": \"1s\", \"burst\": 10}}}");
+    assertThat(classes.statusCode()).as(classes.bodyAsString()).isEqualTo(201);
+    JsonObject stored = send(HttpMethod.GET, "/v1/plans", null).bodyAsJsonObject().getJsonArray("plans").stream()
+        .map(JsonObject.class::cast).filter(p -> p.getString("name").equals("classy")).findFirst().orElseThrow();
+    assertThat(stored.getJsonObject("rate_limit").encode())
+        .isEqualTo("{\"read\":{\"requests\":100,\"per\":\"1m\",\"burst\":100},\"write\":{\"requests\":5,\"per\":\"1s\",\"burst\":10}}");
+    HttpResponse<Buffer> replaced = send(HttpMethod.PUT, "/v1/plans/classy",
+        "{\"rate_limit\": {\"requests\": 1, \"per\": \"1s\", \"auth\": {\"requests\": 3, \"per\": \"1m\"}}}");
+    assertThat(replaced.statusCode()).isEqualTo(200);
+    assertThat(replaced.bodyAsJsonObject().getJsonObject("rate_limit").fieldNames()).containsExactlyInAnyOrder("requests", "per", "burst", "auth");
+    for (String[] bad : new String[][] {
+        {"{\"Read!\": {\"requests\": 1, \"per\": \"1s\"}}", "rate_limit.Read!"},
+        {"{\"read\": 5}", "rate_limit.read"},
+        {"{\"read\": {\"requests\": 1}}", "rate_limit.read.per"},
+        {"{\"read\": {\"requests\": 1, \"per\": \"1s\", \"rate\": 2}}", "rate_limit.read.rate"}}) {
+      HttpResponse<Buffer> refused = send(HttpMethod.POST, "/v1/plans", "{\"name\": \"bad\", \"rate_limit\": " + bad[0] + "}");
+      assertThat(refused.statusCode()).as(bad[0]).isEqualTo(400);
+      assertThat(refused.bodyAsJsonObject().getJsonObject("error").getString("field")).as(bad[0]).isEqualTo(bad[1]);
+    }
   }
 
   @Test

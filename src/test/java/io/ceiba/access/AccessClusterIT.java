@@ -8,8 +8,6 @@ import io.ceiba.testkit.ControlClient;
 import io.ceiba.testkit.Eventually;
 import io.ceiba.testkit.LostRegistrations;
 import io.ceiba.testkit.Origin;
-import io.ceiba.testkit.Ports;
-import io.ceiba.testkit.Registries;
 import io.ceiba.testkit.StoppablePostgres;
 import io.ceiba.testkit.TestNodes;
 import io.ceiba.testkit.TestRedis;
@@ -84,19 +82,9 @@ class AccessClusterIT {
         + "  daily:\n    hosts: [daily.test]\n" + backend + "    access: { policy: plan, plans: [daily] }\n"
         + "  capped:\n    hosts: [capped.test]\n" + backend + "    access: { policy: plan, plans: [capped] }\n"
         + "  pub:\n    hosts: [pub.test]\n" + backend + "    rate_limit: { per_ip: \"4/1m\" }\n";
-    String cluster = TestNodes.clusterName();
-    List<Integer> ports = List.of(Ports.free(), Ports.free(), Ports.free());
-    String shared = "roles: [edge, auth, usage, health, control]\n"
+    TestNodes.startCluster(dir, 3, registry, "roles: [edge, auth, usage, health, control]\n"
         + "postgres: { url: \"" + postgres.url() + "\" }\n"
-        + "redis: { url: \"" + redis.url() + "\" }\n";
-    for (int i = 0; i < 3; i++) {
-      List<Integer> own = new ArrayList<>(ports);
-      own.add(0, own.remove(i));
-      Path file = Registries.write(dir.resolve("registry-" + (i + 1) + ".yaml"), registry);
-      TestNodes.Spec spec = TestNodes.write(dir, "node" + (i + 1), cluster, own, file, shared);
-      specs.add(spec);
-      nodes.add(TestNodes.start(spec));
-    }
+        + "redis: { url: \"" + redis.url() + "\" }\n", specs, nodes);
     control = new ControlClient(vertx, specs.get(0).controlPort(), TestNodes.TOKEN);
     waitForSchema();
     post("/v1/plans", "{\"name\": \"pro\", \"rate_limit\": {\"requests\": 1000, \"per\": \"1s\", \"burst\": 1000},"

@@ -60,6 +60,13 @@ class AccessPolicyTest {
     Plan p = new Plan("pro", new Plan.RateLimit(10, Duration.ofMinutes(1), 20), new Plan.Quota(1000, QuotaPeriod.MONTH), List.of("api"));
     KeyRecord k = key(NOW.plusSeconds(5), null, active(p));
     assertThat(KeyRecord.fromJson(k.toJson())).isEqualTo(k);
+    Plan classes = new Plan("classes", null, null, null, java.util.Map.of("read", new Plan.RateLimit(100, Duration.ofMinutes(1), 100),
+        "write", new Plan.RateLimit(5, Duration.ofSeconds(1), 10)));
+    KeyRecord withClasses = key(NOW.plusSeconds(5), null, active(classes));
+    assertThat(KeyRecord.fromJson(withClasses.toJson())).isEqualTo(withClasses);
+    assertThat(KeyRecord.fromJson(withClasses.toJson()).subscriptions().get(0).plan().classLimit("write").burst()).isEqualTo(10);
+    assertThat(classes.classLimit("auth")).isNull();
+    assertThat(classes.classLimit(null)).isNull();
   }
 
   @Test

@@ -276,4 +276,73 @@ class RegistryParserTest {
         "9 http.web.backends[3].url: backend http://10.0.0.5:80 is listed twice",
         "15 tcp.cache.backends[1].address: backend 127.0.0.1:6379 on node host1 is listed twice");
   }
+
+  @Test
+  void should_read_routes_with_their_overrides() {
+    Registry registry = RegistryParser.parse("r.yaml", RoutesTest.API + """
+            access: { policy: api-key }
+            cache: { ttl: 10s }
+            routes:
+              - path: /auth/login
+                methods: [post]
+                class: auth
+                access: { policy: public }
+                rate_limit: { per_ip: "5/1m" }
+              - path: "/v1/users/{id}"
+                class: read
+                headers: { X-Version: "*" }
+              - path: /legacy/*
+                name: legacy
+                backends: [{ url: "http://127.0.0.1:9002" }]
+                cache: { ttl: 1m }
+                middlewares: [https-redirect]
+        """);
+    HttpService api = registry.http().get("api");
+    assertThat(RegistrySummary.describe(registry)).contains("  routes 3 (classes auth,read,default)");
+    assertThat(api.routes().list()).hasSize(3);
+    Route login = api.routes().list().get(0);
+    assertThat(login.name()).isEqualTo("POST /auth/login");
+    assertThat(login.className()).isEqualTo("auth");
+    assertThat(login.methods()).containsExactly("POST");
+    assertThat(login.service().access().policy()).isEqualTo(AccessSpec.Policy.PUBLIC);
+    assertThat(login.service().rateLimit().perIp().requests()).isEqualTo(5);
+    assertThat(login.service().backends()).isEqualTo(api.backends());
+    assertThat(login.line()).isEqualTo(9);
+    Route user = api.routes().list().get(1);
+    assertThat(user.pattern().kind()).isEqualTo(RoutePattern.Kind.TEMPLATE);
+    assertThat(user.headers()).containsEntry("x-version", "*");
+    assertThat(user.service().access().policy()).isEqualTo(AccessSpec.Policy.API_KEY);
+    assertThat(user.service().cache().ttl()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(user.className()).isEqualTo("read");
+    Route legacy = api.routes().list().get(2);
+    assertThat(legacy.ownBackends()).isTrue();
+    assertThat(legacy.className()).isEqualTo(Route.DEFAULT_CLASS);
+    assertThat(legacy.service().backends()).extracting(Backend::url).containsExactly("http://127.0.0.1:9002");
+    assertThat(legacy.service().cache().ttl()).isEqualTo(Duration.ofMinutes(1));
+    assertThat(legacy.service().middlewares()).containsExactly(Middleware.HTTPS_REDIRECT);
+    assertThat(api.checkedBackends()).extracting(Backend::url).containsExactly("http://127.0.0.1:9001", "http://127.0.0.1:9002");
+  }
+
+  @Test
+  void should_report_unreachable_routes_and_bad_paths_with_their_lines() {
+    List<Problem> problems = problems(RoutesTest.API + """
+            routes:
+              - { path: /v1/, class: read }
+              - { path: "/v1/users/{id}", methods: [GET, PUT] }
+              - { path: /v1/*, class: other }
+              - { path: "/v1/users/{name}", methods: [GET] }
+              - { path: /v1/../admin }
+              - { path: "/v1/%2e/x" }
+              - { path: v1 }
+              - { path: "/a/{id}/*" }
+              - { path: /x, class: Read, colour: red }
+        """);
+    assertThat(problems).extracting(p -> p.line() + " " + p.field()).containsExactlyInAnyOrder(
+        "9 http.api.routes[2]", "10 http.api.routes[3]", "11 http.api.routes[4].path", "12 http.api.routes[5].path",
+        "13 http.api.routes[6].path", "14 http.api.routes[7].path", "15 http.api.routes[8].class", "15 http.api.routes[8].colour");
+    assertThat(problems).filteredOn(p -> p.line() == 9).singleElement()
+        .satisfies(p -> assertThat(p.reason()).contains("unreachable").contains("at line 7"));
+    assertThat(problems).filteredOn(p -> p.line() == 10).singleElement()
+        .satisfies(p -> assertThat(p.reason()).contains("unreachable").contains("at line 8"));
+  }
 }

@@ -107,6 +107,17 @@ public final class TestNodes {
     return specs;
   }
 
+  /**
+   * Writes ({@link #writeCluster}) and starts {@code count} clustered nodes, one after the other, and adds them to
+   * {@code specs} and {@code nodes} as they start (so a test stops those that did).
+   */
+  public static void startCluster(Path dir, int count, String registry, String extraYaml, List<Spec> specs, List<CeibaNode> nodes) {
+    for (Spec spec : writeCluster(dir, count, registry, extraYaml)) {
+      specs.add(spec);
+      nodes.add(start(spec));
+    }
+  }
+
   /** The cluster credentials folder the nodes written into {@code dir} share. */
   public static Path credentialsOf(Path dir) {
     return dir.toAbsolutePath().resolve("cluster-credentials");

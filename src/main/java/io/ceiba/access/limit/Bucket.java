@@ -49,6 +49,11 @@ public final class Bucket {
   private QuotaPeriod periodOf;
   private Instant periodEnd;
 
+  /** The counter's name (Redis keys are made from it). */
+  public String key() {
+    return key;
+  }
+
   Bucket(String key, QuotaOwner owner) {
     this.key = key;
     this.owner = owner;

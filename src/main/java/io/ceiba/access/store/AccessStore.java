@@ -23,7 +23,9 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Postgres, the source of truth for plans, projects, subscriptions and keys. Every change runs in one
@@ -33,7 +35,7 @@ import java.util.List;
 public final class AccessStore {
 
   private static final SecureRandom RANDOM = new SecureRandom();
-  private static final String PLAN_COLUMNS = "name, rate_requests, rate_per_ms, rate_burst, quota_requests, quota_per, services";
+  private static final String PLAN_COLUMNS = "name, rate_requests, rate_per_ms, rate_burst, quota_requests, quota_per, services, class_limits";
 
   private final Pool pool;
 
@@ -64,7 +66,7 @@ public final class AccessStore {
 
   public Future<Plan> createPlan(Plan plan, Actor actor) {
     return pool.withTransaction(conn -> conn
-        .preparedQuery("insert into plans (" + PLAN_COLUMNS + ") values ($1, $2, $3, $4, $5, $6, $7)")
+        .preparedQuery("insert into plans (" + PLAN_COLUMNS + ") values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)")
         .execute(planTuple(plan))
         .compose(rows -> audit(conn, actor, "create", "plan", plan.name(), plan.toJson()))
         .map(plan))
@@ -84,7 +86,7 @@ public final class AccessStore {
   public Future<Change<Plan>> updatePlan(Plan plan, Actor actor) {
     return pool.withTransaction(conn -> conn
         .preparedQuery("update plans set rate_requests = $2, rate_per_ms = $3, rate_burst = $4, quota_requests = $5, "
-            + "quota_per = $6, services = $7, updated_at = now() where name = $1")
+            + "quota_per = $6, services = $7, class_limits = $8::jsonb, updated_at = now() where name = $1")
         .execute(planTuple(plan))
         .compose(rows -> rows.rowCount() == 0
             ? Future.failedFuture(new CeibaException(ErrorCode.NOT_FOUND, "no plan '" + plan.name() + "'"))
@@ -278,7 +280,32 @@ public final class AccessStore {
         rate == null ? null : (int) rate.requests(), rate == null ? null : rate.per().toMillis(),
         rate == null ? null : (int) rate.burst(),
         quota == null ? null : quota.requests(), quota == null ? null : quota.per().wireName(),
-        plan.services() == null ? null : plan.services().toArray(String[]::new)));
+        plan.services() == null ? null : plan.services().toArray(String[]::new), classLimitsJson(plan)));
+  }
+
+  /** A plan's limits per route class as stored: {@code {"read": {"requests": 10, "per_ms": 1000, "burst": 10}}}. */
+  private static String classLimitsJson(Plan plan) {
+    if (plan.classLimits().isEmpty()) {
+      return null;
+    }
+    JsonObject json = new JsonObject();
+    plan.classLimits().forEach((c, l) -> json.put(c, new JsonObject().put("requests", l.requests()).put("per_ms", l.per().toMillis())
+        .put("burst", l.burst())));
+    return json.encode();
+  }
+
+  private static Map<String, Plan.RateLimit> classLimits(Row row) {
+    Object stored = row.getValue("class_limits");
+    if (stored == null) {
+      return Map.of();
+    }
+    JsonObject json = stored instanceof JsonObject o ? o : new JsonObject(stored.toString());
+    Map<String, Plan.RateLimit> out = new HashMap<>();
+    for (String c : json.fieldNames()) {
+      JsonObject l = json.getJsonObject(c);
+      out.put(c, new Plan.RateLimit(l.getLong("requests"), Duration.ofMillis(l.getLong("per_ms")), l.getLong("burst")));
+    }
+    return out;
   }
 
   private static String prefixed(String alias) {
@@ -296,7 +323,7 @@ public final class AccessStore {
     return new Plan(row.getString("name"),
         rateRequests == null ? null : new Plan.RateLimit(rateRequests, Duration.ofMillis(row.getLong("rate_per_ms")), row.getInteger("rate_burst")),
         quotaRequests == null ? null : new Plan.Quota(quotaRequests, QuotaPeriod.byName(row.getString("quota_per")).orElseThrow()),
-        services == null ? null : List.of(services));
+        services == null ? null : List.of(services), classLimits(row));
   }
 
   private static JsonObject subscriptionJson(Row row, String projectId) {

@@ -5,6 +5,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Expiry;
 import io.ceiba.observability.MetricNames;
 import io.ceiba.registry.HttpService;
+import io.ceiba.registry.Route;
 import io.ceiba.registry.Registry;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
@@ -178,12 +179,24 @@ public final class EdgeCache {
     return set;
   }
 
+  /** The name of the scope of a route that sets {@code cache} itself. */
+  public static String routeScopeName(HttpService service, Route route) {
+    return service.name() + "#" + route.name();
+  }
+
   private static Map<String, Scope> scopesFor(Registry registry, Map<String, Scope> previous) {
     Map<String, Scope> next = new HashMap<>();
     for (HttpService service : registry.http().values()) {
       if (service.cache() != null) {
         Scope old = previous.get(service.name());
         next.put(service.name(), old != null && old.service.equals(service) ? old : new Scope(service));
+      }
+      for (Route route : service.routes().list()) {
+        if (route.ownCache() && route.service().cache() != null) {
+          String name = routeScopeName(service, route);
+          Scope old = previous.get(name);
+          next.put(name, old != null && old.service.equals(route.service()) ? old : new Scope(route.service()));
+        }
       }
     }
     return Map.copyOf(next);
