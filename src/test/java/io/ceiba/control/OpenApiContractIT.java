@@ -174,6 +174,11 @@ class OpenApiContractIT {
     call(HttpMethod.POST, "/plans", 201, "{\"name\": \"pro\", \"rate_limit\": {\"requests\": 10, \"per\": \"1s\"}, "
         + "\"quota\": {\"requests\": 1000, \"per\": \"day\"}}");
     call(HttpMethod.POST, "/plans", 201, "{\"name\": \"free\"}");
+    // limits per route class, with and without a plan-wide one
+    call(HttpMethod.POST, "/plans", 201, "{\"name\": \"classes\", \"rate_limit\": {\"read\": {\"requests\": 50, \"per\": \"1s\"}, "
+        + "\"write\": {\"requests\": 5, \"per\": \"1s\", \"burst\": 2}}}");
+    call(HttpMethod.POST, "/plans", 201, "{\"name\": \"both\", \"rate_limit\": {\"requests\": 100, \"per\": \"1s\", "
+        + "\"write\": {\"requests\": 5, \"per\": \"1s\"}}}");
     call(HttpMethod.POST, "/plans", 409, "{\"name\": \"pro\"}");
     call(HttpMethod.POST, "/plans", 400, "{\"name\": \"pro\", \"rate\": 1}");
     call(HttpMethod.POST, "/plans", 400, "{\"name\": ");
