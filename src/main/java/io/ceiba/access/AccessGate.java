@@ -235,7 +235,8 @@ public final class AccessGate {
 
   /**
    * Charges an admitted request under a plan with credits its cost (after its limits, so a request they refuse costs
-   * nothing). A balance nobody can tell (neither Redis nor the ledger answers) refuses as authorization unavailable.
+   * nothing). A balance that cannot be charged (Redis unavailable, or the ledger did not answer for a balance Redis
+   * lost) refuses as authorization unavailable: a credit balance is never overspent.
    */
   private Future<Decision> withCredits(Future<Decision> limited, String routeClass, Long routeCost, boolean take) {
     if (credits == null) {
@@ -257,7 +258,7 @@ public final class AccessGate {
     return credits.charge(new QuotaOwner(d.key().projectId(), d.plan().name()), grant, grant.cost(routeClass, routeCost), take)
         .map(d::charged)
         .recover(e -> {
-          LOG.warn("credits of {} unknown (redis and the usage ledger did not answer): {}", d.key().projectId(), e.getMessage());
+          LOG.debug("credits of {} cannot be charged: {}", d.key().projectId(), e.getMessage());
           return Future.succeededFuture(new Decision(Reason.AUTH_UNAVAILABLE, d.key(), d.plan(), d.limits(), d.stale(), d.caller()));
         });
   }

@@ -96,7 +96,7 @@ public final class CeibaNode {
             RedisService redis = RedisService.create(vertx, config.redis(), meters);
             CountingNodes countingNodes = new CountingNodes();
             Limiter limiter = new Limiter(vertx, redis, countingNodes, UsageLedger.forNode(vertx, config), meters);
-            CreditCounter credits = new CreditCounter(vertx, redis, countingNodes, UsageLedger.creditsForNode(vertx, config), meters);
+            CreditCounter credits = new CreditCounter(vertx, redis, UsageLedger.creditsForNode(vertx, config), meters);
             AccessGate access = new AccessGate(vertx, limiter, credits, config.has(Role.AUTH), meters);
             // every node drops the cached key records a change touched (revocation within milliseconds); changes
             // arrive through ClusterPublishes, which hands them to local consumers and repairs a node that missed one
