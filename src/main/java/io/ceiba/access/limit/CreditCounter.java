@@ -77,10 +77,11 @@ public final class CreditCounter {
     Instant start = credits.periodStart(now);
     Instant end = credits.periodEnd(now);
     String key = key(owner, start);
-    return run(key, take ? cost : 0, MISSING, end, now)
+    // the Redis client answers on its own context: the caller (an edge's event loop) gets the answer on its own
+    return Contexts.onContext(vertx.getOrCreateContext(), run(key, take ? cost : 0, MISSING, end, now)
         .compose(reply -> reply[0] != MISSING ? Future.succeededFuture(reply)
             : rebuild(owner, credits, start).compose(seed -> run(key, take ? cost : 0, seed, end, now)))
-        .map(reply -> new CreditResult(take ? reply[0] == 1 : cost <= reply[1], cost, reply[1], credits.amount(), end, true));
+        .map(reply -> new CreditResult(take ? reply[0] == 1 : cost <= reply[1], cost, reply[1], credits.amount(), end, true)));
   }
 
   /**
@@ -91,13 +92,13 @@ public final class CreditCounter {
     if (!redis.available()) {
       return Future.succeededFuture(null);
     }
-    return TOP_UP.run(redis, 1, key(owner, credits.periodStart(at)), amount)
+    return Contexts.onContext(vertx.getOrCreateContext(), TOP_UP.run(redis, 1, key(owner, credits.periodStart(at)), amount)
         .map(r -> r.toLong() < 0 ? (Long) null : r.toLong())
         .otherwise(e -> {
           LOG.warn("top-up of {} stored but not added in Redis ({}); it counts once the balance is rebuilt from the ledger",
               owner, e.getMessage());
           return null;
-        });
+        }));
   }
 
   /** {charged (1) / refused (0) / missing (-1), balance}. */
@@ -108,7 +109,7 @@ public final class CreditCounter {
 
   /** The balance from the ledger: the grant plus the period's top-ups minus its costs, never below 0. */
   private Future<Long> rebuild(QuotaOwner owner, Plan.Credits credits, Instant start) {
-    return Contexts.onContext(vertx.getOrCreateContext(), ledger.net(owner, start)).map(net -> {
+    return ledger.net(owner, start).map(net -> {
       long balance = Math.max(0, credits.amount() + net);
       rebuilt.increment();
       LOG.info("credit balance of {} not in Redis; seeded from the grant, usage and top-ups since {}: {}", owner, start, balance);
