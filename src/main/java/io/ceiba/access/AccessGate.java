@@ -3,6 +3,7 @@ package io.ceiba.access;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.ceiba.access.limit.Bucket;
+import io.ceiba.access.limit.CreditCounter;
 import io.ceiba.access.limit.LimitResult;
 import io.ceiba.access.limit.Limiter;
 import io.ceiba.access.limit.QuotaOwner;
@@ -46,6 +47,8 @@ public final class AccessGate {
 
   private final Vertx vertx;
   private final Limiter limiter;
+  /** Null: credits are not counted (a gate without Redis access, in benchmarks). */
+  private final CreditCounter credits;
   private final DeliveryOptions lookupOptions;
   private final Cache<String, Cached> keys = Caffeine.newBuilder()
       .executor(Runnable::run) // see Limiter#buckets
@@ -124,8 +127,17 @@ public final class AccessGate {
    * @param localAuth whether this node runs the auth role, so lookups stay on the node
    */
   public AccessGate(Vertx vertx, Limiter limiter, boolean localAuth, MeterRegistry meters) {
+    this(vertx, limiter, null, localAuth, meters);
+  }
+
+  /**
+   * @param credits    where plans' credit balances are charged
+   * @param localAuth whether this node runs the auth role, so lookups stay on the node
+   */
+  public AccessGate(Vertx vertx, Limiter limiter, CreditCounter credits, boolean localAuth, MeterRegistry meters) {
     this.vertx = vertx;
     this.limiter = limiter;
+    this.credits = credits;
     this.lookupOptions = new DeliveryOptions().setSendTimeout(LOOKUP_TIMEOUT_MS).setLocalOnly(localAuth);
     for (Reason reason : Reason.values()) {
       decisions[reason.ordinal()] = Counter.builder(io.ceiba.observability.MetricNames.AUTH_DECISIONS)
@@ -154,7 +166,17 @@ public final class AccessGate {
    * @param routeClass the route class, or null for a service without routes
    */
   public Future<Decision> authorize(HttpService service, String routeClass, String presentedKey, SocketAddress client) {
-    Future<Decision> decided = decide(service, routeClass, presentedKey, client, true);
+    return authorize(service, routeClass, null, presentedKey, client);
+  }
+
+  /**
+   * As {@link #authorize(HttpService, String, String, SocketAddress)}; an admitted request under a plan with credits
+   * is charged its cost.
+   *
+   * @param routeCost the route's own {@code cost}, or null (the plan's cost for the class, else 1)
+   */
+  public Future<Decision> authorize(HttpService service, String routeClass, Long routeCost, String presentedKey, SocketAddress client) {
+    Future<Decision> decided = decide(service, routeClass, routeCost, presentedKey, client, true);
     if (decided.succeeded()) {
       decisions[decided.result().reason().ordinal()].increment();
       return decided;
@@ -167,11 +189,12 @@ public final class AccessGate {
   }
 
   /** What {@link #authorize} would answer, without counting against any limit ({@code POST /v1/verify}). */
-  public Future<Decision> verify(HttpService service, String routeClass, String presentedKey) {
-    return decide(service, routeClass, presentedKey, null, false);
+  public Future<Decision> verify(HttpService service, String routeClass, Long routeCost, String presentedKey) {
+    return decide(service, routeClass, routeCost, presentedKey, null, false);
   }
 
-  private Future<Decision> decide(HttpService service, String routeClass, String presentedKey, SocketAddress client, boolean take) {
+  private Future<Decision> decide(HttpService service, String routeClass, Long routeCost, String presentedKey, SocketAddress client,
+      boolean take) {
     AccessSpec access = service.access();
     if (access.policy() == AccessSpec.Policy.PUBLIC) {
       Rate perIp = service.rateLimit().perIp();
@@ -194,19 +217,49 @@ public final class AccessGate {
     String hash = ApiKeys.hex(ApiKeys.hash(presentedKey));
     Cached cached = keys.getIfPresent(hash);
     if (cached != null && cached.fresh(System.nanoTime())) {
-      return withLimits(service, routeClass, cached, take, false);
+      return withCredits(withLimits(service, routeClass, cached, take, false), routeClass, routeCost, take);
     }
     return lookup(hash)
-        .compose(fetched -> withLimits(service, routeClass, fetched, take, false))
+        .compose(fetched -> withCredits(withLimits(service, routeClass, fetched, take, false), routeClass, routeCost, take))
         .recover(e -> {
           LOG.debug("key lookup failed ({}); cached record: {}", e.getMessage(),
               cached == null ? "none" : cached.record() == null ? "unknown key" : "stale, served");
           if (cached != null && cached.record() != null) {
             staleServed.increment();
-            return withLimits(service, routeClass, cached, take, true);
+            return withCredits(withLimits(service, routeClass, cached, take, true), routeClass, routeCost, take);
           }
           return Future.succeededFuture(Decision.of(access.onUnavailable() == AccessSpec.OnUnavailable.FAIL_OPEN
               ? Reason.FAIL_OPEN : Reason.AUTH_UNAVAILABLE));
+        });
+  }
+
+  /**
+   * Charges an admitted request under a plan with credits its cost (after its limits, so a request they refuse costs
+   * nothing). A balance that cannot be charged (Redis unavailable, or the ledger did not answer for a balance Redis
+   * lost) refuses as authorization unavailable: a credit balance is never overspent.
+   */
+  private Future<Decision> withCredits(Future<Decision> limited, String routeClass, Long routeCost, boolean take) {
+    if (credits == null) {
+      return limited;
+    }
+    if (limited.succeeded()) {
+      Decision d = limited.result();
+      return charged(d) ? charge(d, routeClass, routeCost, take) : limited;
+    }
+    return limited.compose(d -> charged(d) ? charge(d, routeClass, routeCost, take) : Future.succeededFuture(d));
+  }
+
+  private static boolean charged(Decision d) {
+    return d.allowed() && d.plan() != null && d.plan().credits() != null && d.key() != null;
+  }
+
+  private Future<Decision> charge(Decision d, String routeClass, Long routeCost, boolean take) {
+    Plan.Credits grant = d.plan().credits();
+    return credits.charge(new QuotaOwner(d.key().projectId(), d.plan().name()), grant, grant.cost(routeClass, routeCost), take)
+        .map(d::charged)
+        .recover(e -> {
+          LOG.debug("credits of {} cannot be charged: {}", d.key().projectId(), e.getMessage());
+          return Future.succeededFuture(new Decision(Reason.AUTH_UNAVAILABLE, d.key(), d.plan(), d.limits(), d.stale(), d.caller()));
         });
   }
 
@@ -253,6 +306,15 @@ public final class AccessGate {
 
   private static Decision limitedDecision(LimitResult limits, KeyRecord record, Plan plan, PlanSlot slot, boolean stale) {
     return new Decision(limits.allowed() ? Reason.VALID_KEY : limits.refusal(), record, plan, limits, stale, slot.caller());
+  }
+
+  /**
+   * Adds a stored top-up to the balance in Redis; the balance after it, or null when Redis holds none (the next
+   * request rebuilds it from the ledger, top-up included).
+   */
+  public Future<Long> topUp(String projectId, Plan plan, long amount, java.time.Instant at) {
+    return credits == null ? Future.succeededFuture(null)
+        : credits.topUp(new QuotaOwner(projectId, plan.name()), plan.credits(), amount, at);
   }
 
   /**

@@ -64,7 +64,8 @@ public record KeyRecord(String keyId, String projectId, String projectName, Inst
     return new Plan(json.getString("name"),
         rate == null || !rate.containsKey("requests") ? null : Plan.RateLimit.fromJson(rate),
         quota == null ? null : new Plan.Quota(quota.getLong("requests"), QuotaPeriod.byName(quota.getString("per")).orElseThrow()),
-        services == null ? null : services.stream().map(String::valueOf).toList(), classes);
+        services == null ? null : services.stream().map(String::valueOf).toList(), classes,
+        json.getJsonObject("credits") == null ? null : Plan.Credits.fromJson(json.getJsonObject("credits")));
   }
 
   private static Instant instant(String text) {

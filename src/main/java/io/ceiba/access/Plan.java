@@ -15,16 +15,22 @@ import java.util.TreeMap;
  * @param classLimits rate limits per route class: a request a route of that class took is limited by its class's
  *                    limit (counted per project, plan and class) besides the plan-wide {@code rateLimit} and quota
  */
-public record Plan(String name, RateLimit rateLimit, Quota quota, List<String> services, Map<String, RateLimit> classLimits) {
+public record Plan(String name, RateLimit rateLimit, Quota quota, List<String> services, Map<String, RateLimit> classLimits,
+    Credits credits) {
 
   public Plan {
     services = services == null ? null : List.copyOf(services);
     classLimits = classLimits == null ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(classLimits));
   }
 
-  /** A plan without limits per route class. */
+  /** A plan without credits. */
+  public Plan(String name, RateLimit rateLimit, Quota quota, List<String> services, Map<String, RateLimit> classLimits) {
+    this(name, rateLimit, quota, services, classLimits, null);
+  }
+
+  /** A plan without limits per route class and without credits. */
   public Plan(String name, RateLimit rateLimit, Quota quota, List<String> services) {
-    this(name, rateLimit, quota, services, Map.of());
+    this(name, rateLimit, quota, services, Map.of(), null);
   }
 
   /** The limit of route class {@code className} (null: none, or no class). */
@@ -66,6 +72,65 @@ public record Plan(String name, RateLimit rateLimit, Quota quota, List<String> s
   public record Quota(long requests, QuotaPeriod per) {
   }
 
+  /**
+   * A credit grant: {@code amount} credits per {@code refill} period (null: granted once, never refilled), which keyed
+   * requests consume by their cost (the route's {@code cost}, else {@code costs} of the route class, else 1).
+   *
+   * @param costs cost of a request per route class when its route names none
+   */
+  public record Credits(long amount, QuotaPeriod refill, Map<String, Long> costs) {
+
+    /** Start of the period a balance at {@code now} belongs to (the epoch when the grant is never refilled). */
+    public java.time.Instant periodStart(java.time.Instant now) {
+      return refill == null ? java.time.Instant.EPOCH : refill.start(now);
+    }
+
+    /** End (exclusive) of the period holding {@code now}; null when the grant is never refilled. */
+    public java.time.Instant periodEnd(java.time.Instant now) {
+      return refill == null ? null : refill.end(now);
+    }
+
+    public Credits {
+      costs = costs == null ? Map.of() : Collections.unmodifiableMap(new TreeMap<>(costs));
+    }
+
+    /** What one request costs: the route's own cost when it sets one, else its class's, else 1. */
+    public long cost(String routeClass, Long routeCost) {
+      if (routeCost != null) {
+        return routeCost;
+      }
+      Long byClass = routeClass == null ? null : costs.get(routeClass);
+      return byClass == null ? 1 : byClass;
+    }
+
+    /** {@code refill}'s wire name: {@code day}, {@code month} or {@code none}. */
+    public String refillName() {
+      return refill == null ? "none" : refill.wireName();
+    }
+
+    /** {@code {"amount", "refill", "costs"}}, as the control API takes it. */
+    public JsonObject toJson() {
+      JsonObject json = new JsonObject().put("amount", amount).put("refill", refillName());
+      if (!costs.isEmpty()) {
+        JsonObject c = new JsonObject();
+        costs.forEach(c::put);
+        json.put("costs", c);
+      }
+      return json;
+    }
+
+    /** From {@link #toJson()}. */
+    public static Credits fromJson(JsonObject json) {
+      String refill = json.getString("refill", "none");
+      java.util.Map<String, Long> costs = new java.util.HashMap<>();
+      JsonObject c = json.getJsonObject("costs");
+      if (c != null) {
+        c.fieldNames().forEach(f -> costs.put(f, c.getLong(f)));
+      }
+      return new Credits(json.getLong("amount"), "none".equals(refill) ? null : QuotaPeriod.byName(refill).orElseThrow(), costs);
+    }
+  }
+
   public JsonObject toJson() {
     JsonObject json = new JsonObject().put("name", name);
     JsonObject rate = rateLimit == null ? new JsonObject() : rateLimit.toJson();
@@ -73,6 +138,9 @@ public record Plan(String name, RateLimit rateLimit, Quota quota, List<String> s
     json.put("rate_limit", rate.isEmpty() ? null : rate);
     json.put("quota", quota == null ? null : new JsonObject().put("requests", quota.requests()).put("per", quota.per().wireName()));
     json.put("services", services == null ? null : new JsonArray(services));
+    if (credits != null) {
+      json.put("credits", credits.toJson());
+    }
     return json;
   }
 }

@@ -21,6 +21,8 @@ public enum Reason {
   PLAN_REQUIRED(ErrorCode.PLAN_REQUIRED),
   RATE_LIMITED(ErrorCode.RATE_LIMITED),
   QUOTA_EXCEEDED(ErrorCode.QUOTA_EXCEEDED),
+  /** The plan's credit balance does not cover the request's cost. */
+  CREDITS_EXHAUSTED(ErrorCode.CREDITS_EXHAUSTED),
   /** Authorization could not answer and the service is {@code fail-closed}. */
   AUTH_UNAVAILABLE(ErrorCode.AUTH_UNAVAILABLE);
 

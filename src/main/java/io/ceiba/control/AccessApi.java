@@ -45,8 +45,10 @@ final class AccessApi {
 
   private static final Logger LOG = LoggerFactory.getLogger(AccessApi.class);
   static final long REANNOUNCE_MS = 1000;
-  private static final Set<String> PLAN_FIELDS = Set.of("name", "rate_limit", "quota", "services");
+  private static final Set<String> PLAN_FIELDS = Set.of("name", "rate_limit", "quota", "services", "credits");
   private static final Set<String> RATE_FIELDS = Set.of("requests", "per", "burst");
+  /** Most credits a grant, a top-up or a class's cost may be: far from overflowing a Redis counter. */
+  static final long MAX_CREDITS = 1_000_000_000_000L;
 
   private final Vertx vertx;
   private final NodeContext node;
@@ -93,6 +95,17 @@ final class AccessApi {
         .map(this::announceRevocation)
         .onSuccess(v -> ctx.response().setStatusCode(204).end())
         .onFailure(e -> ctx.fail(storeFailure(e))));
+    router.post("/projects/:id/credits").handler(ctx -> created(ctx, ApiReplies.call(() -> {
+      JsonInput in = JsonInput.parse(body.apply(ctx), Set.of("amount", "plan"));
+      long amount = in.positiveLong("amount");
+      if (amount > MAX_CREDITS) {
+        throw in.invalid("amount", "must be at most " + MAX_CREDITS);
+      }
+      String plan = in.has("plan") ? in.name("plan") : null;
+      return store.topUp(ctx.pathParam("id"), plan, amount, actor(ctx))
+          .compose(topUp -> gate.topUp(topUp.projectId(), topUp.plan(), amount, topUp.at())
+              .map(balance -> topUp.toJson().put("balance", balance)));
+    })));
     router.post("/verify").handler(ctx -> ok(ctx, ApiReplies.call(() -> verify(body.apply(ctx)))));
   }
 
@@ -134,7 +147,36 @@ final class AccessApi {
       QuotaPeriod period = QuotaPeriod.byName(per).orElseThrow(() -> q.invalid("per", "must be 'day' or 'month', got '" + per + "'"));
       quota = new Plan.Quota(requests, period);
     }
-    return new Plan(name, rate, quota, in.strings("services"), classes);
+    return new Plan(name, rate, quota, in.strings("services"), classes, credits(in.object("credits", Set.of("amount", "refill", "costs"))));
+  }
+
+  /** {@code {amount, refill: day | month | none, costs: {<class>: n}}}, or null when absent. */
+  private static Plan.Credits credits(JsonInput c) {
+    if (c == null) {
+      return null;
+    }
+    long amount = c.positiveLong("amount");
+    if (amount > MAX_CREDITS) {
+      throw c.invalid("amount", "must be at most " + MAX_CREDITS);
+    }
+    String refill = c.has("refill") ? c.string("refill", true) : "none";
+    QuotaPeriod period = "none".equals(refill) ? null
+        : QuotaPeriod.byName(refill).orElseThrow(() -> c.invalid("refill", "must be 'day', 'month' or 'none', got '" + refill + "'"));
+    Map<String, Long> costs = new TreeMap<>();
+    JsonInput k = c.object("costs", null);
+    if (k != null) {
+      for (String routeClass : k.fields()) {
+        if (!routeClass.matches("[a-z0-9][a-z0-9_-]{0,31}")) {
+          throw k.invalid(routeClass, "not a route class (1-32 lower-case letters, digits, '-' or '_')");
+        }
+        long cost = k.nonNegativeLong(routeClass);
+        if (cost > Route.MAX_COST) {
+          throw k.invalid(routeClass, "a cost is 0-" + Route.MAX_COST + " credits");
+        }
+        costs.put(routeClass, cost);
+      }
+    }
+    return new Plan.Credits(amount, period, costs);
   }
 
   private static Plan.RateLimit rateLimit(JsonInput r) {
@@ -181,7 +223,7 @@ final class AccessApi {
             return Future.failedFuture(new CeibaException(ErrorCode.NOT_FOUND, "no http service '" + serviceName + "' in the registry"));
           }
           if (service.routes().isEmpty()) {
-            return gate.verify(service, null, key).map(d -> describe(d, service, null));
+            return gate.verify(service, null, null, key).map(d -> describe(d, service, null));
           }
           if (path == null) {
             throw in.invalid("path", "required: service " + serviceName + " has routes; name the request's path (and method)");
@@ -195,7 +237,7 @@ final class AccessApi {
           if (route == null) {
             throw new CeibaException(ErrorCode.NO_ROUTE, "no route of " + serviceName + " takes " + method + " " + normal.path());
           }
-          return gate.verify(route.service(), route.className(), key).map(d -> describe(d, route.service(), route));
+          return gate.verify(route.service(), route.className(), route.cost(), key).map(d -> describe(d, route.service(), route));
         });
   }
 
@@ -217,6 +259,11 @@ final class AccessApi {
           .put("counting", d.limits().clusterWide() ? "cluster" : "node");
     } else {
       out.put("remaining", null).put("reset", null);
+    }
+    if (d.credits() != null) {
+      out.put("credits", new JsonObject().put("balance", d.credits().remaining()).put("cost", d.credits().cost())
+          .put("grant", d.credits().grant()).put("reset", d.credits().resetAt() == null ? null : d.credits().resetAt().toString())
+          .put("counting", d.credits().clusterWide() ? "cluster" : "node"));
     }
     return out;
   }

@@ -80,12 +80,21 @@ final class JsonInput {
   }
 
   long positiveLong(String field) {
+    return wholeLong(field, 1, "must be a positive whole number");
+  }
+
+  /** A whole number of at least 0. */
+  long nonNegativeLong(String field) {
+    return wholeLong(field, 0, "must be a whole number, 0 or more");
+  }
+
+  private long wholeLong(String field, long min, String problem) {
     Object v = json.getValue(field);
     if (v == null) {
       throw invalid(field, "is required");
     }
-    if (!(v instanceof Number n) || n.doubleValue() != n.longValue() || n.longValue() <= 0) {
-      throw invalid(field, "must be a positive whole number");
+    if (!(v instanceof Number n) || n.doubleValue() != n.longValue() || n.longValue() < min) {
+      throw invalid(field, problem);
     }
     return n.longValue();
   }

@@ -37,7 +37,7 @@ final class UsageApi {
   static final Duration MAX_HOURLY_RANGE = Duration.ofDays(31);
   static final Duration MAX_DAILY_RANGE = Duration.ofDays(366);
   private static final Set<String> EVENT_FIELDS = Set.of("request_id", "time", "project", "key_id", "plan", "service", "status",
-      "latency_ms", "bytes_in", "bytes_out", "node");
+      "latency_ms", "bytes_in", "bytes_out", "node", "cost");
 
   private final UsageStore store;
 

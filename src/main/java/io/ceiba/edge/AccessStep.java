@@ -42,8 +42,8 @@ final class AccessStep {
     String key = apiKey != null ? apiKey : bearer(headers);
     ex.keyInAuthorization = apiKey == null && key != null;
     // the client as the framing step found it: a trusted proxy's forwarded address, else the connection's peer
-    Future<Decision> decided = gate.authorize(service, ex.matched == null ? null : ex.matched.className(), key,
-        ex.head.forwarding().client());
+    Future<Decision> decided = gate.authorize(service, ex.matched == null ? null : ex.matched.className(),
+        ex.matched == null ? null : ex.matched.cost(), key, ex.head.forwarding().client());
     if (decided.isComplete()) {
       admit(ex, decided.succeeded() ? decided.result() : null, next);
     } else {
@@ -86,6 +86,9 @@ final class AccessStep {
       case PLAN_REQUIRED -> "the key's project has no active subscription to a plan granting " + service.name();
       case RATE_LIMITED -> d.plan() == null ? "too many requests from this address" : "rate limit of plan " + d.plan().name() + " exceeded";
       case QUOTA_EXCEEDED -> "quota of plan " + d.plan().name() + " is spent until " + d.limits().resetAt();
+      case CREDITS_EXHAUSTED -> "the credit balance of plan " + d.plan().name() + " (" + d.credits().remaining()
+          + ") does not cover this request's cost (" + d.credits().cost() + ")"
+          + (d.credits().resetAt() == null ? "; top up to continue" : "; it is refilled at " + d.credits().resetAt());
       case AUTH_UNAVAILABLE -> "authorization is unavailable; try again shortly";
       default -> d.reason().label();
     };

@@ -69,8 +69,8 @@ final class CacheStep {
     }
     response.headers().addAll(hit.headers());
     response.putHeader(HttpHeaders.AGE, Long.toString(hit.ageSeconds(System.nanoTime())));
-    if (ex.decision != null && ex.decision.limits() != null) {
-      limitHeaders.set(response.headers(), ex.decision.limits());
+    if (LimitHeaders.reports(ex.decision)) {
+      limitHeaders.set(response.headers(), ex.decision);
     }
     if (method == HttpMethod.HEAD) {
       response.end();

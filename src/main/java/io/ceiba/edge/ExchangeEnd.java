@@ -34,8 +34,8 @@ final class ExchangeEnd {
     if (ex.done) {
       return Future.succeededFuture();
     }
-    if (ex.decision != null && ex.decision.limits() != null) {
-      limitHeaders.set(ex.response.headers(), ex.decision.limits());
+    if (LimitHeaders.reports(ex.decision)) {
+      limitHeaders.set(ex.response.headers(), ex.decision);
     }
     boolean unasked = ex.expectContinue && !ex.continued;
     if (unasked) {

@@ -25,6 +25,8 @@ final class ProxyHeaders {
   static final CharSequence RATELIMIT_LIMIT = HttpHeaders.createOptimized("ratelimit-limit");
   static final CharSequence RATELIMIT_REMAINING = HttpHeaders.createOptimized("ratelimit-remaining");
   static final CharSequence RATELIMIT_RESET = HttpHeaders.createOptimized("ratelimit-reset");
+  /** A charged request's credit balance after the charge. */
+  static final CharSequence CREDITS_REMAINING = HttpHeaders.createOptimized("x-credits-remaining");
   static final CharSequence RETRY_AFTER = HttpHeaders.createOptimized("retry-after");
 
   private ProxyHeaders() {
@@ -56,7 +58,7 @@ final class ProxyHeaders {
     API_KEY,
     /** A key sent as {@code Authorization: Bearer}, and any {@code X-API-Key} beside it. */
     API_KEY_AND_AUTHORIZATION,
-    /** An upstream answer's {@code RateLimit-*}: the edge reports the limit it counted. */
+    /** An upstream answer's {@code RateLimit-*} and {@code X-Credits-Remaining}: the edge reports what it counted. */
     RATE_LIMIT;
 
     /** Runs for every header copied. */
@@ -65,7 +67,8 @@ final class ProxyHeaders {
         case NOTHING -> false;
         case API_KEY -> is(name, X_API_KEY);
         case API_KEY_AND_AUTHORIZATION -> is(name, X_API_KEY) || is(name, HttpHeaders.AUTHORIZATION);
-        case RATE_LIMIT -> is(name, RATELIMIT_LIMIT) || is(name, RATELIMIT_REMAINING) || is(name, RATELIMIT_RESET);
+        case RATE_LIMIT -> is(name, RATELIMIT_LIMIT) || is(name, RATELIMIT_REMAINING) || is(name, RATELIMIT_RESET)
+            || is(name, CREDITS_REMAINING);
       };
     }
 

@@ -1,6 +1,5 @@
 package io.ceiba.edge;
 
-import io.ceiba.access.limit.LimitResult;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpHeaders;
@@ -37,10 +36,10 @@ final class StreamStep {
       response.setStatusMessage(message);
     }
     cache.fill(ex, upstream, customMessage ? message : null);
-    LimitResult limits = ex.decision == null ? null : ex.decision.limits();
-    ProxyHeaders.copyEndToEnd(upstream.headers(), response.headers(), limits == null ? ProxyHeaders.Drop.NOTHING : ProxyHeaders.Drop.RATE_LIMIT);
-    if (limits != null) {
-      limitHeaders.add(response.headers(), limits);
+    boolean counted = LimitHeaders.reports(ex.decision);
+    ProxyHeaders.copyEndToEnd(upstream.headers(), response.headers(), counted ? ProxyHeaders.Drop.RATE_LIMIT : ProxyHeaders.Drop.NOTHING);
+    if (counted) {
+      limitHeaders.add(response.headers(), ex.decision);
     }
     if (!upstream.headers().contains(HttpHeaders.CONTENT_LENGTH) && ex.request.method() != HttpMethod.HEAD
         && status != 204 && status != 304) {

@@ -65,7 +65,7 @@ final class UsageRecorder {
   /**
    * Records a keyed exchange. Its id is ours: a client-chosen {@code X-Request-Id} could repeat and would then be
    * counted once. Its plan is the one the request was admitted and counted under (none when refused): quota counters
-   * are rebuilt from it.
+   * are rebuilt from it, and its cost (the credits charged) is what credit balances are rebuilt from.
    */
   void record(Exchange ex, Decision d, int status, long nowNanos) {
     if (!recorded || d == null || d.key() == null) {
@@ -74,7 +74,7 @@ final class UsageRecorder {
     String countedUnder = d.allowed() && d.plan() != null ? d.plan().name() : null;
     UsageEvent event = new UsageEvent(ex.requestIdIsOurs ? ex.requestId : RequestIds.next(), WallClock.now(),
         d.key().projectId(), d.key().keyId(), countedUnder, ex.service.name(), status,
-        (nowNanos - ex.startNanos) / 1_000_000, ex.bytesIn, ex.bytesOut, nodeId);
+        (nowNanos - ex.startNanos) / 1_000_000, ex.bytesIn, ex.bytesOut, nodeId, d.credits() == null ? 0 : d.credits().charged());
     if (spool != null) {
       spool.record(event);
       return;

@@ -26,6 +26,8 @@ public enum ErrorCode {
   PLAN_REQUIRED(403),
   RATE_LIMITED(429),
   QUOTA_EXCEEDED(429),
+  /** The plan's credit balance does not cover the request's cost (402 Payment Required). */
+  CREDITS_EXHAUSTED(402),
   AUTH_UNAVAILABLE(503),
   // control API
   UNAUTHORIZED(401),

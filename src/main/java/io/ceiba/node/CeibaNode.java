@@ -2,6 +2,7 @@ package io.ceiba.node;
 
 import io.ceiba.acme.AcmeChallenges;
 import io.ceiba.access.AccessGate;
+import io.ceiba.access.limit.CreditCounter;
 import io.ceiba.access.limit.Limiter;
 import io.ceiba.backup.RevocationLedger;
 import io.ceiba.bus.Addresses;
@@ -95,7 +96,8 @@ public final class CeibaNode {
             RedisService redis = RedisService.create(vertx, config.redis(), meters);
             CountingNodes countingNodes = new CountingNodes();
             Limiter limiter = new Limiter(vertx, redis, countingNodes, UsageLedger.forNode(vertx, config), meters);
-            AccessGate access = new AccessGate(vertx, limiter, config.has(Role.AUTH), meters);
+            CreditCounter credits = new CreditCounter(vertx, redis, UsageLedger.creditsForNode(vertx, config), meters);
+            AccessGate access = new AccessGate(vertx, limiter, credits, config.has(Role.AUTH), meters);
             // every node drops the cached key records a change touched (revocation within milliseconds); changes
             // arrive through ClusterPublishes, which hands them to local consumers and repairs a node that missed one
             RevocationLedger revocations = new RevocationLedger(vertx, config.dataDir());

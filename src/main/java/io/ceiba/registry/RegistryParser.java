@@ -301,6 +301,7 @@ public final class RegistryParser {
       CacheSpec cache = readCache(r, service.cache());
       List<Middleware> middlewares = r.has("middlewares") ? readMiddlewares(r) : service.middlewares();
       String explicitName = r.string("name", null);
+      Long cost = r.has("cost") ? r.longValue("cost", 1, 0, Route.MAX_COST) : null;
       int line = r.source().line();
       r.finish();
       if (pattern == null) {
@@ -314,7 +315,7 @@ public final class RegistryParser {
             + (explicitName != null ? "" : "; give one of them a name"));
       }
       Route route = new Route(routes.size(), name, className, pattern, methods, headers,
-          service.forRoute(own, access, rateLimit, cache, middlewares), own != null, r.has("cache"), line);
+          service.forRoute(own, access, rateLimit, cache, middlewares), own != null, r.has("cache"), line, cost);
       Route first = access.policy() == AccessSpec.Policy.PUBLIC ? classLimit.putIfAbsent(className, route) : null;
       if (first != null && !java.util.Objects.equals(first.service().rateLimit(), route.service().rateLimit())) {
         r.problem("rate_limit", "routes of class '" + className + "' share one per-IP counter and must have the same rate_limit "

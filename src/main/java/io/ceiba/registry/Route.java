@@ -16,9 +16,20 @@ import java.util.Set;
  * @param ownBackends whether it has backends of its own (its own balancer)
  * @param ownCache   whether it sets {@code cache} itself (its own cache scope)
  * @param line       where it is written, for problems about it
+ * @param cost       credits a keyed request of this route consumes under a plan with credits; null: the plan's cost for
+ *                   the route class, else 1
  */
 public record Route(int index, String name, String className, RoutePattern pattern, Set<String> methods,
-    Map<String, String> headers, HttpService service, boolean ownBackends, boolean ownCache, int line) {
+    Map<String, String> headers, HttpService service, boolean ownBackends, boolean ownCache, int line, Long cost) {
+
+  /** Most credits one request may cost. */
+  public static final long MAX_COST = 1_000_000;
+
+  /** A route without a cost of its own. */
+  public Route(int index, String name, String className, RoutePattern pattern, Set<String> methods,
+      Map<String, String> headers, HttpService service, boolean ownBackends, boolean ownCache, int line) {
+    this(index, name, className, pattern, methods, headers, service, ownBackends, ownCache, line, null);
+  }
 
   /** Route class of a route that names none. */
   public static final String DEFAULT_CLASS = "default";

@@ -7,8 +7,9 @@ import java.time.format.DateTimeParseException;
 /**
  * One request's usage, as the edge sends it on {@link io.ceiba.bus.Addresses#USAGE_RECORD}: JSON with
  * {@code request_id}, {@code time} (ISO-8601 instant), {@code project}, {@code key_id} and {@code plan} (may be null),
- * {@code service}, {@code status}, {@code latency_ms}, {@code bytes_in}, {@code bytes_out} and {@code node} (may be
- * null). Unknown fields are ignored, so an edge of a newer version can add some.
+ * {@code service}, {@code status}, {@code latency_ms}, {@code bytes_in}, {@code bytes_out}, {@code node} (may be
+ * null) and {@code cost} (credits the request consumed; absent: 0). Unknown fields are ignored, so an edge of a newer
+ * version can add some.
  *
  * <p>{@link #fromJson} checks only the shape (presence and types): value ranges (status 100-599, no negative bytes
  * or latency, lengths) are the {@code usage_events} table's check constraints, one rule set in one place; an event
@@ -16,7 +17,13 @@ import java.time.format.DateTimeParseException;
  * callers that must answer synchronously ({@code POST /v1/usage/events}).
  */
 public record UsageEvent(String requestId, Instant time, String project, String keyId, String plan, String service,
-    int status, long latencyMs, long bytesIn, long bytesOut, String node) implements UsageRecord {
+    int status, long latencyMs, long bytesIn, long bytesOut, String node, long cost) implements UsageRecord {
+
+  /** An event of a request that consumed no credits. */
+  public UsageEvent(String requestId, Instant time, String project, String keyId, String plan, String service,
+      int status, long latencyMs, long bytesIn, long bytesOut, String node) {
+    this(requestId, time, project, keyId, plan, service, status, latencyMs, bytesIn, bytesOut, node, 0);
+  }
 
   /**
    * Events an edge collected over a few milliseconds, handed to its own node's usage verticle by reference in
@@ -65,7 +72,7 @@ public record UsageEvent(String requestId, Instant time, String project, String 
     }
     return new UsageEvent(requestId, instant, text(json, "project", true), text(json, "key_id", false), text(json, "plan", false),
         text(json, "service", true), (int) status, whole(json, "latency_ms"), whole(json, "bytes_in"), whole(json, "bytes_out"),
-        text(json, "node", false));
+        text(json, "node", false), json.getValue("cost") == null ? 0 : whole(json, "cost"));
   }
 
   private static String text(JsonObject json, String field, boolean required) {
@@ -110,6 +117,9 @@ public record UsageEvent(String requestId, Instant time, String project, String 
     if (bytesOut < 0) {
       return "bytes_out: must not be negative";
     }
+    if (cost < 0) {
+      return "cost: must not be negative";
+    }
     String[][] texts = {{"request_id", requestId}, {"project", project}, {"key_id", keyId}, {"plan", plan},
         {"service", service}, {"node", node}};
     for (String[] t : texts) {
@@ -135,7 +145,8 @@ public record UsageEvent(String requestId, Instant time, String project, String 
         .put("latency_ms", latencyMs)
         .put("bytes_in", bytesIn)
         .put("bytes_out", bytesOut)
-        .put("node", node);
+        .put("node", node)
+        .put("cost", cost);
   }
 
   @Override

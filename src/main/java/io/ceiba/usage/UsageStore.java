@@ -33,7 +33,7 @@ public final class UsageStore {
   static final int JOB_CHUNK = 50_000;
 
   /**
-   * The batch insert: one statement per batch whatever its size, the columns travelling as 11 arrays, so there is no
+   * The batch insert: one statement per batch whatever its size, the columns travelling as 12 arrays, so there is no
    * bind-parameter limit and no SQL text to build. It holds {@link #INSERT_FENCE} shared until it commits, taken before
    * any row (and so any sequence number) is made: the rollup job takes the fence exclusively to learn a sequence number
    * below which every insert has finished.
@@ -44,12 +44,13 @@ public final class UsageStore {
    */
   private static final String INSERT_NEW = """
       with fence as (select pg_advisory_xact_lock_shared(%d))
-      insert into usage_events (request_id, time, project_id, key_id, plan, service, status, latency_ms, bytes_in, bytes_out, node)
+      insert into usage_events (request_id, time, project_id, key_id, plan, service, status, latency_ms, bytes_in, bytes_out, node,
+                                cost)
       select u.id, timestamptz 'epoch' + u.micros * interval '1 microsecond', u.project, u.key, u.plan, u.service, u.status,
-             u.latency, u.bytes_in, u.bytes_out, u.node
+             u.latency, u.bytes_in, u.bytes_out, u.node, u.cost
       from fence, unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[],
-                         $8::bigint[], $9::bigint[], $10::bigint[], $11::text[])
-                  as u(id, micros, project, key, plan, service, status, latency, bytes_in, bytes_out, node)""".formatted(INSERT_FENCE);
+                         $8::bigint[], $9::bigint[], $10::bigint[], $11::text[], $12::bigint[])
+                  as u(id, micros, project, key, plan, service, status, latency, bytes_in, bytes_out, node, cost)""".formatted(INSERT_FENCE);
 
   /** {@link #INSERT_NEW} for a batch with known request ids (a replay): those rows are skipped, so a replay is harmless. */
   private static final String INSERT_SKIPPING_KNOWN = INSERT_NEW + "\n      on conflict (request_id) do nothing";
@@ -84,11 +85,11 @@ public final class UsageStore {
           latency_ms_sum = r.latency_ms_sum + excluded.latency_ms_sum
         returning 1
       ), plan_upserted as (
-        insert into usage_plan_rollups as p (project_id, plan, hour, requests)
-        select e.project_id, e.plan, date_trunc('hour', e.time, 'UTC'), count(*)
+        insert into usage_plan_rollups as p (project_id, plan, hour, requests, cost)
+        select e.project_id, e.plan, date_trunc('hour', e.time, 'UTC'), count(*), sum(e.cost)
         from usage_events e, state where e.seq > state.rolled_through and e.seq <= $1 and e.plan is not null
         group by 1, 2, 3
-        on conflict (project_id, plan, hour) do update set requests = p.requests + excluded.requests
+        on conflict (project_id, plan, hour) do update set requests = p.requests + excluded.requests, cost = p.cost + excluded.cost
         returning 1
       ), advanced as (
         update usage_rollup_state set rolled_through = greatest(rolled_through, $1) returning 1
@@ -110,6 +111,17 @@ public final class UsageStore {
       select (select coalesce(sum(requests), 0) from usage_plan_rollups where project_id = $1 and plan = $2 and hour >= $3)
            + (select count(*) from usage_events where seq > (select rolled_through from usage_rollup_state)
                 and project_id = $1 and plan = $2 and time >= $3) as n""";
+
+  /**
+   * Credits an owner bought and spent in a credit period (from $3, a day or month start, or the epoch): the top-ups,
+   * and the costs of its plan rollups plus the raw rows above the watermark.
+   */
+  private static final String CREDITS = """
+      select (select coalesce(sum(amount), 0) from credit_topups where project_id = $1 and plan_name = $2 and at >= $3)::bigint
+               as topped_up,
+             ((select coalesce(sum(cost), 0) from usage_plan_rollups where project_id = $1 and plan = $2 and hour >= $3)
+           + (select coalesce(sum(cost), 0) from usage_events where seq > (select rolled_through from usage_rollup_state)
+                and project_id = $1 and plan = $2 and time >= $3))::bigint as spent""";
 
   private static final String PRUNE_DEAD_LETTERS = "delete from usage_dead_letters where received_at < $1";
 
@@ -221,6 +233,7 @@ public final class UsageStore {
     Long[] bytesIn = new Long[n];
     Long[] bytesOut = new Long[n];
     String[] nodes = new String[n];
+    Long[] costs = new Long[n];
     for (int i = 0; i < n; i++) {
       UsageEvent e = events.get(i);
       ids[i] = e.requestId();
@@ -234,10 +247,11 @@ public final class UsageStore {
       bytesIn[i] = e.bytesIn();
       bytesOut[i] = e.bytesOut();
       nodes[i] = e.node();
+      costs[i] = e.cost();
     }
     Tuple params = Tuple.tuple().addArrayOfString(ids).addArrayOfLong(micros).addArrayOfString(projects)
         .addArrayOfString(keys).addArrayOfString(plans).addArrayOfString(services).addArrayOfInteger(statuses)
-        .addArrayOfLong(latencies).addArrayOfLong(bytesIn).addArrayOfLong(bytesOut).addArrayOfString(nodes);
+        .addArrayOfLong(latencies).addArrayOfLong(bytesIn).addArrayOfLong(bytesOut).addArrayOfString(nodes).addArrayOfLong(costs);
     return pool.preparedQuery(INSERT_NEW).execute(params)
         .recover(e -> e instanceof DatabaseException d && UNIQUE_VIOLATION.equals(d.getSqlState())
             ? pool.preparedQuery(INSERT_SKIPPING_KNOWN).execute(params) : Future.failedFuture(e))
@@ -355,6 +369,18 @@ public final class UsageStore {
   public Future<Long> quotaUsed(String projectId, String plan, Instant from) {
     return pool.preparedQuery(QUOTA_USED).execute(Tuple.of(projectId, plan, OffsetDateTime.ofInstant(from, ZoneOffset.UTC)))
         .map(rows -> rows.iterator().next().getLong("n"));
+  }
+
+  /**
+   * {@code {topped_up, spent}}: the credits {@code projectId} bought and spent under {@code plan} since {@code from} (a
+   * credit period's start), exact up to the events not written yet: what a credit balance Redis lost is rebuilt from.
+   */
+  public Future<JsonObject> credits(String projectId, String plan, Instant from) {
+    return pool.preparedQuery(CREDITS).execute(Tuple.of(projectId, plan, OffsetDateTime.ofInstant(from, ZoneOffset.UTC)))
+        .map(rows -> {
+          Row row = rows.iterator().next();
+          return new JsonObject().put("topped_up", row.getLong("topped_up")).put("spent", row.getLong("spent"));
+        });
   }
 
   public Future<Boolean> projectExists(String projectId) {

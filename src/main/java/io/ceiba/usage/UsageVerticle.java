@@ -154,7 +154,10 @@ public final class UsageVerticle extends VerticleBase {
         });
   }
 
-  /** {@code {project, plan, from}} in, {@code {used}} out: a quota counter Redis lost is rebuilt from this. */
+  /**
+   * {@code {project, plan, from}} in, {@code {used}} out: a quota counter Redis lost is rebuilt from this; with
+   * {@code credits: true}, {@code {topped_up, spent}} out: a credit balance Redis lost is rebuilt from that.
+   */
   private void answerQuotaUsed(Message<JsonObject> msg) {
     JsonObject body = msg.body();
     Instant from;
@@ -168,6 +171,12 @@ public final class UsageVerticle extends VerticleBase {
     String plan = body.getString("plan");
     if (project == null || plan == null) {
       msg.fail(400, "project and plan are required");
+      return;
+    }
+    if (body.getBoolean("credits", false)) {
+      store.credits(project, plan, from)
+          .onSuccess(msg::reply)
+          .onFailure(e -> msg.fail(503, "usage store: " + e.getMessage()));
       return;
     }
     store.quotaUsed(project, plan, from)

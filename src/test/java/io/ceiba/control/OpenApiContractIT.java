@@ -9,6 +9,7 @@ import io.ceiba.testkit.Origin;
 import io.ceiba.testkit.Registries;
 import io.ceiba.testkit.TestCertificates;
 import io.ceiba.testkit.TestNodes;
+import io.ceiba.testkit.TestRedis;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -47,6 +48,8 @@ class OpenApiContractIT {
   private TestNodes.Spec spec;
   private ControlClient control;
   private Origin origin;
+  /** Credit balances live there: {@code /v1/verify} reports one only when it can be read. */
+  private TestRedis redis;
   private OpenAPIContract contract;
   private ResponseValidator validator;
   /** "METHOD /path/{param}" of every operation an answer was validated for. */
@@ -55,9 +58,11 @@ class OpenApiContractIT {
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
     origin = Origin.start(vertx, "origin");
+    redis = TestRedis.start();
     Path registry = Registries.write(dir.resolve("registry.yaml"), "version: 1\nhttp:\n  api:\n    hosts: [api.test]\n"
-        + "    backends: [{ url: \"" + origin.url() + "\" }]\n    access: { policy: plan, plans: [pro] }\n");
-    spec = TestNodes.write(dir, "node1", null, null, registry, "roles: [edge, auth, usage, health, control]\n");
+        + "    backends: [{ url: \"" + origin.url() + "\" }]\n    access: { policy: plan, plans: [pro, metered] }\n");
+    spec = TestNodes.write(dir, "node1", null, null, registry, "roles: [edge, auth, usage, health, control]\n"
+        + "redis: { url: \"" + redis.url() + "\" }\n");
     node = TestNodes.start(spec);
     control = new ControlClient(vertx, spec.controlPort(), TestNodes.TOKEN);
     Eventually.until(vertx, Duration.ofSeconds(60), "node ready", () -> control.get("/ready").map(r -> r.statusCode() == 200))
@@ -78,6 +83,7 @@ class OpenApiContractIT {
   void stop() throws Exception {
     TestNodes.stopQuietly(node);
     origin.close();
+    redis.close();
     vertx.close().await(10, TimeUnit.SECONDS);
   }
 
@@ -201,6 +207,21 @@ class OpenApiContractIT {
     assertThat(call(HttpMethod.POST, "/verify", 200, verify).bodyAsJsonObject().getBoolean("allowed")).isTrue();
     call(HttpMethod.POST, "/verify", 200, "{\"key\": \"ck_wrong\", \"service\": \"api\"}");
     call(HttpMethod.POST, "/verify", 404, "{\"key\": \"ck_wrong\", \"service\": \"nosuch\"}");
+    // credits: a plan granting them, a top-up, and the balance on verify
+    call(HttpMethod.POST, "/plans", 201, "{\"name\": \"metered\", \"credits\": {\"amount\": 100, \"refill\": \"month\", "
+        + "\"costs\": {\"write\": 5}}}");
+    call(HttpMethod.POST, "/plans", 400, "{\"name\": \"bad-credits\", \"credits\": {\"amount\": 1, \"refill\": \"week\"}}");
+    String buyer = call(HttpMethod.POST, "/projects", 201, "{\"name\": \"buyer\"}").bodyAsJsonObject().getString("id");
+    call(HttpMethod.POST, "/projects/{id}/subscriptions", 201, "{\"plan\": \"metered\"}", buyer);
+    String buyerKey = call(HttpMethod.POST, "/projects/{id}/keys", 201, "{}", buyer).bodyAsJsonObject().getString("key");
+    assertThat(call(HttpMethod.POST, "/projects/{id}/credits", 201, "{\"amount\": 25}", buyer).bodyAsJsonObject().getString("plan"))
+        .isEqualTo("metered");
+    call(HttpMethod.POST, "/projects/{id}/credits", 400, "{\"amount\": 0}", buyer);
+    call(HttpMethod.POST, "/projects/{id}/credits", 400, "{\"amount\": 5}", project);
+    call(HttpMethod.POST, "/projects/{id}/credits", 404, "{\"amount\": 5}", "prj_nosuch");
+    JsonObject credits = call(HttpMethod.POST, "/verify", 200, new JsonObject().put("key", buyerKey).put("service", "api").encode())
+        .bodyAsJsonObject().getJsonObject("credits");
+    assertThat(credits.getLong("balance")).isEqualTo(125);
 
     // usage: reported events, then read back by hour and by day
     String now = Instant.now().toString();

@@ -345,4 +345,23 @@ class RegistryParserTest {
     assertThat(problems).filteredOn(p -> p.line() == 10).singleElement()
         .satisfies(p -> assertThat(p.reason()).contains("unreachable").contains("at line 8"));
   }
+
+  @Test
+  void should_read_a_route_cost_and_refuse_one_out_of_range() {
+    Registry registry = RegistryParser.parse("r.yaml", RoutesTest.API + """
+            routes:
+              - { path: /v1/report, cost: 10 }
+              - { path: /v1/free, cost: 0 }
+              - { path: /v1/ }
+        """);
+    assertThat(registry.http().get("api").routes().list()).extracting(Route::cost).containsExactly(10L, 0L, null);
+    List<Problem> problems = problems(RoutesTest.API + """
+            routes:
+              - { path: /v1/a, cost: -1 }
+              - { path: /v1/b, cost: lots }
+              - { path: /v1/c, cost: 1000001 }
+        """);
+    assertThat(problems).extracting(p -> p.field()).containsExactly("http.api.routes[0].cost", "http.api.routes[1].cost",
+        "http.api.routes[2].cost");
+  }
 }

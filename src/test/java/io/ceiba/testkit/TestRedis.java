@@ -17,6 +17,20 @@ public final class TestRedis implements AutoCloseable {
     this.port = port;
   }
 
+  /**
+   * A node's {@link io.ceiba.store.redis.RedisService} for {@code url} ({@code ""}: none configured), once it reports
+   * Redis available.
+   */
+  public static io.ceiba.store.redis.RedisService connected(io.vertx.core.Vertx vertx, String url) throws Exception {
+    io.ceiba.store.redis.RedisService service = io.ceiba.store.redis.RedisService.create(vertx, new io.ceiba.config.RedisConfig(url),
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+    if (!url.isEmpty()) {
+      Eventually.until(vertx, java.time.Duration.ofSeconds(10), "redis " + url + " available",
+          () -> io.vertx.core.Future.succeededFuture(service.available())).await(15, java.util.concurrent.TimeUnit.SECONDS);
+    }
+    return service;
+  }
+
   public static TestRedis start() {
     TestRedis redis = new TestRedis(Ports.free());
     redis.startAgain();

@@ -318,6 +318,35 @@ class UsageIT {
     assertThat(quotaUsed("nobody", "pro", since)).isZero();
   }
 
+  @Test
+  @Order(3)
+  void should_sum_the_credits_a_plan_spent_since_a_time_from_rollups_and_the_raw_tail() throws Exception {
+    Instant lastHour = Instant.now().truncatedTo(ChronoUnit.HOURS).minus(1, ChronoUnit.HOURS);
+    String project = post("/v1/projects", "{\"name\": \"spender\"}", 201).getString("id");
+    // costs 1..5 under prepaid, one event without a cost, and a refused request (under no plan)
+    JsonArray reported = new JsonArray(java.util.stream.IntStream.range(0, 6)
+        .mapToObj(i -> event(project, "spent-" + i, "api", 200, lastHour.plusSeconds(i)).put("plan", "prepaid").put("cost", i == 0 ? null : i))
+        .collect(java.util.stream.Collectors.toList()));
+    reported.add(event(project, "spent-refused", "api", 402, lastHour).put("plan", null).put("cost", 0));
+    post("/v1/usage/events", new JsonObject().put("events", reported).encode(), 202);
+    awaitRows(project, 7);
+    Instant since = lastHour.minus(1, ChronoUnit.HOURS);
+    assertThat(credits(project, "prepaid", since).getLong("spent")).as("raw rows only").isEqualTo(15);
+    rollup();
+    assertThat(credits(project, "prepaid", since).getLong("spent")).as("rollups only").isEqualTo(15);
+    send(List.of(event(project, "spent-late", "api", 200, lastHour).put("plan", "prepaid").put("cost", 7)));
+    awaitRows(project, 8);
+    JsonObject credits = credits(project, "prepaid", since);
+    assertThat(credits.getLong("spent")).as("rollups plus the raw tail").isEqualTo(22);
+    assertThat(credits.getLong("topped_up")).isZero();
+    assertThat(quotaUsed(project, "prepaid", since)).as("requests are still counted as such").isEqualTo(7);
+  }
+
+  private JsonObject credits(String project, String plan, Instant from) throws Exception {
+    JsonObject ask = new JsonObject().put("project", project).put("plan", plan).put("from", from.toString()).put("credits", true);
+    return node.vertx().eventBus().<JsonObject>request(Addresses.USAGE_QUOTA_USED, ask).await(10, TimeUnit.SECONDS).body();
+  }
+
   private long quotaUsed(String project, String plan, Instant from) throws Exception {
     JsonObject ask = new JsonObject().put("project", project).put("plan", plan).put("from", from.toString());
     return node.vertx().eventBus().<JsonObject>request(Addresses.USAGE_QUOTA_USED, ask).await(10, TimeUnit.SECONDS).body().getLong("used");

@@ -35,7 +35,7 @@ import java.util.Map;
 public final class AccessStore {
 
   private static final SecureRandom RANDOM = new SecureRandom();
-  private static final String PLAN_COLUMNS = "name, rate_requests, rate_per_ms, rate_burst, quota_requests, quota_per, services, class_limits";
+  private static final String PLAN_COLUMNS = "name, rate_requests, rate_per_ms, rate_burst, quota_requests, quota_per, services, class_limits, credits";
 
   private final Pool pool;
 
@@ -66,7 +66,7 @@ public final class AccessStore {
 
   public Future<Plan> createPlan(Plan plan, Actor actor) {
     return pool.withTransaction(conn -> conn
-        .preparedQuery("insert into plans (" + PLAN_COLUMNS + ") values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)")
+        .preparedQuery("insert into plans (" + PLAN_COLUMNS + ") values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb)")
         .execute(planTuple(plan))
         .compose(rows -> audit(conn, actor, "create", "plan", plan.name(), plan.toJson()))
         .map(plan))
@@ -86,7 +86,7 @@ public final class AccessStore {
   public Future<Change<Plan>> updatePlan(Plan plan, Actor actor) {
     return pool.withTransaction(conn -> conn
         .preparedQuery("update plans set rate_requests = $2, rate_per_ms = $3, rate_burst = $4, quota_requests = $5, "
-            + "quota_per = $6, services = $7, class_limits = $8::jsonb, updated_at = now() where name = $1")
+            + "quota_per = $6, services = $7, class_limits = $8::jsonb, credits = $9::jsonb, updated_at = now() where name = $1")
         .execute(planTuple(plan))
         .compose(rows -> rows.rowCount() == 0
             ? Future.failedFuture(new CeibaException(ErrorCode.NOT_FOUND, "no plan '" + plan.name() + "'"))
@@ -260,6 +260,53 @@ public final class AccessStore {
         }));
   }
 
+  // --- credits -----------------------------------------------------------------------------------
+
+  /**
+   * A top-up and the plan it went to.
+   *
+   * @param at when it was stored (the database's clock): it counts in the credit period holding this instant
+   */
+  public record TopUp(long id, String projectId, Plan plan, long amount, Instant at) {
+
+    public JsonObject toJson() {
+      return new JsonObject().put("id", id).put("project", projectId).put("plan", plan.name()).put("amount", amount)
+          .put("at", at.toString());
+    }
+  }
+
+  /**
+   * Adds {@code amount} credits to {@code projectId}'s balance under {@code planName}, or, when that is null, under the
+   * one plan with credits the project subscribes to now; audited in the same transaction.
+   */
+  public Future<TopUp> topUp(String projectId, String planName, long amount, Actor actor) {
+    return pool.withTransaction(conn -> requireProject(conn, projectId)
+        .compose(v -> conn.preparedQuery("select " + prefixed("p.") + " from plans p join subscriptions s on s.plan_name = p.name "
+                + "where s.project_id = $1 and s.active_from <= now() and (s.active_until is null or s.active_until > now()) "
+                + "and p.credits is not null and ($2::text is null or p.name = $2) order by p.name").execute(Tuple.of(projectId, planName)))
+        .compose(rows -> {
+          List<Plan> plans = new ArrayList<>();
+          rows.forEach(row -> plans.add(plan(row)));
+          if (plans.isEmpty()) {
+            return Future.failedFuture(new CeibaException(ErrorCode.INVALID_REQUEST, "project '" + projectId
+                + "' has no active subscription to " + (planName == null ? "a plan with credits" : "plan '" + planName + "' with credits")));
+          }
+          if (plans.size() > 1) {
+            return Future.failedFuture(new CeibaException(ErrorCode.INVALID_REQUEST, "project '" + projectId
+                + "' subscribes to several plans with credits (" + String.join(", ", plans.stream().map(Plan::name).toList())
+                + "): name one in 'plan'"));
+          }
+          Plan plan = plans.get(0);
+          return conn.preparedQuery("insert into credit_topups (project_id, plan_name, amount) values ($1, $2, $3) returning id, at")
+              .execute(Tuple.of(projectId, plan.name(), amount))
+              .compose(inserted -> {
+                Row row = inserted.iterator().next();
+                TopUp topUp = new TopUp(row.getLong("id"), projectId, plan, amount, instant(row, "at"));
+                return audit(conn, actor, "top-up", "credits", projectId, topUp.toJson()).map(topUp);
+              });
+        }));
+  }
+
   private static Future<Void> requireProject(SqlConnection conn, String projectId) {
     return conn.preparedQuery("select 1 from projects where id = $1").execute(Tuple.of(projectId))
         .compose(rows -> rows.size() == 0
@@ -280,7 +327,8 @@ public final class AccessStore {
         rate == null ? null : (int) rate.requests(), rate == null ? null : rate.per().toMillis(),
         rate == null ? null : (int) rate.burst(),
         quota == null ? null : quota.requests(), quota == null ? null : quota.per().wireName(),
-        plan.services() == null ? null : plan.services().toArray(String[]::new), classLimitsJson(plan)));
+        plan.services() == null ? null : plan.services().toArray(String[]::new), classLimitsJson(plan),
+        plan.credits() == null ? null : plan.credits().toJson().encode()));
   }
 
   /** A plan's limits per route class as stored: {@code {"read": {"requests": 10, "per_ms": 1000, "burst": 10}}}. */
@@ -323,7 +371,12 @@ public final class AccessStore {
     return new Plan(row.getString("name"),
         rateRequests == null ? null : new Plan.RateLimit(rateRequests, Duration.ofMillis(row.getLong("rate_per_ms")), row.getInteger("rate_burst")),
         quotaRequests == null ? null : new Plan.Quota(quotaRequests, QuotaPeriod.byName(row.getString("quota_per")).orElseThrow()),
-        services == null ? null : List.of(services), classLimits(row));
+        services == null ? null : List.of(services), classLimits(row), credits(row));
+  }
+
+  private static Plan.Credits credits(Row row) {
+    Object stored = row.getValue("credits");
+    return stored == null ? null : Plan.Credits.fromJson(stored instanceof JsonObject o ? o : new JsonObject(stored.toString()));
   }
 
   private static JsonObject subscriptionJson(Row row, String projectId) {

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.ceiba.access.Plan;
 import io.ceiba.access.QuotaPeriod;
 import io.ceiba.access.Reason;
-import io.ceiba.config.RedisConfig;
 import io.ceiba.store.redis.RedisService;
 import io.ceiba.testkit.Eventually;
 import io.ceiba.testkit.TestRedis;
@@ -53,12 +52,7 @@ class LimiterTest {
   }
 
   private RedisService connected(String url) throws Exception {
-    RedisService service = RedisService.create(vertx, new RedisConfig(url), new SimpleMeterRegistry());
-    if (!url.isEmpty()) {
-      Eventually.until(vertx, Duration.ofSeconds(10), "redis " + url + " available",
-          () -> Future.succeededFuture(service.available())).await(15, TimeUnit.SECONDS);
-    }
-    return service;
+    return TestRedis.connected(vertx, url);
   }
 
   /** {@code count} limiters sharing the test's Redis, as {@code count} nodes would, with leases living {@link #LEASE}. */
