@@ -24,6 +24,7 @@ final class BackupTables {
       new Table("usage_events", "request_id"),
       new Table("usage_rollups", "project_id, service, hour"),
       new Table("usage_plan_rollups", "project_id, plan, hour"),
+      new Table("usage_class_rollups", "project_id, service, route_class, hour"),
       new Table("usage_rollup_state", "id"),
       new Table("usage_dead_letters", "id"),
       // stored TLS certificates, keys sealed: a restore needs the same cluster credentials to open them

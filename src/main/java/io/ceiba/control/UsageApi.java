@@ -37,7 +37,7 @@ final class UsageApi {
   static final Duration MAX_HOURLY_RANGE = Duration.ofDays(31);
   static final Duration MAX_DAILY_RANGE = Duration.ofDays(366);
   private static final Set<String> EVENT_FIELDS = Set.of("request_id", "time", "project", "key_id", "plan", "service", "status",
-      "latency_ms", "bytes_in", "bytes_out", "node", "cost");
+      "latency_ms", "bytes_in", "bytes_out", "node", "cost", "route_class");
 
   private final UsageStore store;
 
@@ -74,17 +74,22 @@ final class UsageApi {
       throw JsonInput.invalidField("from", "the range may span at most " + max.toDays() + " days with granularity " + granularity);
     }
     String g = granularity;
+    String by = param(ctx, "by");
+    if (by != null && !by.equals("service") && !by.equals("route_class")) {
+      throw JsonInput.invalidField("by", "must be 'service' or 'route_class', got '" + JsonInput.clip(by) + "'");
+    }
+    boolean byClass = "route_class".equals(by);
     return store.projectExists(projectId).compose(exists -> {
       if (!exists) {
         return Future.failedFuture(new CeibaException(ErrorCode.NOT_FOUND, "no project '" + JsonInput.clip(projectId) + "'"));
       }
-      return store.usage(projectId, from, to, g).map(rows -> {
+      return (byClass ? store.usageByClass(projectId, from, to, g) : store.usage(projectId, from, to, g)).map(rows -> {
         long total = 0;
         for (int i = 0; i < rows.size(); i++) {
           total += rows.getJsonObject(i).getLong("requests");
         }
         return new JsonObject().put("project", projectId).put("from", from.toString()).put("to", to.toString())
-            .put("granularity", g).put("rows", rows).put("total", total);
+            .put("granularity", g).put("by", byClass ? "route_class" : "service").put("rows", rows).put("total", total);
       });
     });
   }

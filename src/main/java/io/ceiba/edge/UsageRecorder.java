@@ -74,7 +74,8 @@ final class UsageRecorder {
     String countedUnder = d.allowed() && d.plan() != null ? d.plan().name() : null;
     UsageEvent event = new UsageEvent(ex.requestIdIsOurs ? ex.requestId : RequestIds.next(), WallClock.now(),
         d.key().projectId(), d.key().keyId(), countedUnder, ex.service.name(), status,
-        (nowNanos - ex.startNanos) / 1_000_000, ex.bytesIn, ex.bytesOut, nodeId, d.credits() == null ? 0 : d.credits().charged());
+        (nowNanos - ex.startNanos) / 1_000_000, ex.bytesIn, ex.bytesOut, nodeId, d.credits() == null ? 0 : d.credits().charged(),
+        ex.matched == null ? null : ex.matched.className());
     if (spool != null) {
       spool.record(event);
       return;

@@ -17,12 +17,18 @@ import java.time.format.DateTimeParseException;
  * callers that must answer synchronously ({@code POST /v1/usage/events}).
  */
 public record UsageEvent(String requestId, Instant time, String project, String keyId, String plan, String service,
-    int status, long latencyMs, long bytesIn, long bytesOut, String node, long cost) implements UsageRecord {
+    int status, long latencyMs, long bytesIn, long bytesOut, String node, long cost, String routeClass) implements UsageRecord {
 
-  /** An event of a request that consumed no credits. */
+  /** An event of a request that consumed no credits, of a service without routes. */
   public UsageEvent(String requestId, Instant time, String project, String keyId, String plan, String service,
       int status, long latencyMs, long bytesIn, long bytesOut, String node) {
-    this(requestId, time, project, keyId, plan, service, status, latencyMs, bytesIn, bytesOut, node, 0);
+    this(requestId, time, project, keyId, plan, service, status, latencyMs, bytesIn, bytesOut, node, 0, null);
+  }
+
+  /** An event of a service without routes (no route class). */
+  public UsageEvent(String requestId, Instant time, String project, String keyId, String plan, String service,
+      int status, long latencyMs, long bytesIn, long bytesOut, String node, long cost) {
+    this(requestId, time, project, keyId, plan, service, status, latencyMs, bytesIn, bytesOut, node, cost, null);
   }
 
   /**
@@ -72,7 +78,7 @@ public record UsageEvent(String requestId, Instant time, String project, String 
     }
     return new UsageEvent(requestId, instant, text(json, "project", true), text(json, "key_id", false), text(json, "plan", false),
         text(json, "service", true), (int) status, whole(json, "latency_ms"), whole(json, "bytes_in"), whole(json, "bytes_out"),
-        text(json, "node", false), json.getValue("cost") == null ? 0 : whole(json, "cost"));
+        text(json, "node", false), json.getValue("cost") == null ? 0 : whole(json, "cost"), text(json, "route_class", false));
   }
 
   private static String text(JsonObject json, String field, boolean required) {
@@ -121,7 +127,7 @@ public record UsageEvent(String requestId, Instant time, String project, String 
       return "cost: must not be negative";
     }
     String[][] texts = {{"request_id", requestId}, {"project", project}, {"key_id", keyId}, {"plan", plan},
-        {"service", service}, {"node", node}};
+        {"service", service}, {"node", node}, {"route_class", routeClass}};
     for (String[] t : texts) {
       if (t[1] != null && (t[1].length() > MAX_TEXT || t[1].indexOf('\0') >= 0)) {
         return t[0] + ": must be at most " + MAX_TEXT + " characters without NUL";
@@ -146,7 +152,8 @@ public record UsageEvent(String requestId, Instant time, String project, String 
         .put("bytes_in", bytesIn)
         .put("bytes_out", bytesOut)
         .put("node", node)
-        .put("cost", cost);
+        .put("cost", cost)
+        .put("route_class", routeClass);
   }
 
   @Override

@@ -45,12 +45,12 @@ public final class UsageStore {
   private static final String INSERT_NEW = """
       with fence as (select pg_advisory_xact_lock_shared(%d))
       insert into usage_events (request_id, time, project_id, key_id, plan, service, status, latency_ms, bytes_in, bytes_out, node,
-                                cost)
+                                cost, route_class)
       select u.id, timestamptz 'epoch' + u.micros * interval '1 microsecond', u.project, u.key, u.plan, u.service, u.status,
-             u.latency, u.bytes_in, u.bytes_out, u.node, u.cost
+             u.latency, u.bytes_in, u.bytes_out, u.node, u.cost, u.route_class
       from fence, unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[],
-                         $8::bigint[], $9::bigint[], $10::bigint[], $11::text[], $12::bigint[])
-                  as u(id, micros, project, key, plan, service, status, latency, bytes_in, bytes_out, node, cost)""".formatted(INSERT_FENCE);
+                         $8::bigint[], $9::bigint[], $10::bigint[], $11::text[], $12::bigint[], $13::text[])
+                  as u(id, micros, project, key, plan, service, status, latency, bytes_in, bytes_out, node, cost, route_class)""".formatted(INSERT_FENCE);
 
   /** {@link #INSERT_NEW} for a batch with known request ids (a replay): those rows are skipped, so a replay is harmless. */
   private static final String INSERT_SKIPPING_KNOWN = INSERT_NEW + "\n      on conflict (request_id) do nothing";
@@ -90,6 +90,15 @@ public final class UsageStore {
         from usage_events e, state where e.seq > state.rolled_through and e.seq <= $1 and e.plan is not null
         group by 1, 2, 3
         on conflict (project_id, plan, hour) do update set requests = p.requests + excluded.requests, cost = p.cost + excluded.cost
+        returning 1
+      ), class_upserted as (
+        insert into usage_class_rollups as c (project_id, service, route_class, hour, requests, errors, limited, cost)
+        select e.project_id, e.service, e.route_class, date_trunc('hour', e.time, 'UTC'), count(*),
+               count(*) filter (where e.status >= 500), count(*) filter (where e.status = 429), sum(e.cost)
+        from usage_events e, state where e.seq > state.rolled_through and e.seq <= $1 and e.route_class is not null
+        group by 1, 2, 3, 4
+        on conflict (project_id, service, route_class, hour) do update set requests = c.requests + excluded.requests,
+          errors = c.errors + excluded.errors, limited = c.limited + excluded.limited, cost = c.cost + excluded.cost
         returning 1
       ), advanced as (
         update usage_rollup_state set rolled_through = greatest(rolled_through, $1) returning 1
@@ -142,6 +151,22 @@ public final class UsageStore {
       ) t
       group by service, bucket
       order by bucket, service""";
+
+  /** {@link #USAGE} per route class: requests of services with routes only (the others have no class). */
+  private static final String USAGE_BY_CLASS = """
+      select service, route_class, bucket, sum(requests)::bigint as requests, sum(errors)::bigint as errors,
+             sum(limited)::bigint as limited, sum(cost)::bigint as cost
+      from (
+        select service, route_class, date_trunc($4, hour, 'UTC') as bucket, requests, errors, limited, cost
+          from usage_class_rollups where project_id = $1 and hour >= $2 and hour < $3
+        union all
+        select service, route_class, date_trunc($4, time, 'UTC'), 1, case when status >= 500 then 1 else 0 end,
+               case when status = 429 then 1 else 0 end, cost
+          from usage_events where seq > (select rolled_through from usage_rollup_state)
+            and project_id = $1 and time >= $2 and time < $3 and route_class is not null
+      ) t
+      group by service, route_class, bucket
+      order by bucket, service, route_class""";
 
   private final Pool pool;
 
@@ -234,6 +259,7 @@ public final class UsageStore {
     Long[] bytesOut = new Long[n];
     String[] nodes = new String[n];
     Long[] costs = new Long[n];
+    String[] routeClasses = new String[n];
     for (int i = 0; i < n; i++) {
       UsageEvent e = events.get(i);
       ids[i] = e.requestId();
@@ -248,10 +274,12 @@ public final class UsageStore {
       bytesOut[i] = e.bytesOut();
       nodes[i] = e.node();
       costs[i] = e.cost();
+      routeClasses[i] = e.routeClass();
     }
     Tuple params = Tuple.tuple().addArrayOfString(ids).addArrayOfLong(micros).addArrayOfString(projects)
         .addArrayOfString(keys).addArrayOfString(plans).addArrayOfString(services).addArrayOfInteger(statuses)
-        .addArrayOfLong(latencies).addArrayOfLong(bytesIn).addArrayOfLong(bytesOut).addArrayOfString(nodes).addArrayOfLong(costs);
+        .addArrayOfLong(latencies).addArrayOfLong(bytesIn).addArrayOfLong(bytesOut).addArrayOfString(nodes).addArrayOfLong(costs)
+        .addArrayOfString(routeClasses);
     return pool.preparedQuery(INSERT_NEW).execute(params)
         .recover(e -> e instanceof DatabaseException d && UNIQUE_VIOLATION.equals(d.getSqlState())
             ? pool.preparedQuery(INSERT_SKIPPING_KNOWN).execute(params) : Future.failedFuture(e))
@@ -409,6 +437,31 @@ public final class UsageStore {
             .put("bytes_in", row.getLong("bytes_in"))
             .put("bytes_out", row.getLong("bytes_out"))
             .put("latency_ms_sum", row.getLong("latency_ms_sum")));
+      }
+      return out;
+    });
+  }
+
+  /**
+   * Usage of a project per service, route class and bucket, exact as {@link #usage}; only requests that a route took
+   * (services with routes) have a class.
+   *
+   * @return rows {@code {service, route_class, start, requests, errors, limited, cost}}: {@code limited} counts 429s
+   */
+  public Future<JsonArray> usageByClass(String projectId, Instant from, Instant to, String granularity) {
+    Tuple params = Tuple.of(projectId, OffsetDateTime.ofInstant(from, ZoneOffset.UTC), OffsetDateTime.ofInstant(to, ZoneOffset.UTC),
+        granularity);
+    return pool.preparedQuery(USAGE_BY_CLASS).execute(params).map(rows -> {
+      JsonArray out = new JsonArray();
+      for (Row row : rows) {
+        out.add(new JsonObject()
+            .put("service", row.getString("service"))
+            .put("route_class", row.getString("route_class"))
+            .put("start", row.getOffsetDateTime("bucket").toInstant().toString())
+            .put("requests", row.getLong("requests"))
+            .put("errors", row.getLong("errors"))
+            .put("limited", row.getLong("limited"))
+            .put("cost", row.getLong("cost")));
       }
       return out;
     });

@@ -233,6 +233,14 @@ class OpenApiContractIT {
     assertThat(usage.getLong("total")).isEqualTo(1);
     call(HttpMethod.GET, "/projects/{id}/usage?granularity=day", 200, null, project);
     call(HttpMethod.GET, "/projects/{id}/usage?granularity=week", 400, null, project);
+    // per route class: an event of a request a route of class "read" took
+    String classed = new JsonObject().put("request_id", "r-2").put("time", now).put("project", project).put("service", "api")
+        .put("status", 429).put("latency_ms", 1).put("bytes_in", 0).put("bytes_out", 80).put("route_class", "read").encode();
+    call(HttpMethod.POST, "/usage/events", 202, "{\"events\": [" + classed + "]}");
+    JsonObject byClass = call(HttpMethod.GET, "/projects/{id}/usage?by=route_class", 200, null, project).bodyAsJsonObject();
+    assertThat(byClass.getJsonArray("rows").getJsonObject(0).getString("route_class")).isEqualTo("read");
+    assertThat(byClass.getJsonArray("rows").getJsonObject(0).getLong("limited")).isEqualTo(1);
+    call(HttpMethod.GET, "/projects/{id}/usage?by=plan", 400, null, project);
     call(HttpMethod.DELETE, "/keys/{id}", 204, null, key.getString("id"));
     call(HttpMethod.DELETE, "/keys/{id}", 404, null, "key_nosuch");
 

@@ -44,6 +44,7 @@ class RoutesClusterIT {
   private Origin legacy;
   private ControlClient control;
   private String key;
+  private String keyProject;
   private String adminKey;
   private String mixedKey;
 
@@ -88,6 +89,7 @@ class RoutesClusterIT {
     ControlClient.KeyedProject acme = control.newProjectWithKey("acme").await(10, TimeUnit.SECONDS);
     control.create("/v1/projects/" + acme.id() + "/subscriptions", "{\"plan\": \"pro\"}").await(10, TimeUnit.SECONDS);
     key = acme.key();
+    keyProject = acme.id();
     ControlClient.KeyedProject ops = control.newProjectWithKey("ops").await(10, TimeUnit.SECONDS);
     control.create("/v1/projects/" + ops.id() + "/subscriptions", "{\"plan\": \"admin\"}").await(10, TimeUnit.SECONDS);
     adminKey = ops.key();
@@ -199,6 +201,25 @@ class RoutesClusterIT {
         .await(10, TimeUnit.SECONDS);
     assertThat(noRoute.statusCode()).isEqualTo(404);
     assertThat(noRoute.bodyAsString()).contains("no_route");
+
+    // usage per route class: the refused writes are there as 429s, and the classes add up to the service's total
+    int admittedWrites = writes;
+    Eventually.until(vertx, Duration.ofSeconds(30), "usage by route class adds up to usage by service", () -> control
+        .json("/v1/projects/" + keyProject + "/usage?by=route_class").compose(byClass -> control
+            .json("/v1/projects/" + keyProject + "/usage").map(byService -> {
+              long writeRequests = sum(byClass, "write", "requests");
+              long writeLimited = sum(byClass, "write", "limited");
+              return "route_class".equals(byClass.getString("by")) && writeRequests >= 9 && writeLimited >= 9 - admittedWrites
+                  && writeRequests - writeLimited <= 4 && sum(byClass, "read", "requests") >= 3
+                  && byClass.getLong("total").equals(byService.getLong("total"));
+            }))).await(40, TimeUnit.SECONDS);
+    var badBy = control.get("/v1/projects/" + keyProject + "/usage?by=route").await(10, TimeUnit.SECONDS);
+    assertThat(badBy.statusCode()).isEqualTo(400);
+  }
+
+  private static long sum(JsonObject usage, String routeClass, String field) {
+    return usage.getJsonArray("rows").stream().map(JsonObject.class::cast)
+        .filter(r -> routeClass.equals(r.getString("route_class"))).mapToLong(r -> r.getLong(field)).sum();
   }
 
   private JsonObject verify(String method, String path) throws Exception {
