@@ -424,22 +424,14 @@ public final class UsageStore {
    * @return rows {@code {service, start, requests, errors, bytes_in, bytes_out, latency_ms_sum}}, oldest first
    */
   public Future<JsonArray> usage(String projectId, Instant from, Instant to, String granularity) {
-    Tuple params = Tuple.of(projectId, OffsetDateTime.ofInstant(from, ZoneOffset.UTC), OffsetDateTime.ofInstant(to, ZoneOffset.UTC),
-        granularity);
-    return pool.preparedQuery(USAGE).execute(params).map(rows -> {
-      JsonArray out = new JsonArray();
-      for (Row row : rows) {
-        out.add(new JsonObject()
-            .put("service", row.getString("service"))
-            .put("start", row.getOffsetDateTime("bucket").toInstant().toString())
-            .put("requests", row.getLong("requests"))
-            .put("errors", row.getLong("errors"))
-            .put("bytes_in", row.getLong("bytes_in"))
-            .put("bytes_out", row.getLong("bytes_out"))
-            .put("latency_ms_sum", row.getLong("latency_ms_sum")));
-      }
-      return out;
-    });
+    return buckets(USAGE, projectId, from, to, granularity, row -> new JsonObject()
+        .put("service", row.getString("service"))
+        .put("start", row.getOffsetDateTime("bucket").toInstant().toString())
+        .put("requests", row.getLong("requests"))
+        .put("errors", row.getLong("errors"))
+        .put("bytes_in", row.getLong("bytes_in"))
+        .put("bytes_out", row.getLong("bytes_out"))
+        .put("latency_ms_sum", row.getLong("latency_ms_sum")));
   }
 
   /**
@@ -449,20 +441,24 @@ public final class UsageStore {
    * @return rows {@code {service, route_class, start, requests, errors, limited, cost}}: {@code limited} counts 429s
    */
   public Future<JsonArray> usageByClass(String projectId, Instant from, Instant to, String granularity) {
+    return buckets(USAGE_BY_CLASS, projectId, from, to, granularity, row -> new JsonObject()
+        .put("service", row.getString("service"))
+        .put("route_class", row.getString("route_class"))
+        .put("start", row.getOffsetDateTime("bucket").toInstant().toString())
+        .put("requests", row.getLong("requests"))
+        .put("errors", row.getLong("errors"))
+        .put("limited", row.getLong("limited"))
+        .put("cost", row.getLong("cost")));
+  }
+
+  /** Runs a usage query over {@code (project, from, to, granularity)} and maps each bucket's row. */
+  private Future<JsonArray> buckets(String sql, String projectId, Instant from, Instant to, String granularity,
+      java.util.function.Function<Row, JsonObject> bucket) {
     Tuple params = Tuple.of(projectId, OffsetDateTime.ofInstant(from, ZoneOffset.UTC), OffsetDateTime.ofInstant(to, ZoneOffset.UTC),
         granularity);
-    return pool.preparedQuery(USAGE_BY_CLASS).execute(params).map(rows -> {
+    return pool.preparedQuery(sql).execute(params).map(rows -> {
       JsonArray out = new JsonArray();
-      for (Row row : rows) {
-        out.add(new JsonObject()
-            .put("service", row.getString("service"))
-            .put("route_class", row.getString("route_class"))
-            .put("start", row.getOffsetDateTime("bucket").toInstant().toString())
-            .put("requests", row.getLong("requests"))
-            .put("errors", row.getLong("errors"))
-            .put("limited", row.getLong("limited"))
-            .put("cost", row.getLong("cost")));
-      }
+      rows.forEach(row -> out.add(bucket.apply(row)));
       return out;
     });
   }
