@@ -154,6 +154,12 @@ class AdminCliIT {
       return usage.exit() == 0 && usage.json().getLong("total") == 1;
     })).await(40, TimeUnit.SECONDS);
     assertThat(ok(admin("usage", project)).out()).contains("api").contains("REQUESTS");
+    // per route class: this service has no routes, so no class rows; a wrong --by is the API's 400, exit 1
+    JsonObject byClass = ok(admin("usage", project, "--by", "route_class", "--json")).json();
+    assertThat(byClass.getString("by")).isEqualTo("route_class");
+    assertThat(byClass.getJsonArray("rows")).isEmpty();
+    assertThat(ok(admin("usage", project, "--by", "route_class")).out()).contains("CLASS").contains("429S");
+    assertThat(admin("usage", project, "--by", "route").exit()).isEqualTo(1);
 
     // revoke: refused from then on
     assertThat(ok(admin("keys", "revoke", created.getString("id"))).out()).contains("revoked");
