@@ -215,7 +215,11 @@ class MultiHostIT extends RigScenario {
           ejectTimes.get(0).toMillis(), ejectTimes.get(1).toMillis()));
       NetnsRig.figure(String.format("partition: host1 served pair only from host2 (5 in a row) %d ms after the cut;"
           + " %d requests failed on the way", served.toMillis(), failed.get()));
-      // host3 alone: its own view has only itself, and it still serves its own backends
+      // host3 alone: its own view has only itself (its failure detector may decide a moment after the others'), and it
+      // still serves its own backends
+      Eventually.until(vertx, Duration.ofSeconds(15), "host3's own view has only host3",
+          () -> blocking(() -> viewFrom(H3)).map(v -> v != null && nodeIds(v).equals(java.util.Set.of("host3"))))
+          .await(20, TimeUnit.SECONDS);
       JsonObject alone = call(() -> viewFrom(H3));
       assertThat(nodeIds(alone)).containsExactly("host3");
       HttpResult local = call(() -> rig.httpFrom(H3.ns(), "GET", "http://127.0.0.1:8080/", Map.of("Host", "every.test"), null));

@@ -9,6 +9,8 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,6 +40,11 @@ public final class CreditCounter {
   private final CreditLedger ledger;
   private final LongSupplier wallMillis;
   private final Counter rebuilt;
+  /**
+   * Rebuilds under way, by Redis key: the requests that find a balance missing together (a burst right after Redis
+   * lost it, on every edge event loop of this node) share one ledger query instead of one each.
+   */
+  private final Map<String, Future<Long>> rebuilding = new ConcurrentHashMap<>();
 
   /** Thrown (stackless) when no balance can be charged: Redis is not available. */
   public static final class CreditsUnavailable extends RuntimeException {
@@ -80,7 +87,7 @@ public final class CreditCounter {
     // the Redis client answers on its own context: the caller (an edge's event loop) gets the answer on its own
     return Contexts.onContext(vertx.getOrCreateContext(), run(key, take ? cost : 0, MISSING, end, now)
         .compose(reply -> reply[0] != MISSING ? Future.succeededFuture(reply)
-            : rebuild(owner, credits, start).compose(seed -> run(key, take ? cost : 0, seed, end, now)))
+            : rebuildOnce(key, owner, credits, start).compose(seed -> run(key, take ? cost : 0, seed, end, now)))
         .map(reply -> new CreditResult(take ? reply[0] == 1 : cost <= reply[1], cost, reply[1], credits.amount(), end, true)));
   }
 
@@ -105,6 +112,12 @@ public final class CreditCounter {
   private Future<long[]> run(String key, long cost, long seed, Instant end, Instant now) {
     long ttl = end == null ? 0 : Duration.between(now, end).toMillis() + 3_600_000;
     return CHARGE.run(redis, 1, key, cost, seed, ttl).map(r -> new long[] {r.get(0).toLong(), r.get(1).toLong()});
+  }
+
+  /** {@link #rebuild}, shared by every charge that asks for the same key while it runs. */
+  private Future<Long> rebuildOnce(String key, QuotaOwner owner, Plan.Credits credits, Instant start) {
+    Future<Long> shared = rebuilding.computeIfAbsent(key, k -> rebuild(owner, credits, start));
+    return shared.onComplete(ar -> rebuilding.remove(key, shared));
   }
 
   /** The balance from the ledger: the grant plus the period's top-ups minus its costs, never below 0. */
