@@ -79,18 +79,12 @@ final class ForwardStep {
         .setMethod(request.method())
         .setURI(ex.target()) // origin-form, whatever form the client sent
         .setIdleTimeout(service.timeouts().upstream().toMillis());
-    MultiMap headers = UpstreamHeaders.of(ex, options.getHeaders() == null ? MultiMap.caseInsensitiveMultiMap() : options.getHeaders(),
-        peers, peer);
     // to a peer's edge it is HTTP/1.1, whatever the backend behind it speaks
     boolean h2c = peer == null && backend.h2c();
-    if (h2c) {
-      // HTTP/2 names the target in :authority; a Host header beside it is redundant (RFC 9113 8.3.1)
-      headers.remove(HttpHeaders.HOST);
-    }
     ex.upstreamStart = System.nanoTime();
-    options.setHeaders(headers);
     HttpClient client = ex.route.clients().of(h2c);
-    client.request(options).onComplete(ar -> connected(ex, ar, h2c));
+    Peers.Edge via = peer;
+    client.request(options).onComplete(ar -> connected(ex, ar, h2c, via));
   }
 
   /**
@@ -108,7 +102,7 @@ final class ForwardStep {
     return options;
   }
 
-  private void connected(Exchange ex, AsyncResult<HttpClientRequest> ar, boolean h2c) {
+  private void connected(Exchange ex, AsyncResult<HttpClientRequest> ar, boolean h2c, Peers.Edge peer) {
     if (ex.done) {
       // the client went while this connected: nothing was sent, the request is dropped (its reset is expected:
       // without a handler Vert.x would log it as an error)
@@ -123,7 +117,11 @@ final class ForwardStep {
     }
     HttpClientRequest upstream = ar.result();
     ex.upstream = upstream;
+    // written straight into the request's own map: headers given with the options would be copied into it again
+    MultiMap headers = UpstreamHeaders.of(ex, upstream.headers(), peers, peer);
     if (h2c) {
+      // HTTP/2 names the target in :authority; a Host header beside it is redundant (RFC 9113 8.3.1)
+      headers.remove(HttpHeaders.HOST);
       upstream.authority(ex.head.authority());
     }
     send(ex, upstream);
