@@ -20,6 +20,11 @@
 #   control  ceiba-public / ceiba-public-nousage        the same work on two JVMs (the usage role idles without
 #                                                       keyed traffic): what remains of the noise
 #   nginx    ceiba-public / nginx                       against nginx
+# Issue 22 asks for the keyed ratio "both ways": after the pairs, node bench-key serves its public service and its
+# api-key service alone, one after the other, in alternating rounds (ALT_ROUNDS, default the -r rounds; 0 skips it):
+#   alternating  api.local / app.local on one node, one wrk at a time: the same JVM, JIT and usage role, but each
+#                side sees the machine of its own moment (the drift above), and the keyed side's usage work (the
+#                spool, the usage role, PostgreSQL's inserts on this machine's cores) competes with its own proxying
 #
 #   ops/bench/access-bench.sh [-d seconds] [-w warmup] [-W first-warmup] [-r rounds] [-c connections]
 #
@@ -369,6 +374,29 @@ for r in $(seq 1 "$rounds"); do
   echo "round $r/$rounds done" >&2
 done
 
+# ------------------------------------------------------------------ alternating rounds on one node
+alt_rounds=${ALT_ROUNDS:-$rounds}
+: >"$work/alt"
+measure_alone() {  # round target(public|keyed): one wrk against node bench-key, nothing else loaded
+  local r=$1 kind=$2 host=app.local header="" node=${served_by[ceiba-api-key]}
+  [ "$kind" = keyed ] && { host=api.local; header="x-api-key: $key"; }
+  local url; url="http://127.0.0.1:$(edge_port "$node")/"
+  load "$warmup" "$url" "$host" "$header" >/dev/null 2>&1
+  local t0 out t1; t0=$(ticks "${node_pids[$node]}")
+  out=$(load "$duration" "$url" "$host" "$header" --latency 2>&1)
+  t1=$(ticks "${node_pids[$node]}")
+  local rps reqs non2xx; rps=$(awk '/Requests\/sec/{print $2}' <<<"$out"); reqs=$(awk '/requests in/{print $1}' <<<"$out")
+  [ -n "$rps" ] && [ -n "$reqs" ] || { echo "wrk failed for $kind on one node:" >&2; echo "$out" >&2; exit 1; }
+  non2xx=$(awk '/Non-2xx/{print $5}' <<<"$out")
+  echo "$r $kind $rps $(ms "$(awk '$1=="99%"{print $2}' <<<"$out")") $(awk -v t=$((t1 - t0)) -v n="$reqs" -v hz="$hz" 'BEGIN{printf "%.1f", t/hz/n*1e6}') ${non2xx:-0}" >>"$work/alt"
+}
+for r in $(seq 1 "$alt_rounds"); do
+  # the order flips every round, so neither side always runs first after the other's load
+  if [ $((r % 2)) = 1 ]; then measure_alone "$r" public; measure_alone "$r" keyed
+  else measure_alone "$r" keyed; measure_alone "$r" public; fi
+  echo "alternating round $r/$alt_rounds done" >&2
+done
+
 median() { sort -n | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 col() { awk -v p="$1" -v t="$2" -v c="$3" '$1==p && $3==t{print $c}' "$work/results" | median; }  # pair target column
 ratios() {  # pair a b: the per-round ratios b / a, in round order
@@ -394,6 +422,15 @@ awk -v r="${ratio[access]}" 'BEGIN{printf "access layer:     key-nousage = %.3f 
 awk -v r="${ratio[usage]}" -v pg="$(median <"$work/pg")" 'BEGIN{printf "usage (issue 5):  api-key = %.3f x key-nousage: usage recording costs %.1f%% (target <= 5%%); Postgres %.1f us of CPU per usage row\n", r, (1-r)*100, pg}'
 awk -v r="${ratio[control]}" 'BEGIN{printf "control:          public = %.3f x public-nousage: the same work on two JVMs at once\n", r}'
 awk -v r="${ratio[nginx]}" 'BEGIN{printf "nginx:            ceiba public = %.3f x nginx\n", r}'
+if [ -s "$work/alt" ]; then
+  alt_ratios=$(awk '$2=="public"{p[$1]=$3} $2=="keyed"{k[$1]=$3} END{for (r = 1; r in p; r++) printf "%.3f\n", k[r]/p[r]}' "$work/alt")
+  alt=$(median <<<"$alt_ratios")
+  altcol() { awk -v k="$1" -v c="$2" '$2==k{print $c}' "$work/alt" | median; }
+  awk -v r="$alt" -v by="$(paste -sd' ' <<<"$alt_ratios")" -v pr="$(altcol public 3)" -v kr="$(altcol keyed 3)" \
+    -v pc="$(altcol public 5)" -v kc="$(altcol keyed 5)" -v pp="$(altcol public 4)" -v kp="$(altcol keyed 4)" \
+    'BEGIN{printf "alternating:      api-key = %.3f x public on one node, one at a time (rounds: %s); req/s %.0f vs %.0f, µs/req %.1f vs %.1f, p99 ms %.2f vs %.2f\n", r, by, kr, pr, kc, pc, kp, pp}'
+  awk '{n += $6} END{if (n) printf "WARNING: %d non-2xx responses in the alternating rounds\n", n}' "$work/alt"
+fi
 non2xx=$(awk '{n += $8} END{print n + 0}' "$work/results")
 [ "$non2xx" = 0 ] || echo "WARNING: $non2xx non-2xx responses"
 [ -s "$work/depth" ] && echo "usage buffer depth during keyed runs: max $(sort -n "$work/depth" | tail -1) events (sampled every 1 s)"
