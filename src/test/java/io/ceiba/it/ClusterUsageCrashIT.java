@@ -23,7 +23,6 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -62,11 +61,13 @@ class ClusterUsageCrashIT {
   }
 
   /*
-   * Not in the default run: in 2 of 3 fresh-clone CI runs a usage node restarted right after its kill had its cluster
-   * join refused by Infinispan (ISPN000659) on all three attempts. Run it with -Dceiba.it.clustercrash=true.
+   * In the default run again since a restarted node tries its join 8 times (CeibaNode.JOIN_ATTEMPTS): in 2 of 3
+   * fresh-clone CI runs with 3 attempts, a usage node restarted right after its kill had its cluster join refused by
+   * Infinispan (ISPN000659, an NPE in the coordinator) on all three. Restarts under load take 30-90 s here (JVM start
+   * and cluster join on a busy 2-core machine), so START_WITHIN is generous; the 10 s target is asserted on the
+   * embedded default (UsageCrashLoopIT).
    */
   @Test
-  @EnabledIfSystemProperty(named = "ceiba.it.clustercrash", matches = "true")
   void should_count_every_admitted_request_when_usage_nodes_are_killed_under_load() throws Exception {
     origin = Origin.start(client, "origin");
     Path registry = Registries.write(dir.resolve("registry.yaml"), Registries.keyedService(origin));
