@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.ceiba.testkit.NetnsRig;
 import io.ceiba.testkit.NetnsRig.Host;
 import io.ceiba.testkit.NetnsRig.HttpResult;
+import io.vertx.core.json.JsonObject;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,8 +25,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 /**
  * Faults a shared loopback cannot make, on the multi-host rig (ops/netns/rig.sh): random packet loss on one
  * host's link, a slow link, and a host that comes back blank (node killed, data dir emptied, started again) after
- * missing a registry change. Each fault is undone in a {@code finally}, and the next test starts from a view
- * converged again.
+ * missing a registry change; and a rolling restart plus a kill of the hosts a relayed service lives on, under load.
+ * Each fault is undone in a {@code finally}, and the next test starts from a view converged again.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class MultiHostFaultsIT extends RigScenario {
@@ -42,6 +43,7 @@ class MultiHostFaultsIT extends RigScenario {
   private static final int LOSS_ROUNDS = 100;
   private static final String SLOW_RATE = "1mbit";
   private static final int SLOW_BYTES = 128 * 1024;
+  private static final int LOAD_CONNECTIONS = 16;
 
   @BeforeAll
   void startThreeHosts() throws Exception {
@@ -156,5 +158,59 @@ class MultiHostFaultsIT extends RigScenario {
         + " dir: ready after %d ms, serving the registry it missed (catch-up) %d ms later, views converged %d ms after that"
         + " (%.1f s from the kill)", dropped.toMillis(), ready.toMillis(), caughtUp.toMillis(), converged.toMillis(),
         seconds(System.nanoTime() - killed)));
+  }
+
+  /**
+   * Issue 17's "node death and rolling restarts lose nothing", across hosts: keep-alive GETs from the client host into
+   * host1 for pair.test, whose backends are on host2's and host3's loopback only, so every request is relayed. host2
+   * and then host3 are stopped with SIGTERM and started again, one after the other, then host3 is killed with SIGKILL
+   * and started again: no request may fail or be answered other than 200 (a stopping node leaves the views and drains;
+   * a GET caught on a killed node's relay connection is tried once on the other backend).
+   */
+  @Test
+  @Order(4)
+  void should_fail_no_relayed_request_while_the_backends_hosts_restart_one_by_one_and_one_is_killed() throws Exception {
+    await(Duration.ofSeconds(60), "views converged before the restarts", () -> allHosts(this::convergedView));
+    List<String> steps = new ArrayList<>();
+    JsonObject seen;
+    try (NetnsRig.Load load = rig.load(H1.edge() + "/", "pair.test", LOAD_CONNECTIONS)) {
+      awaitAnswered(load, 500, "load running");
+      for (Host host : List.of(H2, H3)) {
+        long start = System.nanoTime();
+        blocking(() -> {
+          rig.stopNode(host);
+          rig.startNode(host);
+          rig.awaitReady(host, START);
+          return null;
+        }).await(START.toSeconds() + 60, TimeUnit.SECONDS);
+        Duration converged = await(Duration.ofSeconds(60), "views converged after restarting " + host.nodeId(),
+            () -> allHosts(this::convergedView));
+        steps.add(String.format("%s SIGTERM to ready %.1f s, converged %.1f s later", host.nodeId(),
+            seconds(System.nanoTime() - start) - seconds(converged.toNanos()), seconds(converged.toNanos())));
+        awaitAnswered(load, load.answered() + 500, "load going on after restarting " + host.nodeId());
+      }
+      long start = System.nanoTime();
+      blocking(() -> {
+        rig.killNode(H3);
+        rig.startNode(H3);
+        rig.awaitReady(H3, START);
+        return null;
+      }).await(START.toSeconds() + 60, TimeUnit.SECONDS);
+      steps.add(String.format("host3 SIGKILL to ready %.1f s", seconds(System.nanoTime() - start)));
+      await(Duration.ofSeconds(60), "views converged after the kill", () -> allHosts(this::convergedView));
+      awaitAnswered(load, load.answered() + 500, "load going on after the kill");
+      seen = load.stop();
+    }
+    NetnsRig.figure(String.format("rolling restart across hosts: %d keep-alive GETs into host1, all relayed to host2/host3;"
+        + " %s; answers %s, %d without an answer", seen.getLong("requests"), String.join("; ", steps),
+        seen.getJsonObject("statuses").encode(), seen.getLong("errors")));
+    assertThat(seen.getLong("errors")).as("requests without an answer: %s", seen.getJsonArray("samples")).isZero();
+    assertThat(seen.getJsonObject("statuses").getMap()).as("answers: %s", seen.getJsonArray("samples"))
+        .containsOnlyKeys("200");
+  }
+
+  private void awaitAnswered(NetnsRig.Load load, long atLeast, String what) throws Exception {
+    await(Duration.ofSeconds(60), what + " (" + atLeast + " answers)",
+        () -> io.vertx.core.Future.succeededFuture(load.answered() >= atLeast));
   }
 }

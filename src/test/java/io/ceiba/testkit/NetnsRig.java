@@ -312,6 +312,71 @@ public final class NetnsRig implements AutoCloseable {
     return List.of(statuses);
   }
 
+  /**
+   * Keep-alive GET load from the client host ({@code ops/netns/load.py}): {@code connections} loops against {@code url}
+   * with this {@code Host}, each reopening its connection only after an answer that closed it, until
+   * {@link Load#stop()}. At most 10 minutes, whatever happens to the test.
+   */
+  public Load load(String url, String hostHeader, int connections) throws IOException {
+    Path dir = Files.createTempDirectory(Files.createDirectories(logs), "load");
+    Path stop = dir.resolve("stop");
+    Path progress = dir.resolve("progress");
+    Path out = dir.resolve("out.json");
+    Process process = new ProcessBuilder("ip", "netns", "exec", prefix + "-" + CLIENT, "python3",
+        script.resolveSibling("load.py").toString(), url, hostHeader, String.valueOf(connections), stop.toString(),
+        progress.toString(), "600")
+        .redirectErrorStream(true).redirectOutput(out.toFile())
+        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+    return new Load(process, stop, progress, out);
+  }
+
+  /** Load running from the client host: how far it got, and what it saw once stopped. */
+  public static final class Load implements AutoCloseable {
+    private final Process process;
+    private final Path stop;
+    private final Path progress;
+    private final Path out;
+
+    private Load(Process process, Path stop, Path progress, Path out) {
+      this.process = process;
+      this.stop = stop;
+      this.progress = progress;
+      this.out = out;
+    }
+
+    /** Requests answered so far (any status); updated twice a second. */
+    public long answered() {
+      try {
+        return Files.exists(progress) ? Long.parseLong(Files.readString(progress).strip()) : 0;
+      } catch (IOException | NumberFormatException e) {
+        return 0; // replaced between the check and the read: the next poll reads it
+      }
+    }
+
+    /**
+     * Ends the load after the requests in flight and returns its summary: {@code requests} answered,
+     * {@code statuses} (status to count), {@code errors} (requests with no answer) and {@code samples}.
+     */
+    public JsonObject stop() throws IOException, InterruptedException {
+      Files.writeString(stop, "stop");
+      if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        throw new IllegalStateException("load.py did not stop within 30 s: " + Files.readString(out));
+      }
+      String output = Files.readString(out).strip();
+      String last = output.substring(output.lastIndexOf('\n') + 1);
+      if (process.exitValue() != 0 || !last.startsWith("{")) {
+        throw new IllegalStateException("load.py failed (exit " + process.exitValue() + "): " + output);
+      }
+      return new JsonObject(last);
+    }
+
+    @Override
+    public void close() {
+      process.destroyForcibly();
+    }
+  }
+
   /** The node's log so far (for failure messages). */
   public String nodeLogTail(Host host, int lines) {
     try (Stream<String> all = Files.lines(state.resolve(host.ns()).resolve("node.log"))) {
