@@ -177,12 +177,7 @@ class MultiHostFaultsIT extends RigScenario {
       awaitAnswered(load, 500, "load running");
       for (Host host : List.of(H2, H3)) {
         long start = System.nanoTime();
-        blocking(() -> {
-          rig.stopNode(host);
-          rig.startNode(host);
-          rig.awaitReady(host, START);
-          return null;
-        }).await(START.toSeconds() + 60, TimeUnit.SECONDS);
+        restart(host, rig::stopNode);
         Duration converged = await(Duration.ofSeconds(60), "views converged after restarting " + host.nodeId(),
             () -> allHosts(this::convergedView));
         steps.add(String.format("%s SIGTERM to ready %.1f s, converged %.1f s later", host.nodeId(),
@@ -190,12 +185,7 @@ class MultiHostFaultsIT extends RigScenario {
         awaitAnswered(load, load.answered() + 500, "load going on after restarting " + host.nodeId());
       }
       long start = System.nanoTime();
-      blocking(() -> {
-        rig.killNode(H3);
-        rig.startNode(H3);
-        rig.awaitReady(H3, START);
-        return null;
-      }).await(START.toSeconds() + 60, TimeUnit.SECONDS);
+      restart(H3, rig::killNode);
       steps.add(String.format("host3 SIGKILL to ready %.1f s", seconds(System.nanoTime() - start)));
       await(Duration.ofSeconds(60), "views converged after the kill", () -> allHosts(this::convergedView));
       awaitAnswered(load, load.answered() + 500, "load going on after the kill");
@@ -207,6 +197,16 @@ class MultiHostFaultsIT extends RigScenario {
     assertThat(seen.getLong("errors")).as("requests without an answer: %s", seen.getJsonArray("samples")).isZero();
     assertThat(seen.getJsonObject("statuses").getMap()).as("answers: %s", seen.getJsonArray("samples"))
         .containsOnlyKeys("200");
+  }
+
+  /** Ends the host's node ({@code stop}: SIGTERM or SIGKILL), starts it again and waits until it is ready. */
+  private void restart(Host host, java.util.function.Consumer<Host> stop) throws Exception {
+    blocking(() -> {
+      stop.accept(host);
+      rig.startNode(host);
+      rig.awaitReady(host, START);
+      return null;
+    }).await(START.toSeconds() + 60, TimeUnit.SECONDS);
   }
 
   private void awaitAnswered(NetnsRig.Load load, long atLeast, String what) throws Exception {
