@@ -162,7 +162,10 @@ public final class EdgeVerticle extends VerticleBase {
         .setPerMessageWebSocketCompressionSupported(false)
         .setPerFrameWebSocketCompressionSupported(false)
         // the edge answers Expect: 100-continue itself, once the request is admitted (FramingStep)
-        .setHandle100ContinueAutomatically(false);
+        .setHandle100ContinueAutomatically(false)
+        // every exchange is answered from its connection's event loop: writes go to the channel directly instead of
+        // through a per-connection queue whose first chunk (4 KB) every idle connection would otherwise hold
+        .setStrictThreadMode(true);
   }
 
   /**
