@@ -10,8 +10,8 @@
 #                req/s and p99 of the active ones. Against Ceiba and against nginx.
 #   --instances  req/s, p99 and CPU µs per request of one node with instances.edge 1, 2 and 4 (three nodes
 #                started side by side, interleaved rounds).
-#   --bodies     1 MB response bodies (GET of a 1 MiB static file) and 1 MB request bodies (POST, the origin
-#                discards the body and answers 200) through Ceiba and through nginx, in interleaved rounds;
+#   --bodies     1 MB response bodies (GET of a 1 MiB static file) and 1 MB request bodies (POST to sink-origin.py, which
+#                reads the body whole, then answers 200) through Ceiba and through nginx, in interleaved rounds;
 #                payload bytes per second and the ratio to nginx.
 #
 #   ops/bench/scale-bench.sh [--conns] [--instances] [--bodies] [-d SECS] [-w SECS] [-r ROUNDS]
@@ -23,7 +23,7 @@
 #           at the peak
 #   --keep  keep the work dir (configs, logs, raw wrk output)
 #
-# Environment: PORT_BASE (25180: the origin; nginx proxies on +1 (default buffering) and +2 (streaming)),
+# Environment: PORT_BASE (25180: the origin; nginx proxies on +1 (default buffering) and +2 (streaming), the sink origin on +3),
 # CEIBA_PORT (25190: the node of --conns and --bodies; --instances uses +10, +20, +40, control port +1 each; all below the ephemeral port range, which 10k client sockets use),
 # EDGE_INSTANCES (2: the edge instances of the --conns/--bodies node; nginx runs 2 workers), JAVA_OPTS (extra JVM
 # flags), BODY_CONNS (16: wrk connections of --bodies), INSTANCE_CONNS (50: wrk connections of --instances).
@@ -68,7 +68,7 @@ need_fds=$((idle + active + 1000))
 [ "$(ulimit -n)" -ge "$need_fds" ] || { echo "scale-bench: open-file limit $(ulimit -n) < $need_fds" >&2; exit 1; }
 
 port_base=${PORT_BASE:-25180}
-p_origin=$port_base p_nginx=$((port_base + 1)) p_stream=$((port_base + 2))
+p_origin=$port_base p_nginx=$((port_base + 1)) p_stream=$((port_base + 2)) p_sink=$((port_base + 3))
 ceiba_port=${CEIBA_PORT:-25190}
 edge_instances=${EDGE_INSTANCES:-2}
 body_conns=${BODY_CONNS:-16}
@@ -94,7 +94,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT; trap 'exit 143' TERM
 
-for p in "$p_origin" "$p_nginx" "$p_stream" "$ceiba_port" $((ceiba_port + 1)); do
+for p in "$p_origin" "$p_nginx" "$p_stream" "$p_sink" "$ceiba_port" $((ceiba_port + 1)); do
   ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "scale-bench: port $p is in use" >&2; exit 1; }
 done
 
@@ -127,18 +127,19 @@ EOF
 # run_wrk label url threads conns secs [script] -> prints "RESULT ..." line fields, raw output kept
 run_wrk() {
   local out="$work/wrk.$1.$RANDOM.txt"
-  wrk -t"$3" -c"$4" -d"$5s" --latency -H "Host: $host" -s "${6:-$work/report.lua}" "$2" >"$out" 2>&1 || true
+  wrk -t"$3" -c"$4" -d"$5s" --latency -H "Host: ${HOST_HEADER:-$host}" -s "${6:-$work/report.lua}" "$2" >"$out" 2>&1 || true
   grep '^RESULT' "$out" || { cat "$out" >&2; echo "scale-bench: wrk gave no result for $1" >&2; return 1; }
 }
 
 # ------------------------------------------------------------------ origin and nginx proxies
 mkdir -p "$work/origin/www" "$work/nginx"
+chmod 755 "$work"   # nginx workers (user nobody) read the 1 MiB file
 head -c 1048576 /dev/zero | tr '\0' 'b' >"$work/origin/www/1m"
 nginx_common() { cat <<EOF
 daemon off;
 pid $1/nginx.pid;
 error_log $1/error.log warn;
-worker_rlimit_nofile 65536;
+worker_rlimit_nofile $(ulimit -n);
 EOF
 }
 nginx_http_common() { cat <<EOF
@@ -161,7 +162,6 @@ $(nginx_http_common "$work/origin")
         listen 127.0.0.1:$p_origin default_server;
         root $work/origin/www;
         location = /1m { default_type application/octet-stream; }
-        location = /upload { return 200 "ok\n"; }
         location / { default_type text/plain; return 200 "scale-bench origin $(printf '%081d' 0)\n"; }
     }
 }
@@ -175,6 +175,14 @@ proxy_server() {  # port, extra directives
         listen 127.0.0.1:$1 reuseport;
         location / {
             proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$host;
+            proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+            $2
+        }
+        location = /upload {
+            proxy_pass http://sink;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_set_header Host \$host;
@@ -195,15 +203,23 @@ $(nginx_http_common "$work/nginx")
         keepalive 512;
         keepalive_requests 1000000;
     }
+    upstream sink {
+        server 127.0.0.1:$p_sink;
+        keepalive 512;
+        keepalive_requests 1000000;
+    }
 $(proxy_server "$p_nginx" "# nginx defaults: proxy_buffering on; proxy_request_buffering on;")
 $(proxy_server "$p_stream" "proxy_buffering off; proxy_request_buffering off;")
 }
 EOF
+python3 "$root/ops/bench/sink-origin.py" --port "$p_sink" >"$work/sink.log" 2>&1 &
+PIDS+=($!); sink_pid=$!
 nginx -p "$work/origin/" -c "$work/origin/nginx.conf" -e "$work/origin/error.log" >"$work/origin.log" 2>&1 &
 PIDS+=($!); origin_pid=$!
 nginx -p "$work/nginx/" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" >"$work/nginx.log" 2>&1 &
 PIDS+=($!); nginx_pid=$!
 wait_url "http://127.0.0.1:$p_origin/" "$origin_pid"
+wait_url "http://127.0.0.1:$p_sink/" "$sink_pid"
 wait_url "http://127.0.0.1:$p_nginx/" "$nginx_pid"
 wait_url "http://127.0.0.1:$p_stream/" "$nginx_pid"
 nginx_pids() { echo "$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')"; }
@@ -219,6 +235,11 @@ http:
     hosts: [$host]
     backends:
       - { url: "http://127.0.0.1:$p_origin" }
+    health: { path: /, interval: 2s, timeout: 500ms }
+  sink:
+    hosts: [sink.local]
+    backends:
+      - { url: "http://127.0.0.1:$p_sink" }
     health: { path: /, interval: 2s, timeout: 500ms }
 YAML
   # max_connections and idle_timeout: set as an operator expecting 10k mostly idle clients would (see the header)
@@ -379,24 +400,24 @@ section_instances() {
 # ------------------------------------------------------------------ section: large bodies
 section_bodies() {
   echo "== 1 MB bodies: wrk -t1 -c$body_conns" >&2
-  local targets=(nginx nginx-stream ceiba) kind r t url script pids res s0 s1 t0 t1
+  local targets=(nginx nginx-stream ceiba) kind r t url script hh pids res s0 s1 t0 t1
   declare -A URL=([nginx]="http://127.0.0.1:$p_nginx" [nginx-stream]="http://127.0.0.1:$p_stream" [ceiba]="http://127.0.0.1:$ceiba_port")
   start_node bodies "$edge_instances" "$ceiba_port"
   : >"$work/bodies.tsv"
   # every target passes the whole body both ways
   for t in "${targets[@]}"; do
     [ "$(curl -s -H "Host: $host" "${URL[$t]}/1m" | wc -c)" = 1048576 ] || { echo "scale-bench: $t does not pass the 1 MiB body" >&2; return 1; }
-    [ "$(head -c 1048576 /dev/zero | curl -s -o /dev/null -w '%{http_code}' -H "Host: $host" --data-binary @- "${URL[$t]}/upload")" = 200 ] ||
+    [ "$(head -c 1048576 /dev/zero | curl -s -o /dev/null -w '%{http_code}' -H "Host: sink.local" --data-binary @- "${URL[$t]}/upload")" = 200 ] ||
       { echo "scale-bench: $t does not take a 1 MiB request body" >&2; return 1; }
   done
   for r in $(seq 1 "$rounds"); do
     for kind in down up; do
       for t in "${targets[@]}"; do
-        if [ "$kind" = down ]; then url="${URL[$t]}/1m" script="$work/report.lua"; else url="${URL[$t]}/upload" script="$work/upload.lua"; fi
+        if [ "$kind" = down ]; then url="${URL[$t]}/1m" script="$work/report.lua" hh=$host; else url="${URL[$t]}/upload" script="$work/upload.lua" hh=sink.local; fi
         if [ "$t" = ceiba ]; then pids=("${NODE_PID[bodies]}"); else read -ra pids <<<"$(nginx_pids)"; fi
-        run_wrk "$t-$kind-w$r" "$url" 1 "$body_conns" "$warmup" "$script" >/dev/null
+        HOST_HEADER=$hh run_wrk "$t-$kind-w$r" "$url" 1 "$body_conns" "$warmup" "$script" >/dev/null
         s0=$(ticks "${pids[@]}"); t0=$(date +%s%N)
-        res=$(run_wrk "$t-$kind-$r" "$url" 1 "$body_conns" "$duration" "$script")
+        res=$(HOST_HEADER=$hh run_wrk "$t-$kind-$r" "$url" 1 "$body_conns" "$duration" "$script")
         t1=$(date +%s%N); s1=$(ticks "${pids[@]}")
         awk -v t="$t" -v k="$kind" -v r="$r" -v ticks=$((s1 - s0)) -v hz="$HZ" -v ms="$(( (t1 - t0) / 1000000 ))" '{
           mbs = $2 * 1048576 / ($3 / 1e6) / 1e6; cpu = ticks / hz
@@ -410,8 +431,8 @@ section_bodies() {
     echo
     echo "## 1 MB bodies: wrk -t1 -c$body_conns -d${duration}s (after ${warmup}s warm-up), $rounds interleaved rounds, median"
     echo
-    echo "down: GET of a 1 MiB static file (origin nginx, sendfile); up: POST of a 1 MiB body, the origin discards it"
-    echo "and answers 200. MB/s = 10^6 payload bytes per second. nginx: proxy_buffering and proxy_request_buffering on"
+    echo "down: GET of a 1 MiB static file (origin nginx, sendfile); up: POST of a 1 MiB body to ops/bench/sink-origin.py,"
+    echo "which reads the body whole, drops it and answers 200. MB/s = 10^6 payload bytes per second. nginx: proxy_buffering and proxy_request_buffering on"
     echo "(its defaults: a request body over 16k is written to a temp file before it goes upstream); nginx-stream: both"
     echo "off. Ceiba streams both ways ($edge_instances edge instances; nginx $edge_instances workers)."
     echo
