@@ -37,6 +37,9 @@ public final class EdgeVerticle extends VerticleBase {
 
   private static final Logger LOG = LoggerFactory.getLogger(EdgeVerticle.class);
 
+  /** Largest body chunk handed on, both ways: Netty reads at most 64 KB at once (Vert.x's default is 8 KB). */
+  static final int MAX_CHUNK_SIZE = 64 * 1024;
+
   private final NodeContext node;
   private final EdgeConfig config;
   private final String nodeId;
@@ -153,6 +156,8 @@ public final class EdgeVerticle extends VerticleBase {
         .setPort(config.port())
         .setMaxHeaderSize(config.maxHeaderSize())
         .setMaxInitialLineLength(8 * 1024)
+        // request body chunks as large as a socket read, so each is one write (and one send) to the backend
+        .setMaxChunkSize(MAX_CHUNK_SIZE)
         .setIdleTimeout((int) config.idleTimeout().toSeconds())
         .setTcpNoDelay(true)
         .setCompressionSupported(false)
@@ -162,7 +167,10 @@ public final class EdgeVerticle extends VerticleBase {
         .setPerMessageWebSocketCompressionSupported(false)
         .setPerFrameWebSocketCompressionSupported(false)
         // the edge answers Expect: 100-continue itself, once the request is admitted (FramingStep)
-        .setHandle100ContinueAutomatically(false);
+        .setHandle100ContinueAutomatically(false)
+        // every exchange is answered from its connection's event loop: writes go to the channel directly instead of
+        // through a per-connection queue whose first chunk (4 KB) every idle connection would otherwise hold
+        .setStrictThreadMode(true);
   }
 
   /**

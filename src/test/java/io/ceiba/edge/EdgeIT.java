@@ -386,6 +386,40 @@ class EdgeIT {
     assertThat(huge.code()).isEqualTo("headers_too_large");
   }
 
+  @Test
+  void should_stream_megabyte_bodies_both_ways_byte_for_byte_and_count_a_chunked_one_against_max_body() throws Exception {
+    Origin a = origin("a");
+    startNode("version: 1\nhttp:\n" + service("big", "big.test", backend(a, null), "    max_body: 2MB\n    health: { enabled: false }\n"));
+    int size = 1024 * 1024 + 7; // 1 MiB and a few bytes: chunks of 64 KB do not divide it
+    var down = jdk.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + edgePort + "/?pattern=" + size))
+        .header("host", "big.test").timeout(Duration.ofSeconds(15)).build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+    assertThat(down.statusCode()).isEqualTo(200);
+    assertThat(down.body()).isEqualTo(Origin.pattern(size));
+
+    byte[] up = new byte[size];
+    new java.util.Random(22).nextBytes(up);
+    JsonObject echo = call(HttpMethod.POST, "big.test", "/", Map.of(), Buffer.buffer(up)).await(20, TimeUnit.SECONDS).json();
+    assertThat(echo.getInteger("body_bytes")).isEqualTo(size);
+    assertThat(echo.getString("body_sha256")).isEqualTo(Origin.sha256(up));
+
+    // without Content-Length the body is counted as it streams: 2 MB passes, one byte more is refused
+    Answer chunked = postChunked(new byte[2 * 1024 * 1024]);
+    assertThat(chunked.status()).isEqualTo(200);
+    assertThat(chunked.json().getInteger("body_bytes")).isEqualTo(2 * 1024 * 1024);
+    Answer over = postChunked(new byte[2 * 1024 * 1024 + 1]);
+    assertThat(over.status()).isEqualTo(413);
+    assertThat(over.code()).isEqualTo("body_too_large");
+  }
+
+  /** A POST whose body goes chunked (the JDK client sends an input stream of unknown length that way). */
+  private Answer postChunked(byte[] body) throws Exception {
+    var r = jdk.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + edgePort + "/"))
+        .header("host", "big.test").timeout(Duration.ofSeconds(15))
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(body))).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    return new Answer(r.statusCode(), null, null, null, null, r.body());
+  }
+
   /** Sends raw bytes on a plain socket and returns what came back until the edge closed or went quiet. */
   private String raw(String request) throws Exception {
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", edgePort)) {

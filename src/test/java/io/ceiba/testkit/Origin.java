@@ -13,7 +13,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * echoes what it received (method, path, protocol version, headers, body size) as JSON; it speaks HTTP/1.1
  * and HTTP/2 over cleartext with prior knowledge ({@link #h2cUrl()}); {@code /healthz} answers 200 or
  * 503 as the test decides and remembers the protocol of the last check; {@code n} in the echo numbers the
- * requests, {@code ?set-<header>=value} adds a response header and {@code ?bytes=N} answers N bytes instead; {@code /slow} never answers; {@code /delay} answers after 800 ms; {@code /sse} streams three events;
+ * requests, {@code body_sha256} is the hex SHA-256 of the body received, {@code ?set-<header>=value} adds a response
+ * header, {@code ?bytes=N} answers N zero bytes instead and {@code ?pattern=N} N bytes of {@link #pattern(int)}; {@code /slow} never answers; {@code /delay} answers after 800 ms; {@code /sse} streams three events;
  * {@code /sse-held} sends its first event and holds the other two until the test calls {@link #releaseHeldEvents()}
  * (so a test can see the first event reach the client before the origin sent the last); WebSocket
  * upgrades echo every frame.
@@ -89,18 +90,41 @@ public final class Origin implements AutoCloseable {
           response.end(io.vertx.core.buffer.Buffer.buffer(new byte[Integer.parseInt(bytes)]));
           return;
         }
+        String pattern = req.getParam("pattern");
+        if (pattern != null) {
+          response.end(io.vertx.core.buffer.Buffer.buffer(pattern(Integer.parseInt(pattern))));
+          return;
+        }
         JsonObject headers = new JsonObject();
         req.headers().forEach(e -> headers.put(e.getKey().toLowerCase(), e.getValue()));
         response.putHeader("content-type", "application/json").end(new JsonObject()
             .put("origin", name).put("n", count).put("method", req.method().name()).put("uri", req.uri()).put("version", req.version().name())
             .put("authority", req.authority() == null ? null : req.authority().toString())
-            .put("headers", headers).put("body_bytes", body.length()).encode());
+            .put("headers", headers).put("body_bytes", body.length()).put("body_sha256", sha256(body.getBytes())).encode());
       });
     }
   }
 
   public String name() {
     return name;
+  }
+
+  /** {@code n} bytes where byte {@code i} is {@code i % 251}: a lost, repeated or reordered chunk shows. */
+  public static byte[] pattern(int n) {
+    byte[] bytes = new byte[n];
+    for (int i = 0; i < n; i++) {
+      bytes[i] = (byte) (i % 251);
+    }
+    return bytes;
+  }
+
+  /** Hex SHA-256 of {@code bytes}. */
+  public static String sha256(byte[] bytes) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   public int port() {
