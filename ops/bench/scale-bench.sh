@@ -343,6 +343,11 @@ section_conns() {
     awk -F'\t' '{ split($11, w, " "); v[$1] = w[2] / (w[3] / 1e6); p[$1] = w[5]; r[$1] = $5 }
       END { if (v["nginx"] > 0) printf "\nCeiba/nginx: req/s %.2f, p99 %.2f, peak RSS %.2f. Goal: Ceiba peak RSS <= 300 MB: %s\n",
         v["ceiba"] / v["nginx"], p["ceiba"] / p["nginx"], r["ceiba"] / r["nginx"], (r["ceiba"] <= 300 ? "met" : "NOT met") }' "$work/conns.tsv"
+    # for ops/bench/goals.sh: goal|value|target ("-": reported, no target)
+    awk -F'\t' '{ split($11, w, " "); v[$1] = w[2] / (w[3] / 1e6); p[$1] = w[5]; r[$1] = $5 }
+      END { printf "GOAL|%d connections held: Ceiba peak RSS, MB|%d|<= 300\n", '"$idle"' + '"$active"', r["ceiba"]
+            if (v["nginx"] > 0) printf "GOAL|%d connections held: active req/s ×nginx, p99 ms (×nginx)|%.2f, %.1f ms (%.2f×)|-\n",
+              '"$idle"' + '"$active"', v["ceiba"] / v["nginx"], p["ceiba"] / 1000, p["ceiba"] / p["nginx"] }' "$work/conns.tsv"
     if [ -s "$work/nmt.txt" ]; then
       echo; echo '```'; grep -E '^(Total|-| +\((reserved|malloc|mmap)|Native)' "$work/nmt.txt" | grep -E 'Total|^-' | head -30; echo '```'
     fi
@@ -394,6 +399,9 @@ section_instances() {
     done
     echo
     echo "On $(nproc) cores shared with wrk (and the origin), more instances than cores add threads, not CPU."
+    echo "GOAL|throughput at 1, 2, 4 edge instances, ×1 instance|$(for n in 1 2 4; do
+      awk -F'\t' -v n="$n" '$1 == n { printf "%s ", $3 }' "$work/instances.tsv" | median; done | paste -sd' ' |
+      awk '{ printf "1.00, %.2f, %.2f (%.0f, %.0f, %.0f req/s)", $2 / $1, $3 / $1, $1, $2, $3 }')|-"
   } >>"$report"
 }
 
@@ -455,6 +463,12 @@ section_bodies() {
     done
     echo
     echo "Goal: Ceiba >= 0.9× nginx's bytes per second in each direction."
+    for kind in down up; do
+      awk -F'\t' -v k="$kind" '$1 == k { v[$2] = v[$2] " " $4 } END { print v["ceiba"] "|" v["nginx"] }' "$work/bodies.tsv" |
+        while IFS='|' read -r c n; do
+          echo "GOAL|1 MB bodies $kind: bytes/s ×nginx|$(awk -v c="$(tr ' ' '\n' <<<"$c" | median)" -v n="$(tr ' ' '\n' <<<"$n" | median)" 'BEGIN { printf "%.2f", c / n }')|>= 0.9"
+        done
+    done
   } >>"$report"
 }
 
