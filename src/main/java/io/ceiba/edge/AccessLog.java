@@ -79,7 +79,8 @@ final class AccessLog {
   /** Hands the batch under way to the writer, and completes once it (and everything before it) is written. */
   Future<Void> flush() {
     handOff();
-    return Future.fromCompletionStage(writer.drained());
+    // completed on the writer's thread: back to this instance's context for what follows
+    return Future.fromCompletionStage(writer.drained(), vertx.getOrCreateContext());
   }
 
   private void handOff() {

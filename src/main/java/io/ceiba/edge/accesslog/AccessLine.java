@@ -115,7 +115,7 @@ public final class AccessLine implements AccessFields {
     pairs(scratch);
     out.jsonInside(scratch, 0, scratch.length());
     out.append(JSON_THREAD);
-    out.jsonString(Thread.currentThread().getName()).append(JSON_LEVEL);
+    out.append(threadName()).append(JSON_LEVEL);
     for (int i = 0; i < count; i++) {
       out.append((byte) ',').append((byte) '"').ascii(keys[i]).append((byte) '"').append((byte) ':');
       switch (kinds[i]) {
@@ -154,11 +154,16 @@ public final class AccessLine implements AccessFields {
     out.append(secondText).digits((int) Math.floorMod(epochMillis, 1000), 3).append(offsetText);
   }
 
-  /** Thread names are the event loops' own (plain ASCII); checked once per thread all the same. */
+  /** The calling thread's name (an event loop's), escaped for this format once per thread. */
   private byte[] threadName() {
     Thread current = Thread.currentThread();
     if (current != thread) {
-      LineBuffer name = new LineBuffer(32).textValue(current.getName());
+      LineBuffer name = new LineBuffer(32);
+      if (format == Format.JSON) {
+        name.jsonString(current.getName());
+      } else {
+        name.textValue(current.getName());
+      }
       threadText = java.util.Arrays.copyOf(name.array(), name.length());
       thread = current;
     }

@@ -121,12 +121,23 @@ public final class LineBuffer {
    * its field nor its line.
    */
   public LineBuffer textValue(String s) {
-    if (plainText(s)) {
-      return utf8(s);
+    int n = s.length();
+    int start = length;
+    ensure(3 * n); // the longest a plain char comes out: 3 UTF-8 bytes
+    for (int i = 0; i < n; i++) { // one pass: copied as it is until a char says it needs quotes
+      char c = s.charAt(i);
+      if (c > ' ' && c < 0x7f && c != '"') {
+        bytes[length++] = (byte) c;
+      } else if (c >= 0x80 && !needsEscape(c)) {
+        codePoint(c);
+      } else {
+        length = start;
+        append((byte) '"');
+        escaped(s);
+        return append((byte) '"');
+      }
     }
-    append((byte) '"');
-    escaped(s);
-    return append((byte) '"');
+    return this;
   }
 
   /** A JSON string, quotes included. */
@@ -149,34 +160,9 @@ public final class LineBuffer {
     return this;
   }
 
-  private static boolean plainText(String s) {
-    for (int i = 0, n = s.length(); i < n; i++) {
-      char c = s.charAt(i);
-      if (c <= ' ' || c == '"' || needsEscape(c)) {
-        return false;
-      }
-    }
-    return true;
-  }
-
   /** Control characters (C0, DEL, C1), the Unicode line and paragraph separators, and surrogates (checked for pairs). */
   private static boolean needsEscape(char c) {
     return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029' || Character.isSurrogate(c);
-  }
-
-  /** Printable ASCII and non-ASCII as UTF-8; nothing here needs an escape (see {@link #plainText}). */
-  private LineBuffer utf8(String s) {
-    int n = s.length();
-    ensure(n);
-    for (int i = 0; i < n; i++) {
-      char c = s.charAt(i);
-      if (c < 0x80) {
-        bytes[length++] = (byte) c;
-      } else {
-        codePoint(c);
-      }
-    }
-    return this;
   }
 
   /** The escaped inside of a quoted value; the same escapes serve text and JSON. */
