@@ -11,7 +11,8 @@
 # Environment: PORT_BASE (origin, default 28380; nginx/haproxy/caddy take the next three), CEIBA_PORT (default 28390:
 # log off on it, log on at +10, old jar at +20/+30, nginx with its log at +40; control ports +1), EDGE_INSTANCES (2),
 # WARMUP (5), ROUNDS (3), JSON (result file), LOG_FORMAT (text or json: CEIBA_LOG_FORMAT of the nodes),
-# OLD_JAR (also run that build, log on and off: before/after in the same run), NGINX_LOG_BUFFER (e.g. 64k: nginx
+# OLD_JAR (also run that build, log on and off: before/after in the same run), PREWARM (seconds of wrk per Ceiba node
+# before the measured rounds, default 15), NGINX_LOG_BUFFER (e.g. 64k: nginx
 # buffers its log as buffer=SIZE flush=1s), KEEP=1 (keep the work dir with the logs), JAVA_OPTS (extra JVM flags).
 set -euo pipefail
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -128,6 +129,12 @@ if [ -n "$old_jar" ]; then
 fi
 start_nginx_with_log
 targets+=(--target "nginx-log=http://127.0.0.1:$nginx_port/")
+
+# the JIT compiles while the first rounds run: warm every Ceiba node first, or the first measured gets the penalty
+for t in "${targets[@]}"; do
+  [[ $t == ceiba-*=* || $t == old-*=* ]] || continue
+  wrk -t1 -c50 -d"${PREWARM:-15}s" -H "Host: app.local" "${t#*=}" >/dev/null 2>&1 || true
+done
 
 "$compare" -w "${WARMUP:-5}" -r "${ROUNDS:-3}" --port-base "$port_base" --json "$json" "${targets[@]}" "$@"
 

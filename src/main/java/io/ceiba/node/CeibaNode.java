@@ -237,7 +237,7 @@ public final class CeibaNode {
         .compose(v -> context.access().giveBackLeases()) // the edge admits nothing more: unused leases go back
         // after the roles: the edge flushed the spool, what is unacknowledged waits on disk for the next start
         .compose(v -> closeSpool(vertx, context).otherwiseEmpty())
-        .compose(v -> closeAccessLog(vertx, context))
+        .compose(v -> closeAccessLog(vertx, context).otherwiseEmpty())
         .compose(v -> context.postgres() == null ? Future.succeededFuture() : context.postgres().close())
         .eventually(() -> context.redis().close())
         .eventually(() -> vertx.close())

@@ -4,7 +4,9 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
@@ -29,6 +31,7 @@ public final class AccessLogWriter implements AutoCloseable {
   /** How long a busy writer lets lines gather before its next write: about 100 writes a second under load. */
   static final long GATHER_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
   private static final int WRITE_BUFFER = 256 * 1024;
+  static final long CLOSE_TIMEOUT_SECONDS = 10;
 
   private final OutputStream out;
   private final long maxQueuedBytes;
@@ -92,11 +95,22 @@ public final class AccessLogWriter implements AutoCloseable {
     return failedLines.get();
   }
 
-  /** Writes what is queued, then ends the thread; later offers are refused. */
+  /**
+   * Writes what is queued, then ends the thread; later offers are refused. Waits at most {@link #CLOSE_TIMEOUT_SECONDS}
+   * for an output that does not take the lines (a stuck reader of stdout must not hold the node's stop).
+   */
   @Override
   public void close() {
     closed = true;
-    drained().join();
+    try {
+      drained().get(CLOSE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    } catch (TimeoutException e) {
+      LOG.warn("access log: the output took no line for {} s, the lines still queued are lost", CLOSE_TIMEOUT_SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException e) {
+      throw new IllegalStateException(e.getCause());
+    }
     stopped = true;
     LockSupport.unpark(thread);
   }
