@@ -47,6 +47,8 @@ public final class EdgeVerticle extends VerticleBase {
   private HealthView health;
   private UpstreamClients upstreams;
   private UsageRecorder usage;
+  /** Null when {@code edge.access_log} is off. */
+  private AccessLog accessLog;
   private HttpPipeline pipeline;
   private TcpProxy tcp;
   private HttpServer server;
@@ -135,8 +137,8 @@ public final class EdgeVerticle extends VerticleBase {
   /** The steps of the request path, each with what it needs; one set per edge instance. */
   private HttpPipeline wire() {
     LimitHeaders limitHeaders = new LimitHeaders();
-    ExchangeEnd end = new ExchangeEnd(new EdgeMetrics(node.meters()), usage, config.accessLog() ? new AccessLog(nodeId) : null,
-        limitHeaders);
+    accessLog = node.accessLog() == null ? null : new AccessLog(nodeId, vertx, node.accessLog(), node.meters());
+    ExchangeEnd end = new ExchangeEnd(new EdgeMetrics(node.meters()), usage, accessLog, limitHeaders);
     CacheStep cacheStep = new CacheStep(cache, end, limitHeaders);
     StreamStep stream = new StreamStep(end, cacheStep, limitHeaders);
     return new HttpPipeline(node.peers(),
@@ -228,6 +230,7 @@ public final class EdgeVerticle extends VerticleBase {
         tlsServer == null ? Future.succeededFuture() : tlsServer.shutdown(grace, TimeUnit.MILLISECONDS)).mapEmpty();
     // the usage verticle stops after the edge: what the last requests recorded reaches it
     // what the spool does not get acknowledged within the grace waits on disk for the next start
-    return closing.eventually(() -> usage.flush(true).timeout(grace, java.util.concurrent.TimeUnit.MILLISECONDS)).eventually(() -> Future.join(upstreams.close(), tcp.close()));
+    return closing.eventually(() -> accessLog == null ? Future.succeededFuture() : accessLog.flush().timeout(grace, TimeUnit.MILLISECONDS))
+        .eventually(() -> usage.flush(true).timeout(grace, java.util.concurrent.TimeUnit.MILLISECONDS)).eventually(() -> Future.join(upstreams.close(), tcp.close()));
   }
 }

@@ -13,6 +13,7 @@ import io.ceiba.cluster.CountingNodes;
 import io.ceiba.cluster.Peers;
 import io.ceiba.config.NodeConfig;
 import io.ceiba.config.Role;
+import io.ceiba.edge.accesslog.AccessLogWriter;
 import io.ceiba.edge.cache.EdgeCache;
 import io.ceiba.observability.MetricNames;
 import io.ceiba.observability.ProcessMetrics;
@@ -24,6 +25,7 @@ import io.ceiba.tls.CertificateVault;
 import io.ceiba.usage.UsageEvent;
 import io.ceiba.usage.UsageLedger;
 import io.ceiba.usage.UsageSpool;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Future;
@@ -110,7 +112,7 @@ public final class CeibaNode {
               revocations.record(msg.body());
             });
             NodeContext context = new NodeContext(config, meters, HealthChecks.create(vertx), HealthChecks.create(vertx),
-                pg, redis, access, config.has(Role.EDGE) ? new EdgeCache(meters) : null, spool, clusterManager, countingNodes,
+                pg, redis, access, config.has(Role.EDGE) ? new EdgeCache(meters) : null, accessLogWriter(config, meters), spool, clusterManager, countingNodes,
                 peers, token, startedAt, vault, config.has(Role.EDGE) ? new AcmeChallenges() : null);
             if (context.acmeChallenges() != null) {
               context.acmeChallenges().listen(vertx, config.nodeId());
@@ -126,7 +128,8 @@ public final class CeibaNode {
           .compose(context -> {
             NodeSupervisor supervisor = new NodeSupervisor(vertx, context);
             return supervisor.start().map(v -> new CeibaNode(config, vertx, context, supervisor))
-                .recover(failure -> closeSpool(vertx, context).transform(ignored -> Future.failedFuture(failure)));
+                .recover(failure -> closeSpool(vertx, context).eventually(() -> closeAccessLog(vertx, context))
+                    .transform(ignored -> Future.failedFuture(failure)));
           })
           .recover(failure -> (pg == null ? Future.<Void>succeededFuture() : pg.close()).transform(ignored -> Future.failedFuture(failure))))
           .recover(failure -> closeAndFail(vertx, failure));
@@ -238,10 +241,30 @@ public final class CeibaNode {
         .compose(v -> context.access().giveBackLeases()) // the edge admits nothing more: unused leases go back
         // after the roles: the edge flushed the spool, what is unacknowledged waits on disk for the next start
         .compose(v -> closeSpool(vertx, context).otherwiseEmpty())
+        .compose(v -> closeAccessLog(vertx, context).otherwiseEmpty())
         .compose(v -> context.postgres() == null ? Future.succeededFuture() : context.postgres().close())
         .eventually(() -> context.redis().close())
         .eventually(() -> vertx.close())
         .onComplete(ar -> LOG.info("node {} stopped", config.nodeId()));
+  }
+
+  /** The writer of the edge's access lines, with its count of lines the output refused; null when there are none. */
+  private static AccessLogWriter accessLogWriter(NodeConfig config, PrometheusMeterRegistry meters) {
+    if (!config.has(Role.EDGE) || !config.edge().accessLog()) {
+      return null;
+    }
+    AccessLogWriter writer = AccessLogWriter.stdout(config.nodeId());
+    FunctionCounter.builder(MetricNames.ACCESS_LOG_DROPPED, writer, AccessLogWriter::failedLines).tag("reason", "write_failed")
+        .description("Access-log lines dropped: the writer's queue was full, or the output failed").register(meters);
+    return writer;
+  }
+
+  /** After the edge stopped (it handed over its last lines): what is queued is written, then the writer's thread ends. */
+  private static Future<Void> closeAccessLog(Vertx vertx, NodeContext context) {
+    return context.accessLog() == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {
+      context.accessLog().close();
+      return null;
+    });
   }
 
   private static Future<Void> closeSpool(Vertx vertx, NodeContext context) {

@@ -4,6 +4,7 @@ import io.ceiba.cluster.CeibaClusterManager;
 import io.ceiba.cluster.CountingNodes;
 import io.ceiba.cluster.Peers;
 import io.ceiba.access.AccessGate;
+import io.ceiba.edge.accesslog.AccessLogWriter;
 import io.ceiba.acme.AcmeChallenges;
 import io.ceiba.config.NodeConfig;
 import io.ceiba.edge.cache.EdgeCache;
@@ -27,6 +28,8 @@ import java.time.Instant;
  * @param access         the edge's access gate (key cache and limiter), shared by the node's edge instances and
  *                       {@code /v1/verify}
  * @param edgeCache      the node's cache of GET/HEAD responses, shared by its edge instances
+ * @param accessLog      writes the access lines of the node's edge instances (its own thread, large writes); null
+ *                       without role edge or with {@code edge.access_log: false}
  * @param usageSpool     where the edge instances record usage events (crash-safe until a usage role stored them);
  *                       null when this node's edge records no usage
  * @param clusterManager null when the node is not clustered
@@ -45,6 +48,7 @@ public record NodeContext(
     RedisService redis,
     AccessGate access,
     EdgeCache edgeCache,
+    AccessLogWriter accessLog,
     UsageSpool usageSpool,
     CeibaClusterManager clusterManager,
     CountingNodes countingNodes,

@@ -19,6 +19,8 @@ public final class MetricNames {
   public static final String EDGE_CACHE_BYTES = "ceiba.edge.cache.bytes";
 
   /** {@code ceiba_edge_requests_total{service,code}}: requests the edge answered. */
+  /** {@code ceiba_access_log_dropped_total{reason}}: access lines lost (writer queue full, output failed). */
+  public static final String ACCESS_LOG_DROPPED = "ceiba.access.log.dropped";
   public static final String EDGE_REQUESTS = "ceiba.edge.requests";
   /** {@code ceiba_upstream_duration_seconds{service,backend_node}}: time to the end of the upstream response. */
   public static final String UPSTREAM_DURATION = "ceiba.upstream.duration";

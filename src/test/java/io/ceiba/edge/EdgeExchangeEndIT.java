@@ -106,7 +106,7 @@ class EdgeExchangeEndIT {
     Eventually.until(vertx, Duration.ofSeconds(5), n + " access-log lines with status=499",
         () -> Future.succeededFuture(linesWith("status=499").size() == n)).await(10, TimeUnit.SECONDS);
     assertThat(linesWith("status=499")).allSatisfy(line -> assertThat(line)
-        .contains("service=events", "path=/stream", "error=client closed before the response", "upstream_ms="));
+        .contains("service=events", "path=/stream", "error=\"client closed before the response\"", "upstream_ms="));
     Counter abandoned = node.context().meters().find(EdgeMetrics.REQUESTS).tags("service", "events", "code", "499").counter();
     assertThat(abandoned).isNotNull();
     assertThat(abandoned.count()).isEqualTo(n);
