@@ -156,6 +156,13 @@ print("|---|---:|---:|---:|---:|---:|---:|")
 row("ceiba", "ceiba-on", "ceiba-off")
 row("ceiba (OLD_JAR)", "old-on", "old-off")
 row("nginx", "nginx-log", "nginx")
+# for ops/bench/goals.sh: goal|value|target ("-": reported, no target)
+def ratio(on, off, key):
+    return t[on][key] / t[off][key] if t[on][key] and t[off][key] else float("nan")
+print("GOAL|access log on / off: Ceiba req/s|%.2f|>= 0.95" % ratio("ceiba-on", "ceiba-off", "rps"))
+print("GOAL|access log on / off: Ceiba CPU per request (nginx's: %.2f)|%.2f|-"
+      % (ratio("nginx-log", "nginx", "proxy_cpu_us_per_req"), ratio("ceiba-on", "ceiba-off", "proxy_cpu_us_per_req")))
+print("GOAL|access log on / off: nginx req/s (the fair comparison)|%.2f|-" % ratio("nginx-log", "nginx", "rps"))
 PY
 echo
 echo "lines written: ceiba-on $(lines "$work/on/stdout.log" ' ceiba.access \|"ceiba.access"')," \

@@ -74,7 +74,8 @@ fi
 if selected accesslog; then
   if [ ! -x "$root/ops/bench/accesslog-bench.sh" ]; then
     row "2. access log on / off" "no ops/bench/accesslog-bench.sh" "≥ 0.95" "not measured"
-  elif run accesslog "$root/ops/bench/accesslog-bench.sh" $([ $quick = 1 ] && echo --quick); then
+  elif ROUNDS=$([ $quick = 1 ] && echo 1 || echo 5) WARMUP=$([ $quick = 1 ] && echo 2 || echo 5) PREWARM=$([ $quick = 1 ] && echo 3 || echo 15) \
+      run accesslog "$root/ops/bench/accesslog-bench.sh" -d $([ $quick = 1 ] && echo 3 || echo 10); then
     while IFS='|' read -r _ goal value target; do
       row "2. $goal" "$value" "$target" "$(met "$value" "${target#* }" "${target%% *}")"
     done < <(grep '^GOAL|' "$out/accesslog.txt")
