@@ -35,7 +35,7 @@ public final class PostgresService {
   private final Vertx vertx;
   private final PostgresConfig config;
   private final PostgresUrl url;
-  /** The embedded server's supervisor once it runs; null with an external PostgreSQL. */
+  /** The embedded server's supervisor, once it runs; completed with null with an external PostgreSQL. */
   private final Future<EmbeddedPostgresSupervisor> embedded;
   private final Pool pool;
   private final AtomicBoolean closed = new AtomicBoolean();
@@ -132,7 +132,7 @@ public final class PostgresService {
     });
   }
 
-  /** Runs what {@link #start} kept off the path to ready (Flyway's validation of a current schema); once. */
+  /** Runs what {@link #starting} kept off the path to ready (Flyway's validation of a current schema); once. */
   public void startDeferredWork() {
     if (deferred.getAndSet(Deferred.DONE) == Deferred.WAITING && !closed.get()) {
       migrateInBackground();
