@@ -87,7 +87,9 @@ public final class PostgresService {
     }
     return vertx.executeBlocking(() -> config.embeddedPort() == 0 ? EmbeddedPostgresServer.freePort() : config.embeddedPort())
         .map(port -> {
-          Future<EmbeddedPostgresSupervisor> server = vertx.executeBlocking(() -> EmbeddedPostgresServer.start(dataDir, port))
+          // unordered: an ordered one would hold back every later executeBlocking of this context (the node's admin
+          // token, its usage spool) until the server runs
+          Future<EmbeddedPostgresSupervisor> server = vertx.executeBlocking(() -> EmbeddedPostgresServer.start(dataDir, port), false)
               .recover(e -> Future.failedFuture(new IllegalStateException("embedded PostgreSQL under " + dataDir.resolve("postgres")
                   + " did not start: " + e.getMessage() + "; check data_dir (CEIBA_DATA_DIR) and the lines above", e)))
               .map(embedded -> {
