@@ -29,9 +29,12 @@ trap cleanup EXIT
 # a fresh copy, as after a clone: tracked files only, plus the jar the first command would have built
 (cd "$root" && git ls-files -z | xargs -0 cp --parents -t "$work")
 mkdir -p "$work/target" && cp "$jar" "$work/target/ceiba.jar"
+# the class data archive fits only the jar file it was made from, not this copy: the start must go on without it
+# (one warning line), which this checks too; a missing archive is ignored
+[ -f "$root/target/ceiba.jsa" ] && cp "$root/target/ceiba.jsa" "$work/target/ceiba.jsa"
 cd "$work"
 
-java -jar target/ceiba.jar >node.log 2>&1 &
+java -XX:SharedArchiveFile=target/ceiba.jsa -jar target/ceiba.jar >node.log 2>&1 &
 node_pid=$!
 ready=
 for _ in $(seq 1 90); do

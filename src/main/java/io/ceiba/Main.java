@@ -13,6 +13,8 @@ import io.ceiba.config.NodeConfigLoader;
 import io.ceiba.node.CeibaNode;
 import io.ceiba.yaml.InvalidDocumentException;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -21,6 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -46,34 +49,91 @@ public final class Main implements Callable<Integer> {
 
   private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
-  @Option(names = "--config", paramLabel = "FILE", description = "node config YAML (default: built-in single node)")
-  Path config;
-
-  @Option(names = "--roles", paramLabel = "ROLES", description = "edge,auth,usage,health,control or combined")
-  String roles;
-
-  @Option(names = "--instances", paramLabel = "ROLE=N,...", description = "verticle instances per role, e.g. edge=4,auth=2")
-  String instances;
-
-  @Option(names = "--node-id", paramLabel = "ID", description = "node id")
-  String nodeId;
-
-  @Option(names = "--cluster", negatable = true, description = "join the cluster (--no-cluster: run alone)")
-  Boolean cluster;
+  @Mixin
+  NodeOptions node;
 
   @Spec
   CommandSpec spec;
 
   public static void main(String[] args) {
-    System.exit(new CommandLine(new Main()).execute(args));
+    System.exit(commandLine(args).execute(args));
+  }
+
+  /**
+   * The command line for {@code args}. A node start (no subcommand named, no help asked for) gets one without the
+   * subcommands: picocli reads the model of every one of them (the admin commands are many) when it is built, half a
+   * second of a start's CPU. Any error in the arguments goes to the full command line, so the messages are the same.
+   */
+  static CommandLine commandLine(String[] args) {
+    if (!startsNode(args)) {
+      return new CommandLine(new Main());
+    }
+    CommandLine start = new CommandLine(new Start());
+    return start.setParameterExceptionHandler((e, given) -> new CommandLine(new Main()).setOut(start.getOut()).setErr(start.getErr())
+        .execute(given));
+  }
+
+  private static boolean startsNode(String[] args) {
+    if (args.length > 0 && !args[0].startsWith("-")) {
+      return false; // a subcommand (or a mistake the full command line explains)
+    }
+    Set<String> subcommands = new HashSet<>();
+    for (Class<?> type : Main.class.getAnnotation(Command.class).subcommands()) {
+      subcommands.add(type.getAnnotation(Command.class).name());
+    }
+    for (String arg : args) {
+      if (arg.equals("-h") || arg.equals("--help") || subcommands.contains(arg)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The node start alone: {@link Main}'s options and version, no subcommands. */
+  @Command(name = "ceiba", mixinStandardHelpOptions = true, versionProvider = Main.Version.class)
+  static final class Start implements Callable<Integer> {
+
+    @Mixin
+    NodeOptions node;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws InterruptedException {
+      return runNode(node, spec);
+    }
+  }
+
+  /** The options of a node start. */
+  static final class NodeOptions {
+
+    @Option(names = "--config", paramLabel = "FILE", description = "node config YAML (default: built-in single node)")
+    Path config;
+
+    @Option(names = "--roles", paramLabel = "ROLES", description = "edge,auth,usage,health,control or combined")
+    String roles;
+
+    @Option(names = "--instances", paramLabel = "ROLE=N,...", description = "verticle instances per role, e.g. edge=4,auth=2")
+    String instances;
+
+    @Option(names = "--node-id", paramLabel = "ID", description = "node id")
+    String nodeId;
+
+    @Option(names = "--cluster", negatable = true, description = "join the cluster (--no-cluster: run alone)")
+    Boolean cluster;
   }
 
   @Override
   public Integer call() throws InterruptedException {
+    return runNode(node, spec);
+  }
+
+  private static int runNode(NodeOptions options, CommandSpec spec) throws InterruptedException {
     NodeConfig nodeConfig;
     try {
-      nodeConfig = NodeConfigLoader.load(config, System.getenv(), new CliOverrides(roles, instances, nodeId, cluster),
-          Path.of("").toAbsolutePath());
+      nodeConfig = NodeConfigLoader.load(options.config, System.getenv(),
+          new CliOverrides(options.roles, options.instances, options.nodeId, options.cluster), Path.of("").toAbsolutePath());
     } catch (InvalidDocumentException e) {
       spec.commandLine().getErr().println("ceiba: " + e.getMessage());
       spec.commandLine().getErr().flush();

@@ -74,9 +74,13 @@ public final class CeibaNode {
     this.supervisor = supervisor;
   }
 
-  /** Builds Vert.x, joins the cluster when enabled, starts Postgres when needed, deploys the roles. */
+  /**
+   * Builds Vert.x, joins the cluster when enabled, starts Postgres when needed and deploys the roles: the embedded
+   * PostgreSQL starts on a worker while the node prepares and deploys the steps that need no database.
+   */
   public static Future<CeibaNode> start(NodeConfig config) {
     Instant startedAt = Instant.now();
+    LOG.info("node {} starting (data in {})", config.nodeId(), config.dataDir());
     PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     meters.config().commonTags(MetricNames.TAG_NODE, config.nodeId());
     ClusterCredentials credentials;
@@ -95,7 +99,7 @@ public final class CeibaNode {
       vertx.eventBus().registerDefaultCodec(UsageEvent.Batch.class, new LocalObjectCodec<>(UsageEvent.Batch.class));
       vertx.eventBus().registerDefaultCodec(CertificateSet.class, new LocalObjectCodec<>(CertificateSet.class));
       Future<PostgresService> postgres = config.needsPostgres()
-          ? PostgresService.start(vertx, config.postgres(), config.dataDir())
+          ? PostgresService.starting(vertx, config.postgres(), config.dataDir())
           : Future.succeededFuture(null);
       return postgres.compose(pg -> AdminToken.resolve(vertx, config)
           .compose(token -> UsageSpool.start(vertx, config, meters).compose(spool -> Peers.join(vertx, config, credentials).map(peers -> {
@@ -127,15 +131,21 @@ public final class CeibaNode {
           })))
           .compose(context -> {
             NodeSupervisor supervisor = new NodeSupervisor(vertx, context);
-            return supervisor.start().map(v -> new CeibaNode(config, vertx, context, supervisor))
+            return supervisor.start(pg == null ? Future.succeededFuture() : pg.started())
+                .map(v -> new CeibaNode(config, vertx, context, supervisor))
                 .recover(failure -> closeSpool(vertx, context).eventually(() -> closeAccessLog(vertx, context))
                     .transform(ignored -> Future.failedFuture(failure)));
           })
           .recover(failure -> (pg == null ? Future.<Void>succeededFuture() : pg.close()).transform(ignored -> Future.failedFuture(failure))))
           .recover(failure -> closeAndFail(vertx, failure));
-    }).onSuccess(node -> LOG.info("node {} started in {} ms (roles {}, cluster {})", config.nodeId(),
-        java.time.Duration.between(startedAt, Instant.now()).toMillis(), config.roles(),
-        config.cluster().enabled() ? config.cluster().name() : "off"));
+    }).onSuccess(node -> {
+      LOG.info("node {} started in {} ms (roles {}, cluster {})", config.nodeId(),
+          java.time.Duration.between(startedAt, Instant.now()).toMillis(), config.roles(),
+          config.cluster().enabled() ? config.cluster().name() : "off");
+      if (node.context.postgres() != null) {
+        node.context.postgres().startDeferredWork();
+      }
+    });
   }
 
   /**

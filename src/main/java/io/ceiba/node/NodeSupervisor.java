@@ -25,6 +25,7 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,6 +40,8 @@ final class NodeSupervisor {
 
   private static final Logger LOG = LoggerFactory.getLogger(NodeSupervisor.class);
   private static final DeliveryOptions LOCAL = new DeliveryOptions().setLocalOnly(true);
+  /** The first steps of every plan, which touch no database: they deploy while the embedded PostgreSQL starts. */
+  private static final Set<String> WITHOUT_DATABASE = Set.of("registry", "membership", "publishes");
 
   private final Vertx vertx;
   private final NodeContext node;
@@ -56,14 +59,23 @@ final class NodeSupervisor {
     this.node = node;
   }
 
-  Future<Void> start() {
+  /**
+   * Deploys the plan; the steps before {@code control} need no database and deploy while it starts, the others once
+   * {@code database} completed (a failed database fails the start).
+   */
+  Future<Void> start(Future<Void> database) {
     // ready only once every role runs: the control server answers before the edge listens
     java.util.concurrent.atomic.AtomicBoolean started = new java.util.concurrent.atomic.AtomicBoolean();
     node.readiness().register("roles", promise -> promise.complete(started.get()
         ? Status.OK(new JsonObject().put("roles", rolesText()))
         : Status.KO(new JsonObject().put("reason", "roles still starting"))));
     Future<Void> chain = Future.succeededFuture();
+    boolean waited = false;
     for (Step step : plan()) {
+      if (!waited && !WITHOUT_DATABASE.contains(step.name())) {
+        chain = chain.compose(v -> database);
+        waited = true;
+      }
       chain = chain.compose(v -> deploy(step));
     }
     return chain.onSuccess(v -> {

@@ -1,6 +1,7 @@
 package io.ceiba.node;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.ceiba.testkit.ControlClient;
 import io.ceiba.testkit.EdgeClient;
@@ -12,6 +13,7 @@ import io.ceiba.testkit.TestNodes;
 import io.ceiba.testkit.TestPostgres;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -52,6 +54,26 @@ class NodeReadinessIT {
     node.context().postgres().migrateNow().await(60, TimeUnit.SECONDS);
     var after = control.get("/ready").await(10, TimeUnit.SECONDS);
     assertThat(after.statusCode()).as(after.bodyAsString()).isEqualTo(200);
+  }
+
+  @Test
+  void should_fail_the_start_with_the_cause_when_its_embedded_postgres_does_not_start() throws Exception {
+    Path registry = Registries.write(dir.resolve("registry.yaml"), Registries.yaml(1));
+    TestNodes.Spec spec = TestNodes.write(dir, "n1", null, null, registry,
+        "roles: [edge, auth, usage, control]\npostgres: { url: embedded }\n");
+    // a data directory of a PostgreSQL version the shipped binaries cannot run: initdb is skipped, the server refuses
+    Path pgData = dir.resolve("data-n1/postgres");
+    Files.createDirectories(pgData);
+    Files.writeString(pgData.resolve("PG_VERSION"), "9\n");
+    // the roles that need no database deploy while the server starts; its failure must still fail the start, at once
+    long start = System.nanoTime();
+    Throwable failure = catchThrowable(() -> CeibaNode.start(TestNodes.load(spec)).await(60, TimeUnit.SECONDS));
+    assertThat(failure).as("the start fails").isNotNull();
+    assertThat(failure.getMessage()).contains("embedded PostgreSQL under").contains("did not start");
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(50));
+    // nothing listens: the registry and membership deployed early went with the failed node's Vert.x
+    ControlClient control = new ControlClient(client, spec.controlPort(), TestNodes.TOKEN);
+    assertThat(control.get("/health").map(r -> r.statusCode()).otherwise(-1).await(10, TimeUnit.SECONDS)).isEqualTo(-1);
   }
 
   @Test

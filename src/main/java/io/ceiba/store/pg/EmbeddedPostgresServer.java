@@ -89,7 +89,8 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
     return new EmbeddedPostgresServer(pg, dataDir, chosen, postmaster, postmaster > 0 ? PostmasterWatchdog.watch(postmaster) : null);
   }
 
-  private static int freePort() throws IOException {
+  /** A port free on the loopback interface now, for a server started on it right after. */
+  static int freePort() throws IOException {
     try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return socket.getLocalPort();
     }
@@ -126,6 +127,11 @@ public final class EmbeddedPostgresServer implements AutoCloseable {
   }
 
   public PostgresUrl url() {
+    return url(port);
+  }
+
+  /** The address of the embedded server on {@code port}, known before it runs. */
+  static PostgresUrl url(int port) {
     return PostgresUrl.local(port, USER, USER);
   }
 

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,14 +35,18 @@ public final class PostgresService {
   private final Vertx vertx;
   private final PostgresConfig config;
   private final PostgresUrl url;
-  /** Null with an external PostgreSQL. */
-  private final EmbeddedPostgresSupervisor embedded;
+  /** The embedded server's supervisor, once it runs; completed with null with an external PostgreSQL. */
+  private final Future<EmbeddedPostgresSupervisor> embedded;
   private final Pool pool;
   private final AtomicBoolean closed = new AtomicBoolean();
+  /** Flyway's deferred run: not asked for yet, waiting for the node to start, or released. */
+  private final AtomicReference<Deferred> deferred = new AtomicReference<>(Deferred.NOT_YET);
   private volatile long retryTimer = -1;
   private volatile String lastMigrationError;
 
-  private PostgresService(Vertx vertx, PostgresConfig config, PostgresUrl url, EmbeddedPostgresSupervisor embedded) {
+  private enum Deferred { NOT_YET, WAITING, DONE }
+
+  private PostgresService(Vertx vertx, PostgresConfig config, PostgresUrl url, Future<EmbeddedPostgresSupervisor> embedded) {
     this.vertx = vertx;
     this.config = config;
     this.url = url;
@@ -63,34 +68,77 @@ public final class PostgresService {
         .build();
   }
 
-  /** Starts the embedded server if configured (on a worker), builds the pool, and kicks off migrations. */
-  public static Future<PostgresService> start(Vertx vertx, PostgresConfig config, Path dataDir) {
-    Future<EmbeddedPostgresServer> server = config.embedded()
-        ? vertx.executeBlocking(() -> EmbeddedPostgresServer.start(dataDir, config.embeddedPort()))
-            .recover(e -> Future.failedFuture(new IllegalStateException("embedded PostgreSQL under " + dataDir.resolve("postgres")
-                + " did not start: " + e.getMessage() + "; check data_dir (CEIBA_DATA_DIR) and the lines above", e)))
-        : Future.succeededFuture(null);
-    // parsing reads the certificate files the URL names: off the event loop
-    Future<PostgresUrl> external = config.embedded() ? Future.succeededFuture(null) : vertx.executeBlocking(() -> PostgresUrl.parse(config.url()));
-    return Future.all(server, external).map(started -> {
-      EmbeddedPostgresServer embedded = server.result();
-      PostgresUrl url = embedded != null ? embedded.url() : external.result();
-      if (embedded != null) {
-        LOG.info("embedded PostgreSQL running on 127.0.0.1:{} with data in {}", embedded.port(), dataDir.resolve("postgres"));
-      } else {
+  /**
+   * The service as soon as its address is known, with the embedded server (when configured) still starting on a
+   * worker: {@link #started()} says when it runs, so that a node deploys what needs no database meanwhile. Once the
+   * server answers, migrations run in the background; when the schema is already where this jar expects it (every
+   * start but the first) Flyway's run, which only validates then, waits for {@link #startDeferredWork()}, off the
+   * path to ready.
+   */
+  public static Future<PostgresService> starting(Vertx vertx, PostgresConfig config, Path dataDir) {
+    if (!config.embedded()) {
+      // parsing reads the certificate files the URL names: off the event loop
+      return vertx.executeBlocking(() -> PostgresUrl.parse(config.url())).map(url -> {
         LOG.info("using PostgreSQL at {}", url);
+        PostgresService service = new PostgresService(vertx, config, url, Future.succeededFuture(null));
+        service.afterServerStart();
+        return service;
+      });
+    }
+    return vertx.executeBlocking(() -> config.embeddedPort() == 0 ? EmbeddedPostgresServer.freePort() : config.embeddedPort())
+        .map(port -> {
+          // unordered: an ordered one would hold back every later executeBlocking of this context (the node's admin
+          // token, its usage spool) until the server runs
+          Future<EmbeddedPostgresSupervisor> server = vertx.executeBlocking(() -> EmbeddedPostgresServer.start(dataDir, port), false)
+              .recover(e -> Future.failedFuture(new IllegalStateException("embedded PostgreSQL under " + dataDir.resolve("postgres")
+                  + " did not start: " + e.getMessage() + "; check data_dir (CEIBA_DATA_DIR) and the lines above", e)))
+              .map(embedded -> {
+                LOG.info("embedded PostgreSQL running on 127.0.0.1:{} with data in {}", embedded.port(), dataDir.resolve("postgres"));
+                EmbeddedPostgresSupervisor supervisor = new EmbeddedPostgresSupervisor(vertx, embedded);
+                supervisor.start();
+                return supervisor;
+              });
+          PostgresService service = new PostgresService(vertx, config, EmbeddedPostgresServer.url(port), server);
+          server.onSuccess(s -> service.afterServerStart());
+          return service;
+        });
+  }
+
+  /** {@link #starting}, completed once the server runs; the pool is closed again when it did not start. */
+  public static Future<PostgresService> start(Vertx vertx, PostgresConfig config, Path dataDir) {
+    return starting(vertx, config, dataDir).compose(service -> service.started()
+        .map(v -> service)
+        .recover(e -> service.close().transform(ignored -> Future.failedFuture(e))));
+  }
+
+  /** Completes once the server runs (at once with an external PostgreSQL); fails when the embedded one did not start. */
+  public Future<Void> started() {
+    return embedded.mapEmpty();
+  }
+
+  /** Migrations: now when some are pending or the schema cannot be read; a Flyway run that would only validate, deferred. */
+  private void afterServerStart() {
+    if (!config.migrate() || closed.get()) {
+      return;
+    }
+    schemaState().onComplete(ar -> {
+      SchemaState state = ar.result();
+      if (state.ready() && state.current() == state.expected()) {
+        LOG.info("database schema at version {} (Flyway validates it once the node has started)", state.current());
+        if (!deferred.compareAndSet(Deferred.NOT_YET, Deferred.WAITING)) {
+          migrateInBackground(); // the node started first
+        }
+      } else {
+        migrateInBackground();
       }
-      EmbeddedPostgresSupervisor supervisor = null;
-      if (embedded != null) {
-        supervisor = new EmbeddedPostgresSupervisor(vertx, embedded);
-        supervisor.start();
-      }
-      PostgresService service = new PostgresService(vertx, config, url, supervisor);
-      if (config.migrate()) {
-        service.migrateInBackground();
-      }
-      return service;
     });
+  }
+
+  /** Runs what {@link #starting} kept off the path to ready (Flyway's validation of a current schema); once. */
+  public void startDeferredWork() {
+    if (deferred.getAndSet(Deferred.DONE) == Deferred.WAITING && !closed.get()) {
+      migrateInBackground();
+    }
   }
 
   public Pool pool() {
@@ -176,13 +224,10 @@ public final class PostgresService {
       return Future.succeededFuture();
     }
     vertx.cancelTimer(retryTimer);
+    // a server still starting is waited for, then stopped; one that failed to start has nothing to stop
     return pool.close()
-        .eventually(() -> embedded == null ? Future.succeededFuture() : embedded.close())
-        .onComplete(ar -> {
-          if (embedded != null) {
-            LOG.info("embedded PostgreSQL stopped");
-          }
-        })
+        .eventually(() -> embedded.transform(ar -> ar.failed() || ar.result() == null ? Future.succeededFuture()
+            : ar.result().close().onComplete(stopped -> LOG.info("embedded PostgreSQL stopped"))))
         .mapEmpty();
   }
 

@@ -2,9 +2,13 @@ package io.ceiba.store.pg;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.spi.ILoggingEvent;
 import io.ceiba.config.PostgresConfig;
+import io.ceiba.testkit.Eventually;
+import io.ceiba.testkit.LogWatch;
 import io.ceiba.testkit.Ports;
 import io.ceiba.testkit.TestPostgres;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.healthchecks.CheckResult;
@@ -14,6 +18,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -56,6 +61,44 @@ class PostgresServiceTest {
     pg.migrateNow().await(60, TimeUnit.SECONDS);
     assertThat(pg.schemaState().await(10, TimeUnit.SECONDS)).isEqualTo(new SchemaState(Migrations.EXPECTED_VERSION, Migrations.EXPECTED_VERSION, null));
     pg.close().await(10, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void should_keep_flyway_off_the_path_to_ready_when_the_schema_is_current() throws Exception {
+    String db = TestPostgres.newDatabase();
+    PostgresService first = PostgresService.start(vertx, config(db, false), Path.of("unused")).await(30, TimeUnit.SECONDS);
+    first.migrateNow().await(60, TimeUnit.SECONDS);
+    first.close().await(10, TimeUnit.SECONDS);
+
+    try (LogWatch log = LogWatch.of(PostgresService.class.getName())) {
+      PostgresService pg = PostgresService.start(vertx, config(db, true), Path.of("unused")).await(30, TimeUnit.SECONDS);
+      Eventually.until(vertx, Duration.ofSeconds(10), "the schema checked", () -> Future.succeededFuture(messages(log).stream()
+          .anyMatch(m -> m.contains("Flyway validates it once the node has started")))).await(15, TimeUnit.SECONDS);
+      assertThat(readiness(pg).getString("outcome")).isEqualTo("UP");
+      // Flyway has not run: its line would say the version without the note
+      assertThat(messages(log)).noneMatch(m -> m.equals("database schema at version " + Migrations.EXPECTED_VERSION));
+
+      pg.startDeferredWork();
+      Eventually.until(vertx, Duration.ofSeconds(30), "Flyway's run after the start", () -> Future.succeededFuture(messages(log)
+          .contains("database schema at version " + Migrations.EXPECTED_VERSION))).await(40, TimeUnit.SECONDS);
+      pg.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void should_migrate_at_once_when_migrations_are_pending_whatever_the_node_does() throws Exception {
+    try (LogWatch log = LogWatch.of(PostgresService.class.getName())) {
+      PostgresService pg = PostgresService.start(vertx, config(TestPostgres.newDatabase(), true), Path.of("unused"))
+          .await(30, TimeUnit.SECONDS);
+      Eventually.until(vertx, Duration.ofSeconds(60), "migrated without startDeferredWork", () -> Future.succeededFuture(
+          messages(log).contains("database schema at version " + Migrations.EXPECTED_VERSION))).await(70, TimeUnit.SECONDS);
+      assertThat(pg.schemaState().await(10, TimeUnit.SECONDS).ready()).isTrue();
+      pg.close().await(10, TimeUnit.SECONDS);
+    }
+  }
+
+  private static List<String> messages(LogWatch log) {
+    return log.events().stream().map(ILoggingEvent::getFormattedMessage).toList();
   }
 
   @Test
