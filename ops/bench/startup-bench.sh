@@ -172,3 +172,11 @@ for kind in cold warm kill9; do
       }' "$work/results"
   done
 done
+# for ops/bench/goals.sh: goal|value|target; the first variant (the README's command by default) is the goal's
+first=${variants[0]%%|*}
+for kind in warm kill9 cold; do
+  awk -v k="$kind" -v l="$first" '$1 == k && $2 == l { print $3 }' "$work/results" | sort -n |
+    awk -v k="$kind" -v l="$first" '{ a[NR] = $1 } END { m = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+      target = (k == "warm") ? "<= 5" : "-"
+      printf "GOAL|time to ready of the embedded default (%s), %s start, s|%.1f|%s\n", l, (k == "kill9" ? "after kill -9" : k), m / 1000, target }'
+done
