@@ -24,10 +24,17 @@ import java.util.concurrent.TimeoutException;
  * idempotent request is tried once on another. When a connection breaks after the request went out but before any
  * byte of an answer came (its node was killed, or it closed a keep-alive connection just then), the client has seen
  * nothing yet: an idempotent request without a body is tried once on another backend, anything else is answered
- * {@code 502 upstream_connection_broken}. Nothing is tried again once the response started.
+ * {@code 502 upstream_connection_broken}. Nothing is tried again once the response started. An exchange relayed here
+ * by a peer's edge is not tried again here: its 502 says with {@code X-Ceiba-Relay-Failed} ({@code connect} or
+ * {@code broken}) that nothing was answered, and the relaying edge, which decides for its client, tries another backend.
  */
 final class ForwardStep {
 
+  /**
+   * {@code X-Ceiba-Relay-Failed} on a relayed exchange's 502 when the backend's connection broke before it answered
+   * (the other value, {@code connect}, says it refused the connection).
+   */
+  static final String RELAY_BROKEN = "broken";
   private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
       HttpMethod.PUT, HttpMethod.DELETE);
 
@@ -196,6 +203,10 @@ final class ForwardStep {
     if (retried(ex, failedIndex)) {
       return;
     }
+    if (ex.relayed) {
+      // nothing was answered: the relaying edge, which decides retries for its client, may send it elsewhere
+      ex.response.putHeader(ProxyHeaders.X_CEIBA_RELAY_FAILED, RELAY_BROKEN);
+    }
     end.fail(ex, ErrorCode.UPSTREAM_CONNECTION_BROKEN, "the connection to a backend of " + ex.service.name() + " (" + where
         + ") broke before it answered: " + describe(cause));
   }
@@ -253,10 +264,17 @@ final class ForwardStep {
       return;
     }
     HttpClientResponse upstream = ar.result();
-    if (ex.viaPeer && upstream.statusCode() == 502 && upstream.headers().contains(ProxyHeaders.X_CEIBA_RELAY_FAILED)) {
-      // the backend's node could not connect to it: the same as failing to connect here
+    String relayFailed = ex.viaPeer && upstream.statusCode() == 502 ? upstream.headers().get(ProxyHeaders.X_CEIBA_RELAY_FAILED) : null;
+    if (relayFailed != null) {
       upstream.body();
-      connectFailed(ex, new ConnectException("relayed through " + ex.backend.node() + ": backend refused the connection"));
+      if (RELAY_BROKEN.equals(relayFailed)) {
+        // the backend's node lost its connection to it before any answer: the same as that happening here
+        connectionBroke(ex, new java.io.IOException("relayed through " + ex.backend.node()
+            + ": the backend's connection broke before it answered"));
+      } else {
+        // the backend's node could not connect to it: the same as failing to connect here
+        connectFailed(ex, new ConnectException("relayed through " + ex.backend.node() + ": backend refused the connection"));
+      }
       return;
     }
     stream.respond(ex, upstream);
