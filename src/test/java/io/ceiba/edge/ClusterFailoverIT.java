@@ -267,6 +267,25 @@ class ClusterFailoverIT {
 
   @Test
   @Order(7)
+  void should_retry_a_relayed_get_elsewhere_when_the_far_backend_closes_the_connection_before_answering() throws Exception {
+    // node3 owns neither backend of pair: what it sends to b goes through node2, whose connection to b breaks unanswered
+    Origin b = origins.get("b");
+    int before = b.requests();
+    b.dropRequests(true);
+    try {
+      for (int i = 0; i < 12; i++) {
+        Answer answer = get(3, "pair.test", "/");
+        assertThat(answer.status()).as(answer.describe("GET " + i + " through node3")).isEqualTo(200);
+        assertThat(answer.origin()).isEqualTo("a");
+      }
+    } finally {
+      b.dropRequests(false);
+    }
+    assertThat(b.requests()).as("requests node3 sent to b, whose connection broke, each answered by a instead").isGreaterThan(before);
+  }
+
+  @Test
+  @Order(8)
   void should_lose_no_get_when_a_backend_dies_behind_another_nodes_edge() throws Exception {
     int failures = 0;
     for (int i = 0; i < 200; i++) {
@@ -283,7 +302,7 @@ class ClusterFailoverIT {
   }
 
   @Test
-  @Order(8)
+  @Order(9)
   void should_drop_no_request_while_20_registry_versions_spread_over_the_cluster() throws Exception {
     AtomicBoolean running = new AtomicBoolean(true);
     AtomicInteger done = new AtomicInteger();

@@ -25,6 +25,8 @@ public final class Origin implements AutoCloseable {
   private final String name;
   private final HttpServer server;
   private final AtomicBoolean healthy = new AtomicBoolean(true);
+  /** Set: every request but health checks has its connection closed without an answer. */
+  private final AtomicBoolean dropping = new AtomicBoolean();
   private final AtomicInteger requests = new AtomicInteger();
   /** What each /sse-held stream does when released: send its last two events and end. */
   private final java.util.Queue<Runnable> held = new java.util.concurrent.ConcurrentLinkedQueue<>();
@@ -59,6 +61,10 @@ public final class Origin implements AutoCloseable {
       return;
     }
     int count = requests.incrementAndGet();
+    if (dropping.get()) {
+      req.connection().close();
+      return;
+    }
     switch (req.path()) {
       case "/slow" -> { } // never answers: the edge's upstream timeout must
       case "/delay" -> vertx.setTimer(800, t -> response.end("late but whole"));
@@ -143,6 +149,11 @@ public final class Origin implements AutoCloseable {
   /** Protocol of the last {@code /healthz} request, null before the first. */
   public io.vertx.core.http.HttpVersion lastCheckVersion() {
     return lastCheckVersion.get();
+  }
+
+  /** From now on, requests (health checks aside) get their connection closed before any answer, or again answered. */
+  public void dropRequests(boolean drop) {
+    dropping.set(drop);
   }
 
   public void healthy(boolean up) {
