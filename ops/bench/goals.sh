@@ -112,8 +112,8 @@ if selected relay; then
   fi
 fi
 
-quick_args() { case $1 in scale) echo -d 3 -w 1 -r 1 --idle 1000 --active 50 ;; startup) echo -n 1 ;; esac; }
-full_args() { case $1 in scale) echo -r "$rounds" ;; startup) echo -n "$rounds" ;; esac; }
+quick_args() { case $1 in scale) echo -d 3 -w 1 -r 1 --idle 1000 --active 50 ;; startup) printf "%s\n" -n 1 ;; esac; }
+full_args() { case $1 in scale) echo -r "$rounds" ;; startup) printf "%s\n" -n "$rounds" ;; esac; }
 # scale and startup report their goals as GOAL|name|value|<op> <target> lines
 for bench in scale startup; do
   selected $bench || continue
