@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes the class data sharing archive of a Ceiba jar (JDK 17 AppCDS, a dynamic archive): a training run of the
-# embedded default (every role, embedded PostgreSQL, in a temporary data dir on free loopback ports) to /ready, a few
+# embedded default (every role, embedded PostgreSQL, in a temporary data dir on free loopback ports), clustered alone
+# (so the cluster manager's classes, JGroups over mutual TLS and Infinispan, are in the archive too), to /ready, a few
 # requests through the control API and the edge, then a clean stop, at which the JVM writes the classes it loaded.
 # A start with `java -XX:SharedArchiveFile=ARCHIVE -jar JAR` then maps them instead of loading, verifying and
 # linking them again (docs/operations.md#start-up-and-the-class-data-archive).
@@ -39,13 +40,15 @@ trap cleanup EXIT
 # the old archive goes first: a failed training must not leave one that no longer fits the jar
 rm -f "$archive"
 
-read -r control edge demo metrics < <(python3 -c 'import socket
-ss=[socket.socket() for _ in range(4)]
+read -r control edge demo metrics cluster < <(python3 -c 'import socket
+ss=[socket.socket() for _ in range(5)]
 [s.bind(("127.0.0.1",0)) for s in ss]
 print(" ".join(str(s.getsockname()[1]) for s in ss))')
 CEIBA_DATA_DIR=$work/data CEIBA_REGISTRY_FILE=$root/node-configs/registry.yaml CEIBA_CONTROL_PORT=$control \
   CEIBA_EDGE_HOST=127.0.0.1 CEIBA_EDGE_PORT=$edge CEIBA_DEMO_ORIGIN_PORT=$demo CEIBA_METRICS_PORT=$metrics \
-  CEIBA_SHUTDOWN_DRAIN_DELAY=0s CEIBA_CLUSTER_ENABLED=false \
+  CEIBA_SHUTDOWN_DRAIN_DELAY=0s \
+  CEIBA_CLUSTER_ENABLED=true CEIBA_CLUSTER_HOST=127.0.0.1 CEIBA_CLUSTER_PORT=$cluster \
+  CEIBA_CLUSTER_MEMBERS=127.0.0.1:$cluster CEIBA_CLUSTER_JOIN_TIMEOUT=1s \
   "$java" "$@" -XX:ArchiveClassesAtExit="$work/ceiba.jsa" -jar "$jar" >"$work/node.log" 2>&1 &
 node_pid=$!
 

@@ -5,11 +5,16 @@ import io.vertx.core.Completable;
 import io.vertx.core.Vertx;
 import io.vertx.core.spi.cluster.RegistrationInfo;
 import io.vertx.ext.cluster.infinispan.InfinispanClusterManager;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ForkJoinPool;
 import org.infinispan.configuration.cache.CacheMode;
 import org.infinispan.configuration.global.GlobalConfigurationBuilder;
 import org.infinispan.configuration.parsing.ConfigurationBuilderHolder;
@@ -25,6 +30,8 @@ import org.jgroups.Event;
 import org.jgroups.JChannel;
 import org.jgroups.PhysicalAddress;
 import org.jgroups.View;
+import org.jgroups.protocols.VERIFY_SUSPECT2;
+import org.jgroups.util.NameCache;
 import org.jgroups.util.Util;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,11 +45,18 @@ import org.slf4j.LoggerFactory;
  * Infinispan keeps one partition's copy of the replicated caches, so this node's event-bus address and
  * subscriptions may be gone from them: nobody could send to it any more. So this node writes them again after a
  * merge ({@link #MERGE_REPAIR_DELAYS_MS}, after the caches settled).
+ * <p>
+ * A node restarted after a crash starts under a new member name while its dead incarnation may still be in the view
+ * (the failure detector has not noticed yet, even as coordinator): its first discovery request, from the same
+ * host:port ({@link RestartAwareDiscovery}), or the view that shows both ({@link StaleIncarnations}), has the
+ * coordinator (or the next in line) drop the dead one at once, instead of after the failure detector's 5 s and a second
+ * rebalance of every cache.
  */
 public final class CeibaClusterManager extends InfinispanClusterManager {
 
   private static final Logger LOG = LoggerFactory.getLogger(CeibaClusterManager.class);
   private static final String DEFAULT_CACHE = "distributed-cache";
+  private static final String[] REPLICATED_CACHES = {"__vertx.subs", "__vertx.haInfo", "__vertx.nodeInfo"};
   static final long[] MERGE_REPAIR_DELAYS_MS = {1000, 5000};
 
   /** This node's cluster-wide subscriptions, as Vert.x registered them: what a merge may have lost. */
@@ -50,6 +64,8 @@ public final class CeibaClusterManager extends InfinispanClusterManager {
 
   private final DefaultCacheManager cacheManager;
   private final JChannel channel;
+  /** Stale incarnations already handed to the failure detector (so each is suspected once). */
+  private final Set<Address> suspected = ConcurrentHashMap.newKeySet();
   private Vertx vertx;
 
   private CeibaClusterManager(DefaultCacheManager cacheManager, JChannel channel) {
@@ -69,11 +85,14 @@ public final class CeibaClusterManager extends InfinispanClusterManager {
     ConfigurationBuilderHolder holder = new ConfigurationBuilderHolder(loader, global);
     // the caches of vertx-infinispan's default-infinispan.xml
     holder.newConfigurationBuilder(DEFAULT_CACHE).clustering().cacheMode(CacheMode.DIST_SYNC);
-    for (String replicated : new String[] {"__vertx.subs", "__vertx.haInfo", "__vertx.nodeInfo"}) {
+    for (String replicated : REPLICATED_CACHES) {
       holder.newConfigurationBuilder(replicated).clustering().cacheMode(CacheMode.REPL_SYNC);
     }
     holder.newConfigurationBuilder("__vertx.distributed.cache.configuration").template(true).clustering().cacheMode(CacheMode.DIST_SYNC);
-    return new CeibaClusterManager(new DefaultCacheManager(holder, false), channel);
+    CeibaClusterManager manager = new CeibaClusterManager(new DefaultCacheManager(holder, false), channel);
+    RestartAwareDiscovery discovery = channel.getProtocolStack().findProtocol(RestartAwareDiscovery.class);
+    discovery.onDiscoveryRequest(manager::excludeIncarnationsReplacedBy);
+    return manager;
   }
 
   @Override
@@ -124,6 +143,8 @@ public final class CeibaClusterManager extends InfinispanClusterManager {
     vertx.<Void>executeBlocking(() -> {
       cacheManager.start();
       cacheManager.addListener(new MergeWatcher());
+      cacheManager.addListener(new ViewWatcher(this::suspectStaleIncarnations));
+      suspectStaleIncarnations();
       return null;
     }, false).onComplete((v, failure) -> {
       if (failure != null) {
@@ -142,15 +163,107 @@ public final class CeibaClusterManager extends InfinispanClusterManager {
     }, false).onComplete((ignored, stopFailure) -> promise.complete(null, failure != null ? failure : stopFailure)));
   }
 
+  /**
+   * Suspects the earlier incarnations of restarted nodes in the current view. One at the very address of its newer
+   * incarnation is dead for sure (two live processes cannot hold one host:port): it goes to GMS at once, as if the
+   * failure detector had verified it. Any other (say, two live nodes given the same id) first gets VERIFY_SUSPECT2's
+   * check that it does not answer.
+   */
+  private void suspectStaleIncarnations() {
+    View view = channel.getView();
+    VERIFY_SUSPECT2 verify = channel.getProtocolStack().findProtocol(VERIFY_SUSPECT2.class);
+    if (view == null || verify == null) {
+      return;
+    }
+    Map<String, Address> byName = new LinkedHashMap<>();
+    Map<String, String> newestPhysical = new HashMap<>();
+    for (Address member : view.getMembers()) {
+      String name = NameCache.get(member);
+      name = name != null ? name : member.toString();
+      byName.put(name, member);
+      newestPhysical.put(StaleIncarnations.nodeIdOf(name), physicalAddress(member));
+    }
+    List<Address> dead = new ArrayList<>();
+    List<Address> unsure = new ArrayList<>();
+    for (String name : StaleIncarnations.in(List.copyOf(byName.keySet()))) {
+      Address member = byName.get(name);
+      if (!member.equals(channel.getAddress()) && suspected.add(member)) {
+        String physical = physicalAddress(member);
+        (physical != null && physical.equals(newestPhysical.get(StaleIncarnations.nodeIdOf(name))) ? dead : unsure).add(member);
+      }
+    }
+    suspected.retainAll(view.getMembers());
+    exclude(dead);
+    if (!unsure.isEmpty() && actsOn(unsure)) {
+      LOG.info("cluster member(s) {} carry the node id of a newer member: suspected", unsure);
+      verify.up(new Event(Event.SUSPECT, unsure));
+    }
+  }
+
+  /**
+   * A discovery request from {@code sender}: a member of the view with the sender's node id at the sender's very
+   * host:port is its dead incarnation, excluded now (the newcomer then joins a view without it; if it was the
+   * coordinator, the next member takes over at once instead of after the failure detector's timeout).
+   */
+  private void excludeIncarnationsReplacedBy(Address sender, PhysicalAddress senderAddress) {
+    View view = channel.getView();
+    String nodeId = StaleIncarnations.nodeIdOf(NameCache.get(sender));
+    if (view == null || nodeId == null) {
+      return;
+    }
+    List<Address> dead = new ArrayList<>();
+    for (Address member : view.getMembers()) {
+      if (!member.equals(sender) && !member.equals(channel.getAddress())
+          && nodeId.equals(StaleIncarnations.nodeIdOf(NameCache.get(member)))
+          && senderAddress.printIpAddress().equals(physicalAddress(member)) && suspected.add(member)) {
+        dead.add(member);
+      }
+    }
+    if (!dead.isEmpty()) {
+      // off the JGroups thread that delivers the request: GMS takes it from here
+      ForkJoinPool.commonPool().execute(() -> exclude(dead));
+    }
+  }
+
+  /**
+   * Members dead for sure go to GMS as if the failure detector had verified them: it installs a view without them.
+   * Only on the member that installs views then (see {@link #actsOn}).
+   */
+  private void exclude(List<Address> dead) {
+    VERIFY_SUSPECT2 verify = channel.getProtocolStack().findProtocol(VERIFY_SUSPECT2.class);
+    if (!dead.isEmpty() && verify != null && actsOn(dead)) {
+      LOG.info("cluster member(s) {} are earlier incarnations of nodes restarted at the same address: excluded", dead);
+      verify.getUpProtocol().up(new Event(Event.SUSPECT, dead));
+    }
+  }
+
+  /**
+   * Whether this member is the one to act on suspects {@code gone}: the coordinator, or the next in line when they
+   * include the coordinator. Any other member's GMS only logs that it is not the coordinator.
+   */
+  private boolean actsOn(List<Address> gone) {
+    View view = channel.getView();
+    if (view == null) {
+      return false;
+    }
+    return view.getMembers().stream().filter(m -> !gone.contains(m)).findFirst().map(channel.getAddress()::equals).orElse(false);
+  }
+
+  /** {@code host:port} of a member's membership transport; null when unknown. */
+  private String physicalAddress(Address member) {
+    Object physical = channel.down(new Event(Event.GET_PHYSICAL_ADDRESS, member));
+    return physical instanceof PhysicalAddress address ? address.printIpAddress() : null;
+  }
+
   /** {@code host:port} of every member's membership transport, as the view knows them. */
   public Set<String> memberAddresses() {
     View view = channel.getView();
     Set<String> out = new LinkedHashSet<>();
     if (view != null) {
       for (Address member : view.getMembers()) {
-        Object physical = channel.down(new Event(Event.GET_PHYSICAL_ADDRESS, member));
-        if (physical instanceof PhysicalAddress address) {
-          out.add(address.printIpAddress());
+        String physical = physicalAddress(member);
+        if (physical != null) {
+          out.add(physical);
         }
       }
     }

@@ -40,10 +40,12 @@ public final class JGroupsStack {
   static final long HEARTBEAT_MILLIS = 1000;
   static final long SUSPECT_AFTER_MILLIS = 5000;
   /**
-   * Discovery requests sent within the join timeout ({@code cluster.join_timeout}): one lost to a connection that
-   * failed its TLS handshake (a peer's acceptor gives up after {@link #CONNECT_TIMEOUT_MILLIS}) is sent again.
+   * A discovery request goes out this often within the join timeout ({@code cluster.join_timeout}): one lost to a
+   * connection that failed its TLS handshake (a peer's acceptor gives up after {@link #CONNECT_TIMEOUT_MILLIS}), or
+   * answered only by members that do not know the coordinator yet, is sent again a second later, not a third of the
+   * join timeout later.
    */
-  static final int DISCOVERY_RUNS = 3;
+  static final long DISCOVERY_INTERVAL_MILLIS = 1000;
   /** Connecting and the TLS handshake plus the peer's address; JGroups' 1 s is short for a handshake on a busy host. */
   static final int CONNECT_TIMEOUT_MILLIS = 3000;
 
@@ -95,9 +97,14 @@ public final class JGroupsStack {
   }
 
   private static TCPPING discovery(ClusterConfig cluster) {
-    TCPPING ping = new TCPPING().setInitialHosts(members(cluster)).setPortRange(0);
-    ping.setValue("num_discovery_runs", DISCOVERY_RUNS);
+    TCPPING ping = new RestartAwareDiscovery().setInitialHosts(members(cluster)).setPortRange(0);
+    ping.setValue("num_discovery_runs", discoveryRuns(cluster.joinTimeout().toMillis()));
     return ping;
+  }
+
+  /** JGroups spreads the runs over the join timeout less one interval: runs at 0, t/n, 2t/n … (t - t/n). */
+  static int discoveryRuns(long joinTimeoutMillis) {
+    return (int) Math.max(3, Math.min(30, joinTimeoutMillis / DISCOVERY_INTERVAL_MILLIS));
   }
 
   /** The configured members; one whose name does not resolve yet is left out (it joins us when it starts). */

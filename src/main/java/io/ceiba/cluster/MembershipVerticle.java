@@ -212,6 +212,8 @@ public final class MembershipVerticle extends VerticleBase {
     }
     if (previous == null) {
       LOG.info("node {} joined the view (roles {}, edge {})", info.id(), info.roles(), info.edge());
+      // a newcomer is not ready until it heard every member: it hears us now, not at our next periodic announcement
+      announce();
     }
     nodesGauge.set(peers.size() + 1);
     recount();

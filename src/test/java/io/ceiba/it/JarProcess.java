@@ -28,7 +28,9 @@ final class JarProcess implements AutoCloseable {
   }
 
   static JarProcess start(Path workDir, Map<String, String> env, String... args) throws IOException {
-    List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx512m", "-jar", jar().toString()));
+    List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx512m"));
+    command.addAll(classDataArchive());
+    command.addAll(List.of("-jar", jar().toString()));
     command.addAll(List.of(args));
     Path log = workDir.resolve("ceiba-" + System.nanoTime() + ".log");
     ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile())
@@ -36,6 +38,18 @@ final class JarProcess implements AutoCloseable {
     builder.environment().keySet().removeIf(k -> k.startsWith("CEIBA_") || k.equals("DATABASE_URL") || k.equals("REDIS_URL"));
     builder.environment().putAll(env);
     return new JarProcess(builder.start(), log);
+  }
+
+  /**
+   * Starts as the README's first command does, with the class data archive {@code mvn package} made beside the jar
+   * (none with -Dceiba.cds.skip=true). An archive of another JVM or jar is skipped by the JVM; its one warning is
+   * kept out of the outputs the tests read.
+   */
+  static List<String> classDataArchive() {
+    Path archive = jar().resolveSibling("ceiba.jsa");
+    return Files.isRegularFile(archive)
+        ? List.of("-XX:SharedArchiveFile=" + archive, "-Xlog:cds=off", "-Xlog:cds+dynamic=off")
+        : List.of();
   }
 
   static String javaBinary() {

@@ -17,7 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Keyed GETs to {@link Registries#KEYED_HOST} from a number of request loops on keep-alive connections, counting 200s
  * and other answers, until the node dies or {@link #stop}. Bounded: a loop ends at its first failure or after 100 000
- * requests.
+ * requests. As fast as the node answers, or paced ({@link #paced}): at most a given number of requests a second in all.
  */
 final class KeyedLoad {
 
@@ -30,6 +30,8 @@ final class KeyedLoad {
   final AtomicLong other = new AtomicLong();
   private final AtomicBoolean stopped = new AtomicBoolean();
   private final List<Promise<Void>> loops = new ArrayList<>();
+  /** Nanoseconds between two requests of one loop; 0: none. */
+  private long loopIntervalNanos;
   private long startNanos;
 
   KeyedLoad(HttpClient http, Context context, String key, int edgePort, int connections) {
@@ -38,6 +40,12 @@ final class KeyedLoad {
     this.key = key;
     this.edgePort = edgePort;
     this.connections = connections;
+  }
+
+  /** At most {@code perSecond} requests a second from all loops together (a loop that falls behind does not burst). */
+  KeyedLoad paced(int perSecond) {
+    loopIntervalNanos = 1_000_000_000L * connections / perSecond;
+    return this;
   }
 
   void start() {
@@ -61,12 +69,18 @@ final class KeyedLoad {
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET)
         .setServer(SocketAddress.inetSocketAddress(edgePort, "127.0.0.1"))
         .setHost(Registries.KEYED_HOST).setPort(edgePort).setURI("/c" + n).putHeader("X-API-Key", key);
+    long sentNanos = System.nanoTime();
     http.request(options)
         .compose(req -> req.send())
         .compose(resp -> resp.body().map(body -> resp.statusCode()))
         .onSuccess(status -> {
           (status == 200 ? ok : other).incrementAndGet();
-          next(done, n + 1);
+          long waitMs = (loopIntervalNanos - (System.nanoTime() - sentNanos)) / 1_000_000;
+          if (waitMs >= 1) {
+            context.owner().setTimer(waitMs, t -> next(done, n + 1));
+          } else {
+            next(done, n + 1);
+          }
         })
         .onFailure(e -> done.tryComplete());
   }
