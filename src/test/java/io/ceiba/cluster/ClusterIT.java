@@ -148,4 +148,47 @@ class ClusterIT {
     assertThat(took).isLessThan(Duration.ofSeconds(10));
     System.out.printf("killed node dropped from both views after %d ms%n", took.toMillis());
   }
+
+  /**
+   * Issue 18: a node that crashed and starts again at once, from the same host:port, does not wait for the failure
+   * detector (5 s of silence, then a check) to drop its dead incarnation: its first discovery request has the
+   * coordinator drop it.
+   */
+  @Test
+  @Order(5)
+  void should_drop_the_dead_incarnation_of_a_restarted_node_at_once() throws Exception {
+    int clusterPort = TestNodes.load(specOf("node3")).cluster().port();
+    CeibaNode first = TestNodes.start(writeNode3Again(clusterPort));
+    nodes.add(first);
+    String firstMember = first.context().clusterManager().getNodeId();
+    Eventually.until(client, Duration.ofSeconds(20), "node1's cluster has node3 again",
+        () -> Future.succeededFuture(memberIds().contains(firstMember))).await(25, TimeUnit.SECONDS);
+
+    first.context().clusterManager().crash();
+    long crashed = System.nanoTime();
+    nodes.add(TestNodes.start(writeNode3Again(clusterPort)));
+    Eventually.until(client, Duration.ofSeconds(15), "node1's cluster drops node3's dead incarnation",
+        () -> Future.succeededFuture(!memberIds().contains(firstMember))).await(20, TimeUnit.SECONDS);
+    Duration took = Duration.ofNanos(System.nanoTime() - crashed);
+    System.out.printf("dead incarnation of a restarted node dropped %d ms after its crash%n", took.toMillis());
+    assertThat(took).as("the failure detector alone takes 5 s of silence and a 1 s check").isLessThan(Duration.ofSeconds(4));
+    Eventually.until(client, Duration.ofSeconds(20), "node1 sees 3 nodes",
+        () -> viewSize(controls.get(0)).map(n -> n == 3)).await(25, TimeUnit.SECONDS);
+  }
+
+  private java.util.Set<String> memberIds() {
+    return java.util.Set.copyOf(nodes.get(0).context().clusterManager().getNodes());
+  }
+
+  private TestNodes.Spec specOf(String nodeId) {
+    return new TestNodes.Spec(dir, dir.resolve(nodeId + ".yaml"), nodeId, 0, 0, 0);
+  }
+
+  /** node3's config again (control only, fresh HTTP ports), at the cluster port it had: a restart on the same host. */
+  private TestNodes.Spec writeNode3Again(int clusterPort) {
+    List<Integer> members = new ArrayList<>(TestNodes.load(specOf("node1")).cluster().members().stream()
+        .map(m -> Integer.parseInt(m.substring(m.lastIndexOf(':') + 1))).filter(p -> p != clusterPort).toList());
+    members.add(0, clusterPort);
+    return TestNodes.write(dir, "node3", TestNodes.load(specOf("node1")).cluster().name(), members, registryFiles.get(2), null);
+  }
 }
