@@ -19,6 +19,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -139,9 +140,28 @@ public final class Main implements Callable<Integer> {
       spec.commandLine().getErr().flush();
       return ExitCodes.CONFIG_INVALID;
     }
+    // SIGHUP reloads (the JVM's default would exit without a drain): registry file and TLS certificates. Installed
+    // before the start: a reload sent while the node starts (systemctl reload, a deploy script right after /ready)
+    // must not end it; it is carried out once the node runs
+    AtomicReference<CeibaNode> running = new AtomicReference<>();
+    AtomicBoolean reloadWhenStarted = new AtomicBoolean();
+    Signal.handle(new Signal("HUP"), sig -> {
+      // flag first, then look: the start's end and this handler each take the flag back; one of them reloads
+      reloadWhenStarted.set(true);
+      CeibaNode started = running.get();
+      if (started == null) {
+        LOG.info("node {}: SIGHUP while starting; reloading once started", nodeConfig.nodeId());
+      } else if (reloadWhenStarted.getAndSet(false)) {
+        reload(started);
+      }
+    });
     CeibaNode node;
     try {
       node = CeibaNode.start(nodeConfig).await(5, TimeUnit.MINUTES);
+      running.set(node);
+      if (reloadWhenStarted.getAndSet(false)) {
+        reload(node);
+      }
     } catch (Exception e) {
       LOG.error("node {} failed to start: {}", nodeConfig.nodeId(), StartFailures.describe(e));
       return ExitCodes.START_FAILED;
@@ -167,13 +187,13 @@ public final class Main implements Callable<Integer> {
     };
     Signal.handle(new Signal("TERM"), sig -> stop.run());
     Signal.handle(new Signal("INT"), sig -> stop.run());
-    // SIGHUP reloads (the JVM's default would exit without a drain): registry file and TLS certificates
-    Signal.handle(new Signal("HUP"), sig -> {
-      LOG.info("node {}: SIGHUP, reloading the registry file and the TLS certificates", nodeConfig.nodeId());
-      node.reload();
-    });
     stopped.await();
     return stoppedCleanly.get() ? ExitCodes.OK : ExitCodes.STOP_TIMED_OUT;
+  }
+
+  private static void reload(CeibaNode node) {
+    LOG.info("node {}: SIGHUP, reloading the registry file and the TLS certificates", node.config().nodeId());
+    node.reload();
   }
 
   /** Prints the jar's version. */

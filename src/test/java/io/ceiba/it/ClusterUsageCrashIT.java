@@ -34,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ClusterUsageCrashIT {
 
-  private static final int KILLS = Integer.getInteger("ceiba.clustercrash.kills", 4);
+  private static final int KILLS = Integer.getInteger("ceiba.clustercrash.kills", 10);
   private static final int CONNECTIONS = 8;
   /**
    * The keyed load, paced: three nodes, their PostgreSQL and this load share 2 cores here, and a flat-out load takes
