@@ -29,6 +29,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /**
  * {@code java -jar ceiba.jar [--config FILE] [--roles …] [--instances role=N,…] [--node-id ID] [--cluster|--no-cluster]}
@@ -145,7 +146,7 @@ public final class Main implements Callable<Integer> {
     // must not end it; it is carried out once the node runs
     AtomicReference<CeibaNode> running = new AtomicReference<>();
     AtomicBoolean reloadWhenStarted = new AtomicBoolean();
-    Signal.handle(new Signal("HUP"), sig -> {
+    SignalHandler previousHup = Signal.handle(new Signal("HUP"), sig -> {
       // flag first, then look: the start's end and this handler each take the flag back; one of them reloads
       reloadWhenStarted.set(true);
       CeibaNode started = running.get();
@@ -155,6 +156,11 @@ public final class Main implements Callable<Integer> {
         reload(started);
       }
     });
+    if (previousHup == SignalHandler.SIG_IGN) {
+      // started under nohup (or a supervisor that ignores it): the JVM keeps an ignored signal ignored
+      LOG.warn("node {}: SIGHUP is ignored in this process (started under nohup?), so it does not reload; the registry"
+          + " file and the TLS certificates are still watched", nodeConfig.nodeId());
+    }
     CeibaNode node;
     try {
       node = CeibaNode.start(nodeConfig).await(5, TimeUnit.MINUTES);

@@ -28,7 +28,8 @@ final class JarProcess implements AutoCloseable {
   }
 
   static JarProcess start(Path workDir, Map<String, String> env, String... args) throws IOException {
-    List<String> command = new ArrayList<>(List.of(javaBinary(), "-Xmx512m"));
+    List<String> command = new ArrayList<>(DEFAULT_SIGNALS);
+    command.addAll(List.of(javaBinary(), "-Xmx512m"));
     command.addAll(classDataArchive());
     command.addAll(List.of("-jar", jar().toString()));
     command.addAll(List.of(args));
@@ -38,6 +39,26 @@ final class JarProcess implements AutoCloseable {
     builder.environment().keySet().removeIf(k -> k.startsWith("CEIBA_") || k.equals("DATABASE_URL") || k.equals("REDIS_URL"));
     builder.environment().putAll(env);
     return new JarProcess(builder.start(), log);
+  }
+
+  /**
+   * Signals as systemd hands them to a service: at their defaults. A test run started under {@code nohup} ignores
+   * SIGHUP, every child inherits that, and a JVM leaves an ignored SIGHUP ignored (the node's reload handler is never
+   * called). GNU env resets it; without that env the child inherits what the test has.
+   */
+  private static final List<String> DEFAULT_SIGNALS = defaultSignals();
+
+  private static List<String> defaultSignals() {
+    List<String> prefix = List.of("env", "--default-signal=HUP,TERM,INT");
+    try {
+      Process probe = new ProcessBuilder(new ArrayList<>(List.of("env", "--default-signal=HUP,TERM,INT", "true"))).start();
+      return probe.waitFor(10, TimeUnit.SECONDS) && probe.exitValue() == 0 ? prefix : List.of();
+    } catch (IOException e) {
+      return List.of();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return List.of();
+    }
   }
 
   /**
