@@ -6,7 +6,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.spi.cluster.RegistrationInfo;
 import io.vertx.ext.cluster.infinispan.InfinispanClusterManager;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -56,7 +55,6 @@ public final class CeibaClusterManager extends InfinispanClusterManager {
 
   private static final Logger LOG = LoggerFactory.getLogger(CeibaClusterManager.class);
   private static final String DEFAULT_CACHE = "distributed-cache";
-  private static final String[] REPLICATED_CACHES = {"__vertx.subs", "__vertx.haInfo", "__vertx.nodeInfo"};
   static final long[] MERGE_REPAIR_DELAYS_MS = {1000, 5000};
 
   /** This node's cluster-wide subscriptions, as Vert.x registered them: what a merge may have lost. */
@@ -64,6 +62,8 @@ public final class CeibaClusterManager extends InfinispanClusterManager {
 
   private final DefaultCacheManager cacheManager;
   private final JChannel channel;
+  /** The failure detector's check, where suspicions enter the stack (its fixed place in {@link JGroupsStack}). */
+  private final VERIFY_SUSPECT2 verifySuspect;
   /** Stale incarnations already handed to the failure detector (so each is suspected once). */
   private final Set<Address> suspected = ConcurrentHashMap.newKeySet();
   private Vertx vertx;
@@ -72,6 +72,7 @@ public final class CeibaClusterManager extends InfinispanClusterManager {
     super(cacheManager);
     this.cacheManager = cacheManager;
     this.channel = channel;
+    this.verifySuspect = channel.getProtocolStack().findProtocol(VERIFY_SUSPECT2.class);
   }
 
   /** Builds (does not start) the cluster manager of node {@code nodeId}; {@code credentials} null: insecure. */
@@ -85,7 +86,7 @@ public final class CeibaClusterManager extends InfinispanClusterManager {
     ConfigurationBuilderHolder holder = new ConfigurationBuilderHolder(loader, global);
     // the caches of vertx-infinispan's default-infinispan.xml
     holder.newConfigurationBuilder(DEFAULT_CACHE).clustering().cacheMode(CacheMode.DIST_SYNC);
-    for (String replicated : REPLICATED_CACHES) {
+    for (String replicated : new String[] {"__vertx.subs", "__vertx.haInfo", "__vertx.nodeInfo"}) {
       holder.newConfigurationBuilder(replicated).clustering().cacheMode(CacheMode.REPL_SYNC);
     }
     holder.newConfigurationBuilder("__vertx.distributed.cache.configuration").template(true).clustering().cacheMode(CacheMode.DIST_SYNC);
@@ -171,32 +172,31 @@ public final class CeibaClusterManager extends InfinispanClusterManager {
    */
   private void suspectStaleIncarnations() {
     View view = channel.getView();
-    VERIFY_SUSPECT2 verify = channel.getProtocolStack().findProtocol(VERIFY_SUSPECT2.class);
-    if (view == null || verify == null) {
+    if (view == null) {
       return;
     }
     Map<String, Address> byName = new LinkedHashMap<>();
-    Map<String, String> newestPhysical = new HashMap<>();
     for (Address member : view.getMembers()) {
       String name = NameCache.get(member);
-      name = name != null ? name : member.toString();
-      byName.put(name, member);
-      newestPhysical.put(StaleIncarnations.nodeIdOf(name), physicalAddress(member));
+      byName.put(name != null ? name : member.toString(), member);
+    }
+    List<Address> stale = new ArrayList<>();
+    for (String name : StaleIncarnations.in(List.copyOf(byName.keySet()))) {
+      stale.add(byName.get(name));
     }
     List<Address> dead = new ArrayList<>();
-    List<Address> unsure = new ArrayList<>();
-    for (String name : StaleIncarnations.in(List.copyOf(byName.keySet()))) {
-      Address member = byName.get(name);
-      if (!member.equals(channel.getAddress()) && suspected.add(member)) {
-        String physical = physicalAddress(member);
-        (physical != null && physical.equals(newestPhysical.get(StaleIncarnations.nodeIdOf(name))) ? dead : unsure).add(member);
+    for (Address member : view.getMembers()) {
+      if (!stale.contains(member)) {
+        // the newest incarnation of its node: those at its own host:port are dead
+        dead.addAll(incarnationsReplacedBy(view, member, physicalAddress(member)));
       }
     }
+    List<Address> unsure = stale.stream().filter(m -> !dead.contains(m) && !m.equals(channel.getAddress()) && suspected.add(m)).toList();
     suspected.retainAll(view.getMembers());
     exclude(dead);
     if (!unsure.isEmpty() && actsOn(unsure)) {
       LOG.info("cluster member(s) {} carry the node id of a newer member: suspected", unsure);
-      verify.up(new Event(Event.SUSPECT, unsure));
+      verifySuspect.up(new Event(Event.SUSPECT, unsure));
     }
   }
 
@@ -207,18 +207,10 @@ public final class CeibaClusterManager extends InfinispanClusterManager {
    */
   private void excludeIncarnationsReplacedBy(Address sender, PhysicalAddress senderAddress) {
     View view = channel.getView();
-    String nodeId = StaleIncarnations.nodeIdOf(NameCache.get(sender));
-    if (view == null || nodeId == null) {
+    if (view == null) {
       return;
     }
-    List<Address> dead = new ArrayList<>();
-    for (Address member : view.getMembers()) {
-      if (!member.equals(sender) && !member.equals(channel.getAddress())
-          && nodeId.equals(StaleIncarnations.nodeIdOf(NameCache.get(member)))
-          && senderAddress.printIpAddress().equals(physicalAddress(member)) && suspected.add(member)) {
-        dead.add(member);
-      }
-    }
+    List<Address> dead = incarnationsReplacedBy(view, sender, senderAddress.printIpAddress());
     if (!dead.isEmpty()) {
       // off the JGroups thread that delivers the request: GMS takes it from here
       ForkJoinPool.commonPool().execute(() -> exclude(dead));
@@ -226,14 +218,33 @@ public final class CeibaClusterManager extends InfinispanClusterManager {
   }
 
   /**
+   * The members of {@code view} other than {@code newer} (and this node) with {@code newer}'s node id at its
+   * host:port {@code newerAddress}, not handed over before: its dead incarnations.
+   */
+  private List<Address> incarnationsReplacedBy(View view, Address newer, String newerAddress) {
+    String nodeId = StaleIncarnations.nodeIdOf(NameCache.get(newer));
+    List<Address> dead = new ArrayList<>();
+    if (nodeId == null || newerAddress == null) {
+      return dead;
+    }
+    for (Address member : view.getMembers()) {
+      if (!member.equals(newer) && !member.equals(channel.getAddress())
+          && nodeId.equals(StaleIncarnations.nodeIdOf(NameCache.get(member)))
+          && newerAddress.equals(physicalAddress(member)) && suspected.add(member)) {
+        dead.add(member);
+      }
+    }
+    return dead;
+  }
+
+  /**
    * Members dead for sure go to GMS as if the failure detector had verified them: it installs a view without them.
    * Only on the member that installs views then (see {@link #actsOn}).
    */
   private void exclude(List<Address> dead) {
-    VERIFY_SUSPECT2 verify = channel.getProtocolStack().findProtocol(VERIFY_SUSPECT2.class);
-    if (!dead.isEmpty() && verify != null && actsOn(dead)) {
+    if (!dead.isEmpty() && actsOn(dead)) {
       LOG.info("cluster member(s) {} are earlier incarnations of nodes restarted at the same address: excluded", dead);
-      verify.getUpProtocol().up(new Event(Event.SUSPECT, dead));
+      verifySuspect.getUpProtocol().up(new Event(Event.SUSPECT, dead));
     }
   }
 

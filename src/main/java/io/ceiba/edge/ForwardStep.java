@@ -13,6 +13,7 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.RequestOptions;
+import java.io.IOException;
 import java.net.ConnectException;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
@@ -30,10 +31,9 @@ import java.util.concurrent.TimeoutException;
  */
 final class ForwardStep {
 
-  /**
-   * {@code X-Ceiba-Relay-Failed} on a relayed exchange's 502 when the backend's connection broke before it answered
-   * (the other value, {@code connect}, says it refused the connection).
-   */
+  /** {@code X-Ceiba-Relay-Failed} on a relayed exchange's 502: the backend refused the connection. */
+  static final String RELAY_CONNECT = "connect";
+  /** {@code X-Ceiba-Relay-Failed} on a relayed exchange's 502: the backend's connection broke before it answered. */
   static final String RELAY_BROKEN = "broken";
   private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
       HttpMethod.PUT, HttpMethod.DELETE);
@@ -151,7 +151,7 @@ final class ForwardStep {
     }
     if (ex.relayed) {
       // nothing reached the backend: the relaying edge may try another one
-      ex.response.putHeader(ProxyHeaders.X_CEIBA_RELAY_FAILED, "connect");
+      ex.response.putHeader(ProxyHeaders.X_CEIBA_RELAY_FAILED, RELAY_CONNECT);
     }
     if (tlsRefused(cause)) {
       end.fail(ex, ErrorCode.UPSTREAM_TLS_FAILED, "TLS to a backend of " + ex.service.name()
@@ -269,7 +269,7 @@ final class ForwardStep {
       upstream.body();
       if (RELAY_BROKEN.equals(relayFailed)) {
         // the backend's node lost its connection to it before any answer: the same as that happening here
-        connectionBroke(ex, new java.io.IOException("relayed through " + ex.backend.node()
+        connectionBroke(ex, new IOException("relayed through " + ex.backend.node()
             + ": the backend's connection broke before it answered"));
       } else {
         // the backend's node could not connect to it: the same as failing to connect here

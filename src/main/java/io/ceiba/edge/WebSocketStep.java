@@ -117,7 +117,7 @@ final class WebSocketStep {
         }
       }
       if (ex.relayed && !refusedUpgrade) {
-        ex.response.putHeader(ProxyHeaders.X_CEIBA_RELAY_FAILED, "connect");
+        ex.response.putHeader(ProxyHeaders.X_CEIBA_RELAY_FAILED, ForwardStep.RELAY_CONNECT);
       }
       end.fail(ex, ErrorCode.BAD_GATEWAY, refusedUpgrade ? "the backend refused the WebSocket upgrade"
           : "cannot connect to a backend of " + ex.service.name());

@@ -38,7 +38,7 @@ class ClusterUsageCrashIT {
   private static final int CONNECTIONS = 8;
   /**
    * The keyed load, paced: three nodes, their PostgreSQL and this load share 2 cores here, and a flat-out load takes
-   * the CPU a restarting node would have on a host of its own (restarts then take 7-14 s; see docs/durability.md).
+   * the CPU a restarting node would have on a host of its own (restarts then take 8-11 s; see docs/operations.md).
    * About 40% of what this machine serves flat out.
    */
   private static final int REQUESTS_PER_SECOND = Integer.getInteger("ceiba.clustercrash.rate", 400);

@@ -51,7 +51,7 @@ final class JarProcess implements AutoCloseable {
   private static List<String> defaultSignals() {
     List<String> prefix = List.of("env", "--default-signal=HUP,TERM,INT");
     try {
-      Process probe = new ProcessBuilder(new ArrayList<>(List.of("env", "--default-signal=HUP,TERM,INT", "true"))).start();
+      Process probe = new ProcessBuilder(prefix.get(0), prefix.get(1), "true").start();
       return probe.waitFor(10, TimeUnit.SECONDS) && probe.exitValue() == 0 ? prefix : List.of();
     } catch (IOException e) {
       return List.of();
